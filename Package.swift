@@ -1,0 +1,52 @@
+// swift-tools-version:6.1
+//
+// The library package. Benchmark-only dependencies (package-benchmark) live in the
+// separate package under `Benchmarks/`, so that users who link `IntervalNotifier`
+// resolve nothing but swift-argument-parser (for the command-line tools).
+
+import PackageDescription
+
+let package = Package(
+    name: "interval-notifier",
+    products: [
+        .library(name: "IntervalNotifier", targets: ["IntervalNotifier"]),
+        .executable(name: "notifier-demo", targets: ["notifier-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // liburcu (memb flavour) seen through one header whose fast paths are
+        // `static inline` under `_LGPL_SOURCE`, so that Swift inlines them.
+        .systemLibrary(
+            name: "CURCU",
+            pkgConfig: "liburcu-memb",
+            providers: [.apt(["liburcu-dev"])]
+        ),
+        // The C calls Swift cannot make directly: CPU affinity (`_GNU_SOURCE`
+        // extensions of <sched.h>) and libnuma.
+        .target(
+            name: "CNotifierPlatform",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("numa")]
+        ),
+        .target(
+            name: "IntervalNotifier",
+            dependencies: ["CURCU", "CNotifierPlatform"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "notifier-demo",
+            dependencies: [
+                "IntervalNotifier",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .testTarget(
+            name: "IntervalNotifierTests",
+            dependencies: ["IntervalNotifier", "CNotifierPlatform"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+    ]
+)

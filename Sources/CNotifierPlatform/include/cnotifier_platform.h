@@ -1,0 +1,60 @@
+// Platform calls that Swift cannot make directly: the GNU extensions of
+// <sched.h> (CPU sets, affinity) and libnuma. Everything the engine and the
+// harnesses need from the operating system below the Swift standard library goes
+// through these functions, each prefixed `cnp_` (C names share one name space).
+#ifndef CNOTIFIER_PLATFORM_H
+#define CNOTIFIER_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Number of CPUs the calling thread may run on (its affinity mask), at least 1.
+int cnp_allowed_cpu_count(void);
+
+/// Writes up to `capacity` CPU ids from the calling thread's affinity mask into
+/// `cpus`, lowest first; returns how many there are in total.
+int cnp_allowed_cpus(int *cpus, int capacity);
+
+/// Pins the calling thread to one CPU. Returns 0 or an errno value.
+int cnp_pin_current_thread_to_cpu(int cpu);
+
+/// Pins the calling thread to a set of CPUs. Returns 0 or an errno value.
+int cnp_pin_current_thread_to_cpus(const int *cpus, int count);
+
+/// The CPU the calling thread runs on now, or -1.
+int cnp_current_cpu(void);
+
+/// Non-zero when libnuma reports a usable NUMA system.
+int cnp_numa_available(void);
+
+/// Highest NUMA node id (0 when NUMA is not available).
+int cnp_numa_max_node(void);
+
+/// NUMA node of a CPU, or 0 when NUMA is not available.
+int cnp_numa_node_of_cpu(int cpu);
+
+/// Allocates `size` bytes on `node` (numa_alloc_onnode), or with plain mmap when
+/// NUMA is not available or `node` < 0. Free with `cnp_numa_free`.
+void *cnp_numa_alloc_onnode(size_t size, int node);
+
+/// Allocates `size` bytes interleaved over all nodes (or plain mmap without NUMA).
+void *cnp_numa_alloc_interleaved(size_t size);
+
+/// Frees memory from `cnp_numa_alloc_onnode` / `cnp_numa_alloc_interleaved`.
+void cnp_numa_free(void *memory, size_t size);
+
+/// Node on which the page holding `address` lives, or -1 (get_mempolicy).
+int cnp_numa_node_of_address(void *address);
+
+/// The per-thread "inside an invalidate callback of this registry" marker.
+/// The engine sets it around callbacks to detect re-entrant calls that would
+/// deadlock. `cnp_set_callback_context` returns the previous value.
+void *cnp_set_callback_context(void *context);
+
+/// The current value of the per-thread callback marker.
+void *cnp_callback_context(void);
+
+/// Stable small integer id of the calling thread (gettid).
+int cnp_thread_id(void);
+
+#endif

@@ -1,0 +1,101 @@
+// See cnotifier_platform.h. Compiled with _GNU_SOURCE (Package.swift).
+#include "cnotifier_platform.h"
+
+#include <errno.h>
+#include <numa.h>
+#include <numaif.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static __thread void *cnp_callback_marker;
+
+int cnp_allowed_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
+}
+
+int cnp_allowed_cpus(int *cpus, int capacity) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+        if (capacity > 0) cpus[0] = 0;
+        return 1;
+    }
+    int total = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        if (total < capacity) cpus[total] = cpu;
+        total++;
+    }
+    return total;
+}
+
+int cnp_pin_current_thread_to_cpu(int cpu) {
+    return cnp_pin_current_thread_to_cpus(&cpu, 1);
+}
+
+int cnp_pin_current_thread_to_cpus(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return EINVAL;
+        CPU_SET(cpus[i], &set);
+    }
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+int cnp_current_cpu(void) { return sched_getcpu(); }
+
+int cnp_numa_available(void) { return numa_available() >= 0; }
+
+int cnp_numa_max_node(void) { return cnp_numa_available() ? numa_max_node() : 0; }
+
+int cnp_numa_node_of_cpu(int cpu) {
+    if (!cnp_numa_available()) return 0;
+    int node = numa_node_of_cpu(cpu);
+    return node < 0 ? 0 : node;
+}
+
+static void *cnp_plain_alloc(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *cnp_numa_alloc_onnode(size_t size, int node) {
+    if (node < 0 || !cnp_numa_available()) return cnp_plain_alloc(size);
+    return numa_alloc_onnode(size, node);
+}
+
+void *cnp_numa_alloc_interleaved(size_t size) {
+    if (!cnp_numa_available()) return cnp_plain_alloc(size);
+    return numa_alloc_interleaved(size);
+}
+
+void cnp_numa_free(void *memory, size_t size) {
+    if (memory == NULL) return;
+    // numa_alloc_* are mmap-based; numa_free is munmap. Use munmap for both paths.
+    munmap(memory, size);
+}
+
+int cnp_numa_node_of_address(void *address) {
+    int node = -1;
+    if (get_mempolicy(&node, NULL, 0, address, MPOL_F_NODE | MPOL_F_ADDR) != 0) return -1;
+    return node;
+}
+
+void *cnp_set_callback_context(void *context) {
+    void *previous = cnp_callback_marker;
+    cnp_callback_marker = context;
+    return previous;
+}
+
+void *cnp_callback_context(void) { return cnp_callback_marker; }
+
+int cnp_thread_id(void) { return (int)syscall(SYS_gettid); }

@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CURCU
+import Synchronization
+
+/// The process-wide queue of RCU callbacks behind ``RCU/call(_:_:)``: the
+/// protocol of liburcu's `call_rcu` (enqueue an `rcu_head`, run its function on a
+/// worker thread after a grace period), tuned for memory that is reused at once.
+///
+/// Why not liburcu's own `call_rcu` thread: after every batch it sleeps 10 ms
+/// (`poll(NULL, 0, 10)` in urcu-call-rcu-impl.h). A path-copying tree retires
+/// about 40 nodes per insert+remove, so at a million updates per second 10 ms
+/// parks 25 MB of nodes in flight and every allocation becomes a cache miss
+/// (measured: 6.4 us per insert+remove pair at 100 000 entries, against 0.7 us
+/// with this queue). This worker waits for a grace period as soon as work is
+/// queued, but never starts two grace periods less than `minimumInterval` apart,
+/// so that a storm of updates costs at most one `membarrier` per interval.
+final class RCUCallbackQueue: @unchecked Sendable {
+    /// The queue used by ``RCU/call(_:_:)``.
+    static let shared = RCUCallbackQueue(minimumIntervalNanoseconds: 100_000)
+
+    /// Pushed callbacks (a Treiber stack linked through `rcu_head.next`).
+    private let pending = Atomic<UnsafeMutablePointer<rcu_head>?>(nil)
+    /// Whether the worker is asleep (or about to sleep) on `wakeup`.
+    private let sleeping = Atomic<Bool>(false)
+    private let wakeup = PThreadMutex()
+    private let minimumIntervalNanoseconds: UInt64
+
+    private init(minimumIntervalNanoseconds: UInt64) {
+        self.minimumIntervalNanoseconds = minimumIntervalNanoseconds
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { context in
+            let queue = Unmanaged<RCUCallbackQueue>.fromOpaque(context!).takeRetainedValue()
+            queue.runWorker()
+            return nil
+        }, context)
+        precondition(rc == 0, "cannot start the RCU callback thread: pthread_create returned \(rc)")
+        pthread_detach(thread)
+    }
+
+    /// Queues `callback(head)` to run after a grace period. Lock-free; never blocks.
+    func enqueue(_ head: UnsafeMutablePointer<rcu_head>, _ callback: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void) {
+        head.pointee.func = callback
+        var top = pending.load(ordering: .relaxed)
+        while true {
+            head.pointee.next.next = top.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: cds_wfcq_node.self) }
+            // Sequentially consistent: with the worker's store to `sleeping` and
+            // load of `pending` (also seq_cst), one of the two sides sees the
+            // other, so a push is never left with the worker asleep (Dekker).
+            let (done, current) = pending.compareExchange(expected: top, desired: head, ordering: .sequentiallyConsistent)
+            if done { break }
+            top = current
+        }
+        // Sequentially consistent: see above.
+        if sleeping.load(ordering: .sequentiallyConsistent) {
+            wakeup.withLock { wakeup.broadcast() }
+        }
+    }
+
+    private func runWorker() {
+        RCU.registerCurrentThread()
+        var lastGracePeriod: UInt64 = 0
+        while true {
+            wakeup.lock()
+            // Sequentially consistent: the Dekker pair with `enqueue`.
+            sleeping.store(true, ordering: .sequentiallyConsistent)
+            while pending.load(ordering: .sequentiallyConsistent) == nil {
+                wakeup.wait()
+            }
+            sleeping.store(false, ordering: .relaxed)
+            wakeup.unlock()
+
+            let now = Self.monotonicNanoseconds()
+            if now < lastGracePeriod + minimumIntervalNanoseconds {
+                Self.sleep(nanoseconds: lastGracePeriod + minimumIntervalNanoseconds - now)
+            }
+            // Acquiring: the pushers' writes to the queued records (and to the
+            // memory they retire) happen before the callbacks run.
+            var stack = pending.exchange(nil, ordering: .acquiring)
+            curcu_synchronize()
+            lastGracePeriod = Self.monotonicNanoseconds()
+            // The stack is newest first: reverse it so callbacks run in the order
+            // they were queued (the barrier marker relies on it).
+            var ordered: UnsafeMutablePointer<rcu_head>?
+            while let head = stack {
+                stack = head.pointee.next.next.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: rcu_head.self) }
+                head.pointee.next.next = ordered.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: cds_wfcq_node.self) }
+                ordered = head
+            }
+            while let head = ordered {
+                ordered = head.pointee.next.next.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: rcu_head.self) }
+                head.pointee.func(head)
+            }
+        }
+    }
+
+    /// Waits until every callback queued before the call has run.
+    func barrier() {
+        let marker = UnsafeMutablePointer<BarrierMarker>.allocate(capacity: 1)
+        marker.initialize(to: BarrierMarker())
+        enqueue(UnsafeMutableRawPointer(marker).assumingMemoryBound(to: rcu_head.self)) { head in
+            let marker = UnsafeMutableRawPointer(head!).assumingMemoryBound(to: BarrierMarker.self)
+            // Releasing: everything the earlier callbacks did happens before the
+            // waiter's acquiring load sees the flag.
+            marker.pointee.done.store(true, ordering: .releasing)
+        }
+        // Callbacks run within about one grace period plus `minimumInterval`:
+        // polling every 20 us is cheaper than a second condition variable.
+        while !marker.pointee.done.load(ordering: .acquiring) {
+            Self.sleep(nanoseconds: 20_000)
+        }
+        marker.deinitialize(count: 1)
+        marker.deallocate()
+    }
+
+    private struct BarrierMarker: ~Copyable {
+        var head = rcu_head()
+        let done = Atomic<Bool>(false)
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
+    static func sleep(nanoseconds: UInt64) {
+        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}

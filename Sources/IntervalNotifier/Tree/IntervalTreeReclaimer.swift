@@ -1,0 +1,77 @@
+import CURCU
+import Synchronization
+
+/// The part of a tree's memory management that call_rcu worker threads touch:
+/// a lock-free stack of node chains that finished their grace period, and counters.
+///
+/// Allocated manually by the tree and freed only after `RCU.barrier()`, so a
+/// callback never reaches a Swift object and never sees freed memory.
+struct IntervalTreeReclaimQueue: ~Copyable {
+    /// Chains of nodes whose grace period has ended, linked through `link`.
+    let reusable = Atomic<IntervalTreeNodePointer?>(nil)
+    /// Nodes that finished their grace period, in total (monotonic).
+    let reclaimedNodes = Atomic<Int>(0)
+    /// When set, reclaimed nodes are overwritten with a poison pattern first, so a
+    /// reader that still saw one would notice (tests only; costs a write per node).
+    let poisonReclaimedNodes: Bool
+
+    init(poisonReclaimedNodes: Bool) {
+        self.poisonReclaimedNodes = poisonReclaimedNodes
+    }
+
+    /// The value a poisoned node carries in `start` (and `last` is 0, so `start > last`).
+    static let poisonStart: UInt64 = 0xDEAD_BEEF_DEAD_BEEF
+
+    /// Pushes the chain `first ... last` (linked through `link`) for reuse.
+    func pushReusable(first: IntervalTreeNodePointer, last: IntervalTreeNodePointer) {
+        var head = reusable.load(ordering: .relaxed)
+        while true {
+            last.pointee.link = head
+            // Releasing: the link writes and any poisoning happen before the
+            // writer's acquiring `takeAllReusable` hands these nodes out again.
+            let (exchanged, current) = reusable.compareExchange(
+                expected: head, desired: first, successOrdering: .releasing, failureOrdering: .relaxed)
+            if exchanged { return }
+            head = current
+        }
+    }
+
+    /// Takes every reusable node at once (single consumer: the serialised writer,
+    /// so popping everything with one exchange has no ABA problem).
+    func takeAllReusable() -> IntervalTreeNodePointer? {
+        // Acquiring: pairs with the releasing push, see above.
+        reusable.exchange(nil, ordering: .acquiring)
+    }
+}
+
+/// A batch of retired nodes travelling through one grace period.
+struct IntervalTreeRetiredBatch {
+    /// Must stay the first stored property: the callback casts its address back.
+    var head = rcu_head()
+    var first: IntervalTreeNodePointer
+    var last: IntervalTreeNodePointer
+    var count: Int
+    var queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
+}
+
+/// call_rcu callback: the batch's grace period has ended, so no reader can still
+/// hold any of its nodes; make them reusable.
+let intervalTreeReclaimBatch: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void = { head in
+    let batch = UnsafeMutableRawPointer(head!).assumingMemoryBound(to: IntervalTreeRetiredBatch.self)
+    let queue = batch.pointee.queue
+    if queue.pointee.poisonReclaimedNodes {
+        var node: IntervalTreeNodePointer? = batch.pointee.first
+        while let current = node {
+            current.pointee.start = IntervalTreeReclaimQueue.poisonStart
+            current.pointee.last = 0
+            current.pointee.subtreeLast = 0
+            current.pointee.value = 0xDEAD
+            node = current.pointee.link
+        }
+    }
+    queue.pointee.pushReusable(first: batch.pointee.first, last: batch.pointee.last)
+    // Relaxed: a statistic; `RCU.barrier()` orders it for readers of the total.
+    queue.pointee.reclaimedNodes.add(batch.pointee.count, ordering: .relaxed)
+    batch.deinitialize(count: 1)
+    batch.deallocate()
+}
