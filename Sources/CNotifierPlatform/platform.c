@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static __thread void *cnp_callback_marker;
+__thread void *cnp_callback_marker;
 
 int cnp_allowed_cpu_count(void) {
     cpu_set_t set;
@@ -96,6 +96,5 @@ void *cnp_set_callback_context(void *context) {
     return previous;
 }
 
-void *cnp_callback_context(void) { return cnp_callback_marker; }
 
 int cnp_thread_id(void) { return (int)syscall(SYS_gettid); }

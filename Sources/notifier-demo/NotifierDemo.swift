@@ -22,7 +22,14 @@ struct NotifierDemo: ParsableCommand {
     @Option(help: "Seed of the xorshift generator.")
     var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
 
+    @Flag(help: "A short run (CI): smaller trees and fewer queries.")
+    var quick = false
+
     mutating func run() throws {
+        if quick {
+            sizes = "1000,100000"
+            queries = min(queries, 200_000)
+        }
         print("notifier-demo: RCU interval tree, workload L (start < 2^32, length 1...2^16)")
         print(String(repeating: "-", count: 78))
         print(pad("N", 10), pad("ns/count-all", 14), pad("ns/first-hit", 14), pad("ns/update pair", 16), pad("hits/query", 12))

@@ -51,8 +51,11 @@ int cnp_numa_node_of_address(void *address);
 /// deadlock. `cnp_set_callback_context` returns the previous value.
 void *cnp_set_callback_context(void *context);
 
-/// The current value of the per-thread callback marker.
-void *cnp_callback_context(void);
+/// Storage of the per-thread callback marker (use the functions).
+extern __thread void *cnp_callback_marker;
+
+/// The current value of the per-thread callback marker (inlined into Swift).
+static inline void *cnp_callback_context(void) { return cnp_callback_marker; }
 
 /// Stable small integer id of the calling thread (gettid).
 int cnp_thread_id(void);

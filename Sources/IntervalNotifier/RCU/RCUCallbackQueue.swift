@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CNotifierPlatform
 import CURCU
 import Synchronization
 
@@ -61,7 +62,19 @@ final class RCUCallbackQueue: @unchecked Sendable {
         }
     }
 
+    /// The worker's thread id (gettid), so callers can tell they run on it.
+    private let workerThreadID = Atomic<Int32>(0)
+
+    /// Whether the calling thread is the worker that runs callbacks (where waiting
+    /// for callbacks, as `barrier()` does, would wait for itself).
+    var isCallbackThread: Bool {
+        // Relaxed: the worker sets it once, before running any callback; on any
+        // other thread the value is either 0 or another thread's id.
+        workerThreadID.load(ordering: .relaxed) == cnp_thread_id()
+    }
+
     private func runWorker() {
+        workerThreadID.store(cnp_thread_id(), ordering: .relaxed)
         RCU.registerCurrentThread()
         var lastGracePeriod: UInt64 = 0
         while true {
@@ -99,7 +112,9 @@ final class RCUCallbackQueue: @unchecked Sendable {
     }
 
     /// Waits until every callback queued before the call has run.
+    /// - Precondition: not called from a callback (it would wait for itself).
     func barrier() {
+        precondition(!isCallbackThread, "RCU.barrier() called from an RCU callback: it would wait for itself forever")
         let marker = UnsafeMutablePointer<BarrierMarker>.allocate(capacity: 1)
         marker.initialize(to: BarrierMarker())
         enqueue(UnsafeMutableRawPointer(marker).assumingMemoryBound(to: rcu_head.self)) { head in

@@ -1,3 +1,4 @@
+import CURCU
 import Synchronization
 
 /// An interval tree of closed intervals `[start, last]` over `UInt64` that
@@ -41,16 +42,22 @@ public final class RCUIntervalTree: @unchecked Sendable {
     }
 
     deinit {
-        // No reader can hold a snapshot of a tree nobody references; hand the
-        // last retired nodes over and wait for every batch of this tree (and
-        // others: rcu_barrier is global) before freeing the slabs they point into.
+        // No reader can hold a snapshot of a tree nobody references. Hand the last
+        // retired nodes over, then free the slabs once every batch of this tree has
+        // run. Normally that is a barrier; but the last reference may be dropped
+        // by an RCU callback (an engine release callback, say), where a barrier
+        // would wait for itself: then free from one more callback, which runs
+        // after every callback queued before it.
         writer.pointee.flushRetired()
-        RCU.barrier()
-        for slab in writer.pointee.slabs { slab.deallocate() }
-        writer.deinitialize(count: 1)
-        writer.deallocate()
-        reclaimQueue.deinitialize(count: 1)
-        reclaimQueue.deallocate()
+        let writer = self.writer, reclaimQueue = self.reclaimQueue
+        if RCUCallbackQueue.shared.isCallbackThread {
+            let cleanup = UnsafeMutablePointer<IntervalTreeCleanup>.allocate(capacity: 1)
+            cleanup.initialize(to: IntervalTreeCleanup(writer: writer, reclaimQueue: reclaimQueue))
+            RCU.call(UnsafeMutableRawPointer(cleanup).assumingMemoryBound(to: rcu_head.self), intervalTreeCleanup)
+        } else {
+            RCU.barrier()
+            IntervalTreeCleanup.free(writer: writer, reclaimQueue: reclaimQueue)
+        }
     }
 
     // MARK: Reading
@@ -60,6 +67,13 @@ public final class RCUIntervalTree: @unchecked Sendable {
     @inlinable @inline(__always)
     public func snapshot() -> IntervalTreeSnapshot {
         IntervalTreeSnapshot(root: root.dereference())
+    }
+
+    /// The tree as of now, read on the update side: valid while the caller keeps
+    /// writers out (holds the serialisation that `insertSerialized` needs, or
+    /// otherwise knows that no update retires nodes) (`rcu_dereference_protected`).
+    package func snapshotProtected() -> IntervalTreeSnapshot {
+        IntervalTreeSnapshot(root: root.loadProtected())
     }
 
     /// The overlapping entry with the lowest key (opens its own read-side section).
@@ -181,4 +195,30 @@ public final class RCUIntervalTree: @unchecked Sendable {
         flushRetired()
         RCU.barrier()
     }
+}
+
+/// The memory of a destroyed tree, freed by a last RCU callback when the tree
+/// was destroyed on the callback thread (see `RCUIntervalTree.deinit`).
+struct IntervalTreeCleanup {
+    /// Must stay the first stored property: the callback casts its address back.
+    var head = rcu_head()
+    var writer: UnsafeMutablePointer<IntervalTreeWriter>
+    var reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
+
+    /// Frees every slab and the writer and reclaimer records.
+    static func free(writer: UnsafeMutablePointer<IntervalTreeWriter>, reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>) {
+        for slab in writer.pointee.slabs { slab.deallocate() }
+        writer.deinitialize(count: 1)
+        writer.deallocate()
+        reclaimQueue.deinitialize(count: 1)
+        reclaimQueue.deallocate()
+    }
+}
+
+/// RCU callback freeing a destroyed tree's memory.
+let intervalTreeCleanup: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void = { head in
+    let cleanup = UnsafeMutableRawPointer(head!).assumingMemoryBound(to: IntervalTreeCleanup.self)
+    IntervalTreeCleanup.free(writer: cleanup.pointee.writer, reclaimQueue: cleanup.pointee.reclaimQueue)
+    cleanup.deinitialize(count: 1)
+    cleanup.deallocate()
 }

@@ -1,0 +1,266 @@
+import CNotifierPlatform
+import Synchronization
+
+/// A registry of interval subscriptions over a 64-bit address space, with the
+/// semantics of the Linux kernel's `mmu_interval_notifier` (the kernel's
+/// `struct mmu_notifier_subscriptions` of one `mm`).
+///
+/// ## State
+/// - `sequence` (the kernel's `invalidate_seq`): starts at 2; even while no
+///   subscription is being invalidated, odd during an invalidation window.
+/// - `active` (`active_invalidate_ranges`): invalidations in flight.
+/// - the interval tree of subscriptions (an ``RCUIntervalTree``), and the
+///   deferred list of inserts and removes that arrive while the tree is frozen.
+///
+/// | state | active | sequence | tree |
+/// |---|---|---|---|
+/// | idle | 0 | even | changes at once |
+/// | partially excluded | > 0 | even | changes at once (no range in flight touches a subscription) |
+/// | invalidating | > 0 | odd | frozen: inserts and removes are deferred |
+///
+/// ## Locking
+/// One mutex (the kernel's `subscriptions->lock`) guards `active`, the deferred
+/// list, tree changes and every write of `sequence`; its condition variable is the
+/// kernel's wait queue. Invalidate callbacks run without it, on the frozen tree.
+/// Readers (``IntervalSubscription/readBegin()`` fast path and the RCU lookups)
+/// take no lock.
+///
+/// ## Memory ordering
+/// `sequence` is written only under the mutex and read without it with acquiring
+/// loads. ``IntervalSubscription/readBegin()`` reads the subscription's sequence
+/// (acquiring) and then the address space's. If it sees the odd value X that an
+/// invalidate callback stored with ``IntervalSubscription/setSequence(_:)``
+/// (releasing), the address space's sequence was X before that store, so the
+/// second load returns X (window still open: wait) or a later value (window
+/// closed). Any other interleaving is caught later by
+/// ``IntervalSubscription/readRetry(_:)`` under the user lock, as in the kernel.
+public final class AddressSpace: @unchecked Sendable {
+    /// The kernel's `invalidate_seq`.
+    @usableFromInline let sequence: Atomic<UInt64>
+    /// Guards everything below and every write of `sequence`; its condition
+    /// variable wakes waiters when the sequence changes.
+    let lock = PThreadMutex()
+    /// Subscriptions, keyed by `[start, last]`, valued by their object address.
+    @usableFromInline let tree = RCUIntervalTree(reclaimBatchSize: 256)
+
+    // Protected by `lock`.
+    var active = 0
+    var deferred: [IntervalSubscription] = []
+    var isReleased = false
+    var waiters = 0
+    var statisticsValue = AddressSpaceStatistics()
+    /// Test hook: runs under the lock in the end step after the sequence turned
+    /// even and before the deferred list is applied (stretches that instant).
+    var windowClosingHookForTesting: (@Sendable () -> Void)?
+
+    /// Creates an empty address space.
+    ///
+    /// - Parameter initialSequence: the starting sequence, which must be even
+    ///   (default 2, as in the kernel). Tests start it near `UInt64.max` to
+    ///   exercise wraparound.
+    public init(initialSequence: UInt64 = 2) {
+        precondition(initialSequence & 1 == 0, "the initial sequence must be even (idle)")
+        sequence = Atomic(initialSequence)
+    }
+
+    deinit {
+        // Subscriptions hold their address space strongly, so none is registered.
+    }
+
+    /// The current sequence (acquiring load, no lock).
+    @inlinable @inline(__always)
+    var currentSequence: UInt64 {
+        // Acquiring: see "Memory ordering" above.
+        sequence.load(ordering: .acquiring)
+    }
+
+    /// Whether the calling thread is inside an invalidate callback of this space.
+    @inlinable @inline(__always)
+    var isCallbackThread: Bool {
+        cnp_callback_context() == Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    // MARK: Insert
+
+    /// Registers a subscription to invalidations of `[start, start + length - 1]`
+    /// (`mmu_interval_notifier_insert`).
+    ///
+    /// On return the subscription is registered: idle, it is in the tree with an
+    /// odd sequence that is not current; during a partial exclusion it is in the
+    /// tree and the address space's sequence is made odd (the ranges in flight may
+    /// cover it); during an invalidation window it waits on the deferred list and
+    /// enters the tree when the window closes, and ``IntervalSubscription/readBegin()``
+    /// on it sleeps until then.
+    ///
+    /// - Throws: ``NotifierError/emptyRange(start:)`` for `length == 0`,
+    ///   ``NotifierError/rangeOverflow(start:length:)`` when the last address does
+    ///   not fit, ``NotifierError/addressSpaceReleased`` after ``release()``,
+    ///   ``NotifierError/calledFromInvalidateCallback(operation:)`` from a callback.
+    /// - Complexity: O(log n).
+    public func insert(start: UInt64, length: UInt64, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
+        guard length > 0 else { throw .emptyRange(start: start) }
+        let (last, overflow) = start.addingReportingOverflow(length - 1)
+        guard !overflow else { throw .rangeOverflow(start: start, length: length) }
+        return try insert(start: start, last: last, invalidate: invalidate)
+    }
+
+    /// Registers a subscription to invalidations of the closed interval
+    /// `[start, last]`; see ``insert(start:length:invalidate:)``.
+    public func insert(start: UInt64, last: UInt64, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
+        guard last >= start else { throw .emptyRange(start: start) }
+        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: "insert") }
+        let subscription = IntervalSubscription(start: start, last: last, addressSpace: self, invalidate: invalidate)
+        lock.lock()
+        defer { lock.unlock() }
+        guard !isReleased else { throw .addressSpaceReleased }
+        // The registry's own reference: lock-free lookups may see the object
+        // until a grace period after it leaves the tree.
+        _ = Unmanaged.passRetained(subscription)
+        let current = sequence.load(ordering: .relaxed)
+        if active > 0 {
+            if current & 1 == 1 {
+                // Invalidating: the tree is frozen. Equal odd sequence: readBegin
+                // waits until the window closes and the subscription is in the tree.
+                subscription.sequence.store(current, ordering: .relaxed)
+                subscription.state = .pendingInsert
+                deferred.append(subscription)
+                statisticsValue.deferredInserts += 1
+                return subscription
+            }
+            // Partially excluded: the ranges in flight are unknown, assume they
+            // cover the new subscription.
+            // Releasing: publishes the odd sequence to lock-free readers.
+            sequence.store(current | 1, ordering: .releasing)
+            subscription.sequence.store(current | 1, ordering: .relaxed)
+        } else {
+            // Idle: odd and as far as possible from being reached again.
+            subscription.sequence.store(current &- 1, ordering: .relaxed)
+        }
+        tree.insertSerialized(subscription.treeEntry)
+        subscription.state = .inTree
+        statisticsValue.inserts += 1
+        return subscription
+    }
+
+    // MARK: Remove
+
+    /// Unregisters `subscription` and waits until no callback for it runs
+    /// (`mmu_interval_notifier_remove`). On return no invalidate callback for it
+    /// is running and none will start.
+    ///
+    /// During an invalidation window a subscription in the tree is queued for
+    /// removal and the call sleeps until the window closes, re-reading the
+    /// sequence under the same lock as the end-of-window step (the kernel's 2022
+    /// fix: a lockless re-read could return before the deferred list is applied).
+    /// Call it without holding any lock an invalidate callback takes.
+    ///
+    /// - Throws: ``NotifierError/notRegistered`` (double remove, or after
+    ///   ``put(_:release:)``), ``NotifierError/foreignSubscription``,
+    ///   ``NotifierError/calledFromInvalidateCallback(operation:)``.
+    public func remove(_ subscription: IntervalSubscription) throws(NotifierError) {
+        try unlink(subscription, operation: "remove", release: nil)
+    }
+
+    /// Unregisters `subscription` without waiting, and calls `release` once no
+    /// callback for it can run any more: after the current invalidation window
+    /// closes and an RCU grace period passes (the kernel's `mmu_notifier_put`,
+    /// for interval subscriptions). ``synchronize()`` waits for pending releases.
+    ///
+    /// `release` runs on the RCU callback thread; it must not wait for a grace
+    /// period (``RCU/synchronize()``, ``RCU/barrier()``, ``synchronize()``).
+    /// - Throws: as ``remove(_:)``.
+    public func put(_ subscription: IntervalSubscription, release: @escaping @Sendable (IntervalSubscription) -> Void) throws(NotifierError) {
+        try unlink(subscription, operation: "put", release: release)
+    }
+
+    private func unlink(_ subscription: IntervalSubscription, operation: String, release: (@Sendable (IntervalSubscription) -> Void)?) throws(NotifierError) {
+        guard subscription.addressSpace === self else { throw .foreignSubscription }
+        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: operation) }
+        let windowToWaitFor = try unlinkLocked(subscription, release: release)
+        // Like the kernel, sleep after dropping the lock; `waitUntilSequenceChanges`
+        // re-reads the sequence under the lock (the 2022 fix).
+        if let window = windowToWaitFor { waitUntilSequenceChanges(from: window) }
+    }
+
+    /// Unlinks under the lock; returns the window's sequence when a blocking
+    /// remove must wait for that window to close.
+    private func unlinkLocked(_ subscription: IntervalSubscription, release: (@Sendable (IntervalSubscription) -> Void)?) throws(NotifierError) -> UInt64? {
+        lock.lock()
+        defer { lock.unlock() }
+        switch subscription.state {
+        case .unlinked, .removed, .pendingRemove:
+            throw .notRegistered
+        case .pendingInsert:
+            // Never reached the tree, so no callback can run for it: drop it.
+            deferred.removeAll { $0 === subscription }
+            subscription.state = .removed
+            statisticsValue.deferredInsertsCancelled += 1
+            finishUnlink(subscription, release: release)
+            return nil
+        case .inTree:
+            let current = sequence.load(ordering: .relaxed)
+            if current & 1 == 0 {
+                // No walk can be running (the sequence is even): unlink now.
+                _ = tree.removeSerialized(subscription.treeEntry)
+                subscription.state = .removed
+                statisticsValue.removes += 1
+                finishUnlink(subscription, release: release)
+                return nil
+            }
+            subscription.state = .pendingRemove
+            subscription.releaseCallback = release
+            deferred.append(subscription)
+            statisticsValue.deferredRemoves += 1
+            if release != nil {
+                statisticsValue.pendingReleases += 1
+                return nil
+            }
+            statisticsValue.removeWaits += 1
+            return current
+        }
+    }
+
+    /// Sleeps until the sequence differs from `window` (the kernel's
+    /// `wait_event(..., mmu_interval_seq_released(...))`). The sequence is re-read
+    /// under `lock`, the lock the end step holds from the moment it makes the
+    /// sequence even until it has applied the deferred list: so on return every
+    /// pending remove of that window is out of the tree. A lockless re-read could
+    /// return in between (the use-after-free the kernel fixed in 2022).
+    func waitUntilSequenceChanges(from window: UInt64) {
+        lock.lock()
+        waiters += 1
+        while sequence.load(ordering: .relaxed) == window { lock.wait() }
+        waiters -= 1
+        lock.unlock()
+    }
+
+    /// Completes an unlink once the subscription is out of the tree (lock held):
+    /// runs a pending release callback and drops the registry's reference after
+    /// a grace period, when no lock-free lookup can still see the object.
+    func finishUnlink(_ subscription: IntervalSubscription, release: (@Sendable (IntervalSubscription) -> Void)?) {
+        let retained = Unmanaged.passUnretained(subscription)
+        let reference = UInt(bitPattern: retained.toOpaque())
+        RCU.callAfterGracePeriod {
+            let subscription = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: reference)!)
+            if let release { release(subscription.takeUnretainedValue()) }
+            subscription.release()
+        }
+    }
+
+    /// Waits until every release callback of an earlier ``put(_:release:)`` has
+    /// run (the kernel's `mmu_notifier_synchronize`). Call it before freeing what
+    /// release callbacks use.
+    ///
+    /// - Precondition: not inside an RCU read-side section or a release callback.
+    public func synchronize() {
+        lock.lock()
+        // Releases queued on the deferred list are handed to RCU by the end step.
+        waiters += 1
+        while deferred.contains(where: { $0.state == .pendingRemove && $0.releaseCallback != nil }) {
+            lock.wait()
+        }
+        waiters -= 1
+        lock.unlock()
+        RCU.barrier()
+    }
+}

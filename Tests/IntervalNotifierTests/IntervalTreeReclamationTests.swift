@@ -1,0 +1,203 @@
+import Foundation
+import IntervalNotifier
+import Testing
+
+/// Retired nodes travel through a grace period before reuse: they are all
+/// reclaimed eventually, never while a reader that could see them is inside its
+/// section, and a tree can be destroyed with entries and batches in flight.
+@Suite("RCUIntervalTree node reclamation")
+struct IntervalTreeReclamationTests {
+    /// `count` random updates (about 60% inserts) applied to `tree` and `live`.
+    /// Returns a lower bound of the nodes they retire: every successful remove
+    /// retires the published node it removes, and every insert into a non-empty
+    /// tree retires at least the old root (path copying).
+    @discardableResult
+    static func churn(_ tree: RCUIntervalTree, live: inout [IntervalTreeEntry], count: Int, rng: inout Xorshift64) -> Int {
+        var minimumRetired = 0
+        for step in 0..<count {
+            if live.isEmpty || rng.chance(60) {
+                let start = rng.below(1 << 24)
+                let entry = IntervalTreeEntry(start: start, last: start + rng.below(1 << 16), value: UInt(step))
+                if !tree.isEmpty { minimumRetired += 1 }
+                tree.insert(entry)
+                live.append(entry)
+            } else {
+                let entry = live.remove(at: Int(rng.below(UInt64(live.count))))
+                if tree.remove(entry) { minimumRetired += 1 }
+            }
+        }
+        return minimumRetired
+    }
+
+    @Test("waitForReclamation reclaims every retired node", arguments: [1, 8, 1024])
+    func waitForReclamationReclaimsEverything(batchSize: Int) throws {
+        let tree = RCUIntervalTree(reclaimBatchSize: batchSize, poisonReclaimedNodes: true)
+        var rng = Xorshift64(seed: 0xEC1A_0001 ^ UInt64(batchSize))
+        var live: [IntervalTreeEntry] = []
+        let minimumRetired = Self.churn(tree, live: &live, count: 4000, rng: &rng)
+        let before = tree.memoryStatistics
+        #expect(minimumRetired > 3000)
+        #expect(before.retiredNodes >= minimumRetired)
+        #expect(before.reclaimedNodes <= before.retiredNodes)
+        tree.waitForReclamation()
+        let after = tree.memoryStatistics
+        #expect(after.retiredNodes == before.retiredNodes, "waiting retired nodes by itself")
+        #expect(after.reclaimedNodes == after.retiredNodes)
+        #expect(after.entries == live.count)
+        // The poisoned, reclaimed nodes were not still in the tree.
+        try tree.validate()
+        #expect(tree.allEntries() == live.sorted(by: entryPrecedes))
+    }
+
+    @Test("below the batch size nothing is queued until flushRetired")
+    func flushRetiredQueuesAPartialBatch() throws {
+        let tree = RCUIntervalTree(reclaimBatchSize: 1_000_000, poisonReclaimedNodes: true)
+        var rng = Xorshift64(seed: 0xEC1A_0002)
+        var live: [IntervalTreeEntry] = []
+        Self.churn(tree, live: &live, count: 2000, rng: &rng)
+        RCU.barrier()
+        let unflushed = tree.memoryStatistics
+        #expect(unflushed.retiredNodes > 2000)
+        #expect(unflushed.reclaimedNodes == 0, "nodes reclaimed although no batch was full")
+        tree.flushRetired()
+        RCU.barrier()
+        let flushed = tree.memoryStatistics
+        #expect(flushed.reclaimedNodes == flushed.retiredNodes)
+        try tree.validate()
+        #expect(tree.allEntries() == live.sorted(by: entryPrecedes))
+    }
+
+    @Test("a reader inside its section holds back reclamation until it leaves")
+    func readerHoldsBackReclamation() throws {
+        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true)
+        var rng = Xorshift64(seed: 0xEC1A_0003)
+        var live: [IntervalTreeEntry] = []
+        Self.churn(tree, live: &live, count: 500, rng: &rng)
+        tree.waitForReclamation()
+        let baseline = tree.memoryStatistics
+        #expect(baseline.reclaimedNodes == baseline.retiredNodes)
+
+        let entered = DispatchSemaphore(value: 0)
+        let leave = DispatchSemaphore(value: 0)
+        let left = SharedFlag()
+        let reader = JoinableThread(name: "section-holder") {
+            RCU.readLock()
+            entered.signal()
+            _ = leave.wait(timeout: .now() + 30)
+            left.set()
+            RCU.readUnlock()
+        }
+        #expect(entered.wait(timeout: .now() + 30) == .success)
+
+        Self.churn(tree, live: &live, count: 2000, rng: &rng)
+        tree.flushRetired()
+        sleep(milliseconds: 50)
+        let held = tree.memoryStatistics
+        #expect(held.retiredNodes > baseline.retiredNodes + 2000)
+        #expect(held.reclaimedNodes == baseline.reclaimedNodes,
+                "\(held.reclaimedNodes - baseline.reclaimedNodes) nodes reclaimed while a reader was inside its section")
+        #expect(held.reclaimedNodes < held.retiredNodes)
+        #expect(!left.isSet)
+
+        leave.signal()
+        #expect(reader.join())
+        tree.waitForReclamation()
+        let released = tree.memoryStatistics
+        #expect(released.reclaimedNodes == released.retiredNodes)
+        try tree.validate()
+    }
+
+    @Test("reclaimed nodes are reused: memory stays bounded under churn")
+    func nodesAreReused() throws {
+        let tree = RCUIntervalTree(reclaimBatchSize: 64)
+        var rng = Xorshift64(seed: 0xEC1A_0004)
+        var live: [IntervalTreeEntry] = []
+        Self.churn(tree, live: &live, count: 1000, rng: &rng)
+        for _ in 0..<20 {
+            // Keep the size near 400 entries while updating.
+            for _ in 0..<500 {
+                if live.count < 400 || rng.chance(50) {
+                    let start = rng.below(1 << 24)
+                    let entry = IntervalTreeEntry(start: start, last: start + 100, value: 7)
+                    tree.insert(entry)
+                    live.append(entry)
+                } else {
+                    #expect(tree.remove(live.remove(at: Int(rng.below(UInt64(live.count))))))
+                }
+            }
+            tree.waitForReclamation()
+        }
+        let statistics = tree.memoryStatistics
+        // About 10 000 updates retire well over 50 000 nodes; without reuse each
+        // would have needed a fresh node.
+        #expect(statistics.retiredNodes > 50_000)
+        #expect(statistics.allocatedNodes <= 16 * 1024, "\(statistics)")
+        try tree.validate()
+        #expect(tree.allEntries() == live.sorted(by: entryPrecedes))
+    }
+
+    @Test("a tree with live entries and batches in flight deinitialises cleanly")
+    func deinitWithLiveEntries() throws {
+        weak var released: RCUIntervalTree?
+        do {
+            let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true)
+            var rng = Xorshift64(seed: 0xEC1A_0005)
+            var live: [IntervalTreeEntry] = []
+            Self.churn(tree, live: &live, count: 3000, rng: &rng)
+            #expect(tree.count > 0)
+            released = tree
+        }
+        #expect(released == nil, "the tree outlived its last reference")
+        // Several trees at once, one never flushed, one with nothing retired.
+        do {
+            var trees: [RCUIntervalTree] = []
+            for batch in [1, 1_000_000] {
+                let tree = RCUIntervalTree(reclaimBatchSize: batch)
+                var rng = Xorshift64(seed: UInt64(batch))
+                var live: [IntervalTreeEntry] = []
+                Self.churn(tree, live: &live, count: 1500, rng: &rng)
+                trees.append(tree)
+            }
+            let fresh = RCUIntervalTree()
+            fresh.insert(IntervalTreeEntry(start: 1, last: 2, value: 3))
+            trees.append(fresh)
+            trees.append(RCUIntervalTree())
+            trees.removeAll()
+        }
+        // RCU keeps working afterwards (the reclaimer did not touch freed memory).
+        let later = RCUIntervalTree(reclaimBatchSize: 1, poisonReclaimedNodes: true)
+        var rng = Xorshift64(seed: 0xEC1A_0006)
+        var live: [IntervalTreeEntry] = []
+        Self.churn(later, live: &live, count: 500, rng: &rng)
+        later.waitForReclamation()
+        try later.validate()
+        #expect(later.allEntries() == live.sorted(by: entryPrecedes))
+    }
+
+    /// A tree whose last reference is dropped on the RCU callback thread (for
+    /// example by a release callback of the engine) must not wait for itself:
+    /// its deinit frees the memory from one more callback instead of a barrier.
+    /// Runs in a child process: a wedged callback thread would hang every later
+    /// `RCU.barrier()` of the process.
+    @Test("dropping the last reference to a tree inside an RCU callback does not wedge the callback thread")
+    func lastReferenceDroppedInCallback() async {
+        await #expect(processExitsWith: .success) {
+            let mainDropped = SharedFlag()
+            do {
+                let tree = RCUIntervalTree(reclaimBatchSize: 1)
+                for i in 0..<100 { tree.insert(IntervalTreeEntry(start: UInt64(i), last: UInt64(i) + 10, value: 0)) }
+                RCU.callAfterGracePeriod { [tree] in
+                    // Hold on until the test has dropped its reference, so the
+                    // closure's is the last one.
+                    let deadline = monotonicSeconds() + 5
+                    while !mainDropped.isSet && monotonicSeconds() < deadline { sleep(milliseconds: 1) }
+                    _ = tree.count
+                }
+            }
+            mainDropped.set()
+            // The closure, and with it the tree, is released on the callback
+            // thread after the body returns. A later barrier must still finish.
+            if !completes(withinSeconds: 5, { RCU.barrier() }) { exit(1) }
+        }
+    }
+}
