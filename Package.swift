@@ -11,9 +11,11 @@ let package = Package(
     products: [
         .library(name: "IntervalNotifier", targets: ["IntervalNotifier"]),
         .executable(name: "notifier-demo", targets: ["notifier-demo"]),
+        .executable(name: "notifier-stress", targets: ["notifier-stress"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // liburcu (memb flavour) seen through one header whose fast paths are
@@ -35,17 +37,35 @@ let package = Package(
             dependencies: ["CURCU", "CNotifierPlatform"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The stress harness: simulated page table and device mirrors, pinned
+        // fault/invalidate/churn generators, and the no-stale-mirror oracle.
+        .target(
+            name: "NotifierStress",
+            dependencies: [
+                "IntervalNotifier", "CNotifierPlatform",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "notifier-stress",
+            dependencies: [
+                "NotifierStress", "IntervalNotifier",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "notifier-demo",
             dependencies: [
-                "IntervalNotifier",
+                "IntervalNotifier", "NotifierStress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
             name: "IntervalNotifierTests",
-            dependencies: ["IntervalNotifier", "CNotifierPlatform"],
+            dependencies: ["IntervalNotifier", "CNotifierPlatform", "NotifierStress"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import IntervalNotifier
+import NotifierStress
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ import Glibc
 struct NotifierDemo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notifier-demo",
-        abstract: "Fill RCU interval trees (workload L) and print lookup and update rates.")
+        abstract: "Tree lookup/update rates (workload L), then faulters and an invalidator on the engine.")
 
     @Option(help: "Tree sizes (comma separated).")
     var sizes: String = "1000,100000,1000000"
@@ -22,8 +23,11 @@ struct NotifierDemo: ParsableCommand {
     @Option(help: "Seed of the xorshift generator.")
     var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-    @Flag(help: "A short run (CI): smaller trees and fewer queries.")
+    @Flag(help: "A short run (CI): smaller trees, fewer queries, a 1-second engine workload.")
     var quick = false
+
+    @Option(help: "Seconds of the engine demonstration workload.")
+    var engineSeconds: Double = 5
 
     mutating func run() throws {
         if quick {
@@ -37,6 +41,17 @@ struct NotifierDemo: ParsableCommand {
             let r = DemoWorkload.measure(size: size, queries: queries, seed: seed)
             print(pad("\(size)", 10), pad(fmt(r.countAll), 14), pad(fmt(r.firstHit), 14), pad(fmt(r.updatePair), 16), pad(fmt(r.meanHits, 3), 12))
         }
+        print("")
+        print("engine: 2 faulters, 1 invalidator, 1 churner on one AddressSpace with 64 device mirrors,")
+        print("the no-stale-mirror oracle checking, teardown at the end")
+        print(String(repeating: "-", count: 78))
+        var c = StressConfiguration()
+        c.duration = quick ? 1 : engineSeconds
+        c.seed = seed
+        c.progress = !quick
+        let result = StressRun(c).run()
+        print(result.summary)
+        if !result.isClean { throw ExitCode(1) }
     }
 
     func pad(_ s: String, _ width: Int) -> String {

@@ -43,13 +43,20 @@ extension AddressSpace {
     /// Calls the callbacks of the subscriptions in `snapshot` overlapping `range`;
     /// returns false if a non-blockable walk was refused.
     ///
-    /// The walk takes no lock and no RCU read-side section: the sequence is odd,
-    /// so the tree is frozen (no insert, remove or node retirement happens until
-    /// the last invalidation ends), and `snapshot` stays valid throughout. That
-    /// also lets callbacks sleep, as the kernel allows on blockable ranges.
+    /// The walk takes no lock: the sequence is odd, so the tree is frozen (no
+    /// insert, remove or node retirement until the last invalidation ends) and
+    /// `snapshot` stays the current tree throughout. It still runs inside an RCU
+    /// read-side section, as defence in depth: should the tree change anyway,
+    /// the nodes the walk holds are not reused under it. Callbacks may sleep
+    /// (memb RCU readers may block; it only delays grace periods) but must not
+    /// wait for a grace period.
     func walk(_ snapshot: IntervalTreeSnapshot, range: InvalidationRange, sequence: UInt64) -> Bool {
         let previous = cnp_set_callback_context(Unmanaged.passUnretained(self).toOpaque())
-        defer { _ = cnp_set_callback_context(previous) }
+        RCU.readLock()
+        defer {
+            RCU.readUnlock()
+            _ = cnp_set_callback_context(previous)
+        }
         var failures = 0
         let completed = snapshot.forEachOverlapping(start: range.start, last: range.last) { entry in
             let unmanaged = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)

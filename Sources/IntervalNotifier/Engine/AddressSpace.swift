@@ -61,7 +61,28 @@ public final class AddressSpace: @unchecked Sendable {
     public init(initialSequence: UInt64 = 2) {
         precondition(initialSequence & 1 == 0, "the initial sequence must be even (idle)")
         sequence = Atomic(initialSequence)
+        injectedFaults = []
     }
+
+    /// Creates an address space with deliberate protocol bugs, so that tests can
+    /// prove the stress oracle catches them. Never use outside tests.
+    package init(injectedFaults: InjectedFaults, initialSequence: UInt64 = 2) {
+        sequence = Atomic(initialSequence)
+        self.injectedFaults = injectedFaults
+    }
+
+    /// Deliberate bugs for oracle tests (see `init(injectedFaults:)`).
+    package struct InjectedFaults: OptionSet, Sendable {
+        package let rawValue: Int
+        package init(rawValue: Int) { self.rawValue = rawValue }
+        /// `remove` returns at once during a window instead of waiting for it.
+        package static let removeDoesNotWait = InjectedFaults(rawValue: 1)
+        /// Inserts during a window enter the tree at once instead of being deferred.
+        package static let applyInsertsDuringWindow = InjectedFaults(rawValue: 2)
+    }
+
+    /// The bugs this instance was built with (empty in production).
+    let injectedFaults: InjectedFaults
 
     deinit {
         // Subscriptions hold their address space strongly, so none is registered.
@@ -118,7 +139,7 @@ public final class AddressSpace: @unchecked Sendable {
         _ = Unmanaged.passRetained(subscription)
         let current = sequence.load(ordering: .relaxed)
         if active > 0 {
-            if current & 1 == 1 {
+            if current & 1 == 1 && !injectedFaults.contains(.applyInsertsDuringWindow) {
                 // Invalidating: the tree is frozen. Equal odd sequence: readBegin
                 // waits until the window closes and the subscription is in the tree.
                 subscription.sequence.store(current, ordering: .relaxed)
@@ -216,7 +237,7 @@ public final class AddressSpace: @unchecked Sendable {
                 return nil
             }
             statisticsValue.removeWaits += 1
-            return current
+            return injectedFaults.contains(.removeDoesNotWait) ? nil : current
         }
     }
 

@@ -60,6 +60,7 @@ extension AddressSpace {
     /// - Throws: a description of the first violation.
     public func checkInvariants() throws(RCUIntervalTree.InvariantViolation) {
         let problem: String? = lock.withLock {
+            do throws(RCUIntervalTree.InvariantViolation) { try tree.validateSerialized() } catch { return error.description }
             let seq = sequence.load(ordering: .relaxed)
             if active == 0 && seq & 1 == 1 { return "sequence \(seq) is odd with no invalidation in flight" }
             if active < 0 { return "active is negative (\(active))" }
@@ -83,6 +84,5 @@ extension AddressSpace {
             return nil
         }
         if let problem { throw RCUIntervalTree.InvariantViolation(description: problem) }
-        try tree.validate()
     }
 }

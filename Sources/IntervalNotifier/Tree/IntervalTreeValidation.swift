@@ -10,8 +10,16 @@ extension RCUIntervalTree {
     /// heights, the subtree maximum of every node, and the entry count.
     /// Throws the first violation found.
     ///
+    /// Takes the writer lock, so that the count and the nodes agree.
     /// - Complexity: O(n); opens one read-side section.
     public func validate() throws(InvariantViolation) {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        try validateSerialized()
+    }
+
+    /// ``validate()`` for a caller that already serialises the writers.
+    package func validateSerialized() throws(InvariantViolation) {
         let failure: String? = RCU.read {
             var visited = 0
             var previous: IntervalTreeEntry?

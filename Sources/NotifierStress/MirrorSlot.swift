@@ -1,0 +1,30 @@
+import IntervalNotifier
+import Synchronization
+
+/// One device mirror: a subscription over a page range, the user lock of the
+/// protocol, and the mirrored entries (written by faults, cleared by callbacks).
+final class MirrorSlot: @unchecked Sendable {
+    let index: Int
+    let lock = PThreadMutex()
+    // Protected by `lock`.
+    var firstPage = 0
+    var pageCount = 0
+    var mirror: [UInt64] = []
+    var subscription: IntervalSubscription?
+    var context: SubscriptionContext?
+
+    init(index: Int) { self.index = index }
+}
+
+/// Per-subscription bookkeeping for the oracle.
+final class SubscriptionContext: @unchecked Sendable {
+    let id: Int
+    /// Set once `remove` returned or the release callback ran: no callback may run after.
+    let poisoned = Atomic<Bool>(false)
+    let releaseEvents = Atomic<Int>(0)
+    let releaseCallbacks = Atomic<Int>(0)
+    let usedPut = Atomic<Bool>(false)
+    /// Whether the subscription was registered when teardown began.
+    let registeredAtTeardown = Atomic<Bool>(false)
+    init(id: Int) { self.id = id }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Histogram
+import IntervalNotifier
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One stress run: fault, invalidate and churn generators on pinned threads
+/// against one ``AddressSpace``, a checker thread with the no-stale-mirror
+/// oracle, and final checks. Create, call ``run(report:)``, read the result.
+public final class StressRun: @unchecked Sendable {
+    public let configuration: StressConfiguration
+    public let topology: StressTopology
+    let space: AddressSpace
+    let table: SimulatedPageTable
+    let slots: [MirrorSlot]
+    static let pageSize: UInt64 = 4096
+
+    let stop = Atomic<Bool>(false)
+    /// 0 before teardown, 1 while `release()` runs, 2 after.
+    let teardownPhase = Atomic<Int>(0)
+    let generation = Atomic<UInt64>(1 << 32)
+    let nextContextID = Atomic<Int>(0)
+    let counters = StressCounters()
+    let violationLog = Mutex<[String]>([])
+    let contexts = Mutex<[SubscriptionContext]>([])
+    let histograms = Mutex<StressHistograms>(StressHistograms())
+    /// Last progress of each worker (ns), for the hang watchdog.
+    let heartbeats: [Heartbeat]
+    let workerNames: [String]
+    /// Placement lines printed at start.
+    let placements = Mutex<[String]>([])
+
+    public init(_ configuration: StressConfiguration) {
+        self.configuration = configuration
+        topology = StressTopology.discover(configuration)
+        var faults: AddressSpace.InjectedFaults = []
+        switch configuration.brokenVariant {
+        case .removeDoesNotWait: faults.insert(.removeDoesNotWait)
+        case .insertsAppliedDuringWindow: faults.insert(.applyInsertsDuringWindow)
+        default: break
+        }
+        space = faults.isEmpty ? AddressSpace() : AddressSpace(injectedFaults: faults)
+        let node = topology.nodes.count == 1 && !topology.fake ? topology.nodes[0].realNode : nil
+        table = SimulatedPageTable(pages: max(16, configuration.pages), node: node)
+        slots = (0..<max(1, configuration.subscriptions)).map(MirrorSlot.init)
+        var names: [String] = []
+        for i in 0..<configuration.faulters { names.append("faulter \(i)") }
+        for i in 0..<configuration.invalidators { names.append("invalidator \(i)") }
+        for i in 0..<configuration.churners { names.append("churner \(i)") }
+        workerNames = names
+        heartbeats = names.map { _ in Heartbeat() }
+    }
+
+    /// Records a violation of the oracle.
+    func violation(_ message: String) {
+        violationLog.withLock { log in
+            if log.count < 1000 { log.append(message) }
+        }
+        counters.violations.add(1, ordering: .relaxed)
+    }
+
+    // MARK: Running
+
+    /// Runs the configured workload; `report` receives the start-up report and,
+    /// with `configuration.progress`, a progress line every second.
+    public func run(report: (String) -> Void = { print($0) }) -> StressResult {
+        report(topology.description)
+        report("page table: \(table.pageCount) pages, \(table.placement)")
+        populate()
+        let started = StressClock.now()
+        var threads: [StressThread] = []
+        var index = 0
+        func spawn(_ body: @escaping @Sendable (Int, inout Xorshift64) -> Void) {
+            let i = index
+            index += 1
+            let seed = configuration.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) &* 0x1234_5678_9ABC_DEF1
+            threads.append(StressThread { [self] in
+                let placement = topology.pinCurrentThread(index: i)
+                placements.withLock { $0.append("  \(workerNames[i]): \(placement)") }
+                var rng = Xorshift64(seed: seed)
+                body(i, &rng)
+            })
+        }
+        for _ in 0..<configuration.faulters { spawn { [self] i, rng in faulterLoop(worker: i, rng: &rng) } }
+        for _ in 0..<configuration.invalidators { spawn { [self] i, rng in invalidatorLoop(worker: i, rng: &rng) } }
+        for _ in 0..<configuration.churners { spawn { [self] i, rng in churnerLoop(worker: i, rng: &rng) } }
+        let checkerSeed = configuration.seed ^ 0xC4EC
+        let checker = StressThread { [self] in
+            var rng = Xorshift64(seed: checkerSeed)
+            checkerLoop(rng: &rng)
+        }
+        usleep(20_000)
+        report(placements.withLock { ["threads:"] + $0.sorted() }.joined(separator: "\n"))
+
+        let end = started + UInt64(configuration.duration * 1e9)
+        let teardownTime = configuration.teardownAt.map { started + UInt64(configuration.duration * $0 * 1e9) }
+        var lastReport = started
+        var previous = counters.snapshot()
+        while StressClock.now() < end && !stop.load(ordering: .relaxed) {
+            usleep(10_000)
+            let now = StressClock.now()
+            if let t = teardownTime, now >= t, teardownPhase.load(ordering: .relaxed) == 0 {
+                tearDown()
+                report("teardown done at \(String(format: "%.1f", Double(now - started) / 1e9)) s")
+            }
+            if configuration.progress && now - lastReport >= 1_000_000_000 {
+                let current = counters.snapshot()
+                report(progressLine(current: current, previous: previous, seconds: Double(now - lastReport) / 1e9, elapsed: Double(now - started) / 1e9))
+                previous = current
+                lastReport = now
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        var hung: [String] = []
+        for (i, thread) in threads.enumerated() where !thread.join(timeoutSeconds: configuration.hangBound) {
+            hung.append(workerNames[i])
+        }
+        if !checker.join(timeoutSeconds: configuration.hangBound) { hung.append("checker") }
+        if !hung.isEmpty {
+            violation("hang: \(hung.joined(separator: ", ")) did not finish within \(configuration.hangBound) s; state \(space.state)")
+            return result(started: started, finalChecksDone: false)
+        }
+        finalChecks()
+        return result(started: started, finalChecksDone: true)
+    }
+
+    /// Fills every slot with a subscription before the generators start.
+    func populate() {
+        var rng = Xorshift64(seed: configuration.seed ^ 0x5EED)
+        for slot in slots { subscribe(slot, rng: &rng) }
+    }
+
+    func progressLine(current: StressCounters.Snapshot, previous: StressCounters.Snapshot, seconds: Double, elapsed: Double) -> String {
+        func rate(_ a: Int, _ b: Int) -> String { String(format: "%.0f/s", Double(a - b) / seconds) }
+        let stats = space.statistics
+        var line = String(format: "[%5.1fs] ", elapsed)
+        line += "faults \(current.faults) (\(rate(current.faults, previous.faults))), retries \(current.faultRetries), "
+        line += "invalidations \(current.invalidations) (\(rate(current.invalidations, previous.invalidations))), "
+        line += "would-block \(current.wouldBlock), churn \(current.inserts)+\(current.removes) "
+        line += "(deferred ins \(stats.deferredInserts), rm \(stats.deferredRemoves)), "
+        line += "waits readBegin \(stats.readBeginWaits) remove \(stats.removeWaits), "
+        line += "checks \(current.checks), violations \(current.violations)"
+        return line
+    }
+
+    // MARK: Teardown
+
+    func tearDown() {
+        for slot in slots {
+            slot.lock.withLock { slot.context?.registeredAtTeardown.store(true, ordering: .relaxed) }
+        }
+        teardownPhase.store(1, ordering: .sequentiallyConsistent)
+        do { try space.release() } catch { violation("release() threw \(error)") }
+        teardownPhase.store(2, ordering: .sequentiallyConsistent)
+    }
+
+    // MARK: Final checks
+
+    func finalChecks() {
+        // Rules 1, 2, 6: nothing in flight.
+        let state = space.state
+        if state.active != 0 || state.sequence & 1 == 1 || state.pendingInserts != 0 || state.pendingRemoves != 0 {
+            violation("final state not idle: \(state)")
+        }
+        do { try space.checkInvariants() } catch { violation("invariant: \(error)") }
+        // No stale mirror at rest; every registered subscription is in the tree.
+        for slot in slots {
+            slot.lock.withLock {
+                guard let sub = slot.subscription else { return }
+                for (offset, value) in slot.mirror.enumerated() where value != 0 {
+                    let primary = table.read(slot.firstPage + offset)
+                    if value != primary {
+                        violation("stale mirror at rest: slot \(slot.index) page \(slot.firstPage + offset) mirror \(value) primary \(primary) (seed \(configuration.seed))")
+                    }
+                }
+                var found = false
+                space.forEachSubscription(overlapping: sub.start, last: sub.last) { found = found || $0 === sub; return !found }
+                if !found { violation("subscription of slot \(slot.index) is registered but not in the tree (a deferred insert was lost)") }
+            }
+        }
+        // Teardown: exactly one release event for every subscription registered
+        // across it; at most one for any.
+        if teardownPhase.load(ordering: .relaxed) == 0 { tearDown() }
+        // Remove everything, then every put's release callback must run exactly once.
+        for slot in slots {
+            let (sub, context) = slot.lock.withLock { () -> (IntervalSubscription?, SubscriptionContext?) in
+                defer { slot.subscription = nil; slot.context = nil }
+                return (slot.subscription, slot.context)
+            }
+            guard let sub, let context else { continue }
+            do { try space.remove(sub) } catch { violation("final remove threw \(error)") }
+            context.poisoned.store(true, ordering: .releasing)
+        }
+        space.synchronize()
+        for context in contexts.withLock({ $0 }) {
+            let events = context.releaseEvents.load(ordering: .relaxed)
+            if events > 1 { violation("subscription \(context.id) got \(events) release events") }
+            if context.registeredAtTeardown.load(ordering: .relaxed) && events != 1 {
+                violation("subscription \(context.id) was registered across teardown but got \(events) release events")
+            }
+            if context.usedPut.load(ordering: .relaxed) {
+                let calls = context.releaseCallbacks.load(ordering: .relaxed)
+                if calls != 1 { violation("put of subscription \(context.id): release callback ran \(calls) times") }
+            }
+        }
+        if space.subscriptionCount != 0 { violation("\(space.subscriptionCount) subscriptions left in the tree after removing all") }
+    }
+
+    func result(started: UInt64, finalChecksDone: Bool) -> StressResult {
+        StressResult(
+            configuration: configuration, seconds: Double(StressClock.now() - started) / 1e9,
+            counters: counters.snapshot(), statistics: space.statistics,
+            histograms: histograms.withLock { $0 }, violations: violationLog.withLock { $0 },
+            finalChecksDone: finalChecksDone)
+    }
+}
+
+/// A worker's last progress time, for the hang watchdog.
+final class Heartbeat: Sendable {
+    let time = Atomic<UInt64>(StressClock.now())
+}

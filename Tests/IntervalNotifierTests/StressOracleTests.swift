@@ -1,0 +1,67 @@
+import IntervalNotifier
+import NotifierStress
+import Testing
+
+/// The stress harness and its oracle: a clean run is clean, and every
+/// deliberately broken protocol variant is caught within seconds.
+@Suite("Stress harness and oracle", .serialized)
+struct StressOracleTests {
+    static func configuration(seconds: Double, seed: UInt64) -> StressConfiguration {
+        var c = StressConfiguration()
+        c.duration = seconds
+        c.seed = seed
+        c.faulters = 2
+        c.invalidators = 1
+        c.churners = 1
+        c.pages = 1024
+        c.subscriptions = 32
+        c.hangBound = 5
+        return c
+    }
+
+    @Test("a correct engine runs clean with faulters, invalidators, churners and a mid-run teardown (hmm-tests anon_teardown shape)")
+    func cleanRun() {
+        var c = Self.configuration(seconds: 2, seed: 7)
+        c.teardownAt = 0.5
+        let result = StressRun(c).run { _ in }
+        #expect(result.isClean, "\(result.violations.prefix(5))")
+        #expect(result.finalChecksDone)
+        #expect(result.counters.faults > 0 && result.counters.invalidations > 0 && result.counters.removes > 0)
+        #expect(result.counters.checks > 0)
+        #expect(result.counters.insertsRefused > 0, "inserts after the teardown are refused")
+    }
+
+    @Test("each broken protocol variant is caught", arguments: BrokenVariant.allCases)
+    func brokenVariantCaught(_ variant: BrokenVariant) {
+        var c = Self.configuration(seconds: 3, seed: 11)
+        c.brokenVariant = variant
+        let result = StressRun(c).run { _ in }
+        #expect(!result.isClean, "the oracle missed \(variant)")
+    }
+
+    @Test("pretend NUMA nodes split the CPUs and drive the multi-node placement paths")
+    func fakeNodes() {
+        var c = Self.configuration(seconds: 0.3, seed: 3)
+        c.fakeNodes = 2
+        let topology = StressTopology.discover(c)
+        #expect(topology.fake)
+        let cpus = topology.nodes.flatMap(\.cpus)
+        #expect(Set(cpus).count == cpus.count, "each CPU in one pretend node")
+        #expect(topology.nodes.count == min(2, cpus.count))
+        var lines: [String] = []
+        let result = StressRun(c).run { lines.append($0) }
+        #expect(result.isClean)
+        #expect(lines.joined().contains("pretend"))
+    }
+
+    @Test("a run pinned to a single CPU with more threads than cores is clean")
+    func singleCPU() {
+        var c = Self.configuration(seconds: 0.5, seed: 5)
+        c.singleCPU = 0
+        c.faulters = 3
+        c.invalidators = 2
+        c.churners = 2
+        let result = StressRun(c).run { _ in }
+        #expect(result.isClean, "\(result.violations.prefix(5))")
+    }
+}
