@@ -24,14 +24,14 @@ public final class StressRun: @unchecked Sendable {
     let generation = Atomic<UInt64>(1 << 32)
     let nextContextID = Atomic<Int>(0)
     let counters = StressCounters()
-    let violationLog = Mutex<[String]>([])
-    let contexts = Mutex<[SubscriptionContext]>([])
-    let histograms = Mutex<StressHistograms>(StressHistograms())
+    let violationLog = Locked<[String]>([])
+    let contexts = Locked<[SubscriptionContext]>([])
+    let histograms = Locked<StressHistograms>(StressHistograms())
     /// Last progress of each worker (ns), for the hang watchdog.
     let heartbeats: [Heartbeat]
     let workerNames: [String]
     /// Placement lines printed at start.
-    let placements = Mutex<[String]>([])
+    let placements = Locked<[String]>([])
 
     public init(_ configuration: StressConfiguration) {
         self.configuration = configuration

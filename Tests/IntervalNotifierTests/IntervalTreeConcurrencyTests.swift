@@ -51,13 +51,15 @@ struct IntervalTreeConcurrencyTests {
                 if stack.count > 200 { return .broken("path deeper than 200 nodes: a cycle through a reused node?") }
             }
             let current = stack.removeLast()
-            let n = current.pointee
-            if n.start == IntervalTreeReclaimQueue.poisonStart || n.start > n.last {
-                return .broken("poisoned node reached: start \(n.start), last \(n.last), value \(n.value), subtree last \(n.subtreeLast)")
+            // Field by field, as readers must: the writer-only `link` field of a
+            // published node may change under a reader.
+            let start = current.pointee.start, last = current.pointee.last, value = current.pointee.value
+            if start == IntervalTreeReclaimQueue.poisonStart || start > last {
+                return .broken("poisoned node reached: start \(start), last \(last), value \(value), subtree last \(current.pointee.subtreeLast)")
             }
-            result.append(IntervalTreeEntry(start: n.start, last: n.last, value: n.value))
+            result.append(IntervalTreeEntry(start: start, last: last, value: value))
             if result.count > limit { return .broken("more than \(limit) nodes: a cycle through a reused node?") }
-            node = n.right
+            node = current.pointee.right
         }
         return .entries(result)
     }
