@@ -6,6 +6,7 @@ import CNotifierPlatform
 ///
 /// Placed with libnuma on one node (or interleaved when threads span nodes).
 public final class SimulatedPageTable: @unchecked Sendable {
+    /// Number of simulated pages (entries in each of the three per-page arrays).
     public let pageCount: Int
     /// Primary entries.
     let primary: UnsafeMutablePointer<UInt64>

@@ -41,6 +41,7 @@ public struct StressConfiguration: Sendable {
     /// Print a progress line every second.
     public var progress = false
 
+    /// Creates the default configuration (the values above); set properties to vary it.
     public init() {}
 }
 

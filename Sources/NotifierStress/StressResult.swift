@@ -18,6 +18,23 @@ public final class StressCounters: Sendable {
 
     /// A copy of the counters.
     public struct Snapshot: Sendable, Codable {
+        /// Counter values when the snapshot was taken (totals since the run began):
+        /// - `faults`: faults completed (mirror entry installed), by faulters.
+        /// - `faultRetries`: fault attempts restarted because `checkRetry` or
+        ///   `readRetry` reported a collision, summed over all faults.
+        /// - `faultAborts`: faults given up because a churner replaced the slot's
+        ///   subscription before the entry could be installed.
+        /// - `invalidations`: invalidations started and ended, by invalidators.
+        /// - `wouldBlock`: non-blockable invalidations refused with
+        ///   `NotifierError.wouldBlock` (not counted in `invalidations`).
+        /// - `inserts`: subscriptions inserted (initial population and churners).
+        /// - `insertsRefused`: inserts refused because the address space was torn down.
+        /// - `removes`: subscriptions removed by churners with `remove` or `put`
+        ///   (the final checks' removals are not counted).
+        /// - `checks`: pages the checker thread sampled for the no-stale-mirror oracle
+        ///   with no invalidation open at the first look.
+        /// - `violations`: oracle violations recorded, including any beyond the 1000
+        ///   messages kept in ``StressResult/violations``.
         public var faults, faultRetries, faultAborts, invalidations, wouldBlock, inserts, insertsRefused, removes, checks, violations: Int
     }
 
@@ -51,10 +68,18 @@ public struct StressHistograms: Sendable {
 
 /// What a stress run did and found.
 public struct StressResult: Sendable {
+    /// The configuration the run used.
     public var configuration: StressConfiguration
+    /// Wall-clock seconds from the generators' start (after the initial
+    /// population) until the result was made, including joining the threads and
+    /// the final checks; the rates in ``summary`` divide by it.
     public var seconds: Double
+    /// The harness's operation counters when the result was made.
     public var counters: StressCounters.Snapshot
+    /// The address space's own counters (`AddressSpace.statistics`) when the result was made.
     public var statistics: AddressSpaceStatistics
+    /// Latency histograms, merged from each generator thread as it finished
+    /// (a hung thread's samples are missing).
     public var histograms: StressHistograms
     /// Every violation found (at most 1000 kept); empty means a clean run.
     public var violations: [String]
@@ -109,8 +134,12 @@ extension StressHistograms {
         guard h.totalCount > 0 else { return (0, 0, 0, 0, 0) }
         return (h.totalCount, h.valueAtPercentile(50), h.valueAtPercentile(99), h.valueAtPercentile(99.9), h.max)
     }
+    /// ``fault`` summarised: count and latencies in nanoseconds (all zero when empty).
     public var faultSummary: Summary { Self.summarize(fault) }
+    /// ``readBegin`` summarised: count and latencies in nanoseconds (all zero when empty).
     public var readBeginSummary: Summary { Self.summarize(readBegin) }
+    /// ``remove`` summarised: count and latencies in nanoseconds (all zero when empty).
     public var removeSummary: Summary { Self.summarize(remove) }
+    /// ``invalidation`` summarised: count and latencies in nanoseconds (all zero when empty).
     public var invalidationSummary: Summary { Self.summarize(invalidation) }
 }

@@ -11,7 +11,9 @@ import Glibc
 /// against one ``AddressSpace``, a checker thread with the no-stale-mirror
 /// oracle, and final checks. Create, call ``run(report:)``, read the result.
 public final class StressRun: @unchecked Sendable {
+    /// The configuration given to ``init(_:)``.
     public let configuration: StressConfiguration
+    /// The CPUs and NUMA nodes the worker threads are pinned to, discovered by ``init(_:)``.
     public let topology: StressTopology
     let space: AddressSpace
     let table: SimulatedPageTable
@@ -33,6 +35,11 @@ public final class StressRun: @unchecked Sendable {
     /// Placement lines printed at start.
     let placements = Locked<[String]>([])
 
+    /// Prepares a run without starting a thread: discovers the topology and
+    /// creates the address space (with the engine-side fault of
+    /// `configuration.brokenVariant`, if any), the simulated page table (at least
+    /// 16 pages; on the node when one real node is used, else interleaved) and
+    /// `max(1, configuration.subscriptions)` empty mirror slots.
     public init(_ configuration: StressConfiguration) {
         self.configuration = configuration
         topology = StressTopology.discover(configuration)

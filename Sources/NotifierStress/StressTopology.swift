@@ -4,10 +4,15 @@ import CNotifierPlatform
 public struct StressTopology: Sendable, CustomStringConvertible {
     /// One (possibly pretend) node: its id, the real node it lives on, its CPUs.
     public struct Node: Sendable {
+        /// The node's id: the real NUMA node number, or 0, 1, ... for pretend nodes.
         public var id: Int
+        /// The real NUMA node of its CPUs (for a pretend node, that of its first CPU).
         public var realNode: Int
+        /// The allowed CPU numbers that threads placed on this node are pinned to.
         public var cpus: [Int]
     }
+    /// The nodes threads are placed on, round robin (after the configuration's
+    /// `nodes` filter; all nodes when the filter matches none).
     public var nodes: [Node]
     /// Whether libnuma reported a NUMA system.
     public var numaAvailable: Bool
@@ -60,6 +65,7 @@ public struct StressTopology: Sendable, CustomStringConvertible {
         return rc == 0 ? where_ : "\(where_) (pinning failed: \(rc))"
     }
 
+    /// A multi-line description for logs: NUMA availability, each node's CPUs, single-CPU pinning.
     public var description: String {
         var lines = ["topology: \(numaAvailable ? "NUMA available" : "NUMA not available (one node assumed)"), \(nodes.count) \(fake ? "pretend " : "")node(s)"]
         for node in nodes { lines.append("  node \(node.id)\(fake ? " -> real node \(node.realNode)" : ""): cpus \(node.cpus)") }

@@ -73,7 +73,9 @@ public final class AddressSpace: @unchecked Sendable {
 
     /// Deliberate bugs for oracle tests (see `init(injectedFaults:)`).
     package struct InjectedFaults: OptionSet, Sendable {
+        /// The bits of the set (one per injected fault).
         package let rawValue: Int
+        /// Creates the set from its bits.
         package init(rawValue: Int) { self.rawValue = rawValue }
         /// `remove` returns at once during a window instead of waiting for it.
         package static let removeDoesNotWait = InjectedFaults(rawValue: 1)

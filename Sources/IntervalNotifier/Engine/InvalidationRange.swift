@@ -17,6 +17,7 @@ public enum InvalidationEvent: UInt8, Sendable, CaseIterable, CustomStringConver
     /// A device takes exclusive access (`MMU_NOTIFY_EXCLUSIVE`); `owner` identifies it.
     case exclusive
 
+    /// A short name for logs (e.g. `protection-page`).
     public var description: String {
         switch self {
         case .unmap: return "unmap"
@@ -89,6 +90,8 @@ public struct InvalidationRange: Sendable, Equatable, CustomStringConvertible {
         start <= otherLast && otherStart <= last
     }
 
+    /// A one-line description for logs: `[start, last] event`, then
+    /// `non-blockable` and `owner N` when they apply.
     public var description: String {
         "[\(start), \(last)] \(event)\(isBlockable ? "" : " non-blockable")\(owner.map { " owner \($0)" } ?? "")"
     }

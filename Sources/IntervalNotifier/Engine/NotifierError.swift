@@ -18,6 +18,7 @@ public enum NotifierError: Error, Equatable, Sendable, CustomStringConvertible {
     /// (the kernel's `-EAGAIN`); the range was ended already, do not end it again.
     case wouldBlock
 
+    /// A one-line explanation for logs and error messages.
     public var description: String {
         switch self {
         case .emptyRange(let start): return "empty range at \(start): length must be at least 1"

@@ -24,6 +24,7 @@ public struct IntervalTreeEntry: Hashable, Sendable, CustomStringConvertible {
         start <= queryLast && queryStart <= last
     }
 
+    /// A compact form for logs: `[start, last]#value`.
     public var description: String { "[\(start), \(last)]#\(value)" }
 }
 
