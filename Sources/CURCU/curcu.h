@@ -19,13 +19,18 @@
 // updater with membarrier(2) and compiler barriers), so under TSan each read-side
 // unlock releases, and each completed grace period acquires, one sync object:
 // every read-side access before the unlock then happens-before what the updater
-// does after `synchronize` (reuse of the memory). No code at all without TSan.
-#if defined(__has_feature)
+// does after `synchronize` (reuse of the memory). Swift's clang importer does not
+// report `__has_feature(thread_sanitizer)`, so TSan builds pass the switch:
+//     swift test --sanitize=thread -Xcc -DCURCU_TSAN_ANNOTATIONS=1
+// Without it (every normal build) there is no code at all.
+#if !defined(CURCU_TSAN_ANNOTATIONS) && defined(__has_feature)
 #  if __has_feature(thread_sanitizer)
 #    define CURCU_TSAN_ANNOTATIONS 1
+#  endif
+#endif
+#ifdef CURCU_TSAN_ANNOTATIONS
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
-#  endif
 #endif
 
 /// Enters a read-side critical section (nestable). The thread must be registered.

@@ -26,5 +26,8 @@ final class SubscriptionContext: @unchecked Sendable {
     let usedPut = Atomic<Bool>(false)
     /// Whether the subscription was registered when teardown began.
     let registeredAtTeardown = Atomic<Bool>(false)
+    /// Whether its removal began before teardown had finished (then 0 release
+    /// events is legitimate: it may have left the tree before the walk).
+    let removalOverlappedTeardown = Atomic<Bool>(false)
     init(id: Int) { self.id = id }
 }

@@ -77,6 +77,14 @@ extension StressRun {
         }
     }
 
+    /// Records whether a removal starts before teardown has finished.
+    func noteRemoval(_ context: SubscriptionContext) {
+        // Sequentially consistent: ordered against the phase stores around `release()`.
+        if teardownPhase.load(ordering: .sequentiallyConsistent) != 2 {
+            context.removalOverlappedTeardown.store(true, ordering: .relaxed)
+        }
+    }
+
     // MARK: Faulters
 
     func faulterLoop(worker: Int, rng: inout Xorshift64) {
@@ -185,6 +193,7 @@ extension StressRun {
                 return (sub, context)
             }
             if let (sub, context) = detached {
+                noteRemoval(context)
                 if Double(rng.next() % 1_000_000) / 1e6 < configuration.putFraction {
                     context.usedPut.store(true, ordering: .relaxed)
                     do {
