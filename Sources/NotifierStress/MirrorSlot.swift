@@ -19,7 +19,10 @@ final class MirrorSlot: @unchecked Sendable {
 /// Per-subscription bookkeeping for the oracle.
 final class SubscriptionContext: @unchecked Sendable {
     let id: Int
-    /// Set once `remove` returned or the release callback ran: no callback may run after.
+    /// Set once `remove` returned or the release callback ran: no callback may run
+    /// after. Stored releasing, loaded acquiring by callbacks, so a callback that
+    /// runs after the store is guaranteed to see it. The counters and flags below
+    /// are relaxed: they are read after the threads are joined.
     let poisoned = Atomic<Bool>(false)
     let releaseEvents = Atomic<Int>(0)
     let releaseCallbacks = Atomic<Int>(0)

@@ -20,10 +20,16 @@ public final class StressRun: @unchecked Sendable {
     let slots: [MirrorSlot]
     static let pageSize: UInt64 = 4096
 
+    /// Set once to end the run. Relaxed everywhere: threads only need to see it
+    /// eventually, and joining them orders everything they did.
     let stop = Atomic<Bool>(false)
-    /// 0 before teardown, 1 while `release()` runs, 2 after.
+    /// 0 before teardown, 1 while `release()` runs, 2 after. Stores and the
+    /// churners' loads are sequentially consistent (ordered against removals);
+    /// the controller's own relaxed load reads its own store.
     let teardownPhase = Atomic<Int>(0)
+    /// Source of fresh primary generations. Relaxed: only uniqueness matters.
     let generation = Atomic<UInt64>(1 << 32)
+    /// Source of subscription ids. Relaxed: only uniqueness matters.
     let nextContextID = Atomic<Int>(0)
     let counters = StressCounters()
     let violationLog = Locked<[String]>([])

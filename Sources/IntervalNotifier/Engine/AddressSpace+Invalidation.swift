@@ -23,6 +23,7 @@ extension AddressSpace {
         active += 1
         statisticsValue.invalidations += 1
         let snapshot = tree.snapshotProtected()
+        // Relaxed: `sequence` is only written under `lock`, which we hold.
         var current = sequence.load(ordering: .relaxed)
         if snapshot.firstOverlapping(start: range.start, last: range.last) != nil {
             current |= 1
@@ -86,6 +87,7 @@ extension AddressSpace {
         lock.lock()
         precondition(active > 0, "invalidateRangeEnd(\(range)) without a matching invalidateRangeStart")
         active -= 1
+        // Relaxed: `sequence` is only written under `lock`, which we hold.
         let current = sequence.load(ordering: .relaxed)
         guard active == 0, current & 1 == 1 else {
             lock.unlock()
@@ -149,11 +151,13 @@ extension AddressSpace {
         }
         isReleased = true
         waiters += 1
+        // Relaxed: `sequence` is only written under `lock`, which we hold.
         while sequence.load(ordering: .relaxed) & 1 == 1 { lock.wait() }
         waiters -= 1
         active += 1
         statisticsValue.invalidations += 1
         let snapshot = tree.snapshotProtected()
+        // Relaxed: `sequence` is only written under `lock`, which we hold.
         var current = sequence.load(ordering: .relaxed)
         if !snapshot.isEmpty {
             current |= 1

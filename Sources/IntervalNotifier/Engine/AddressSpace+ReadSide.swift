@@ -8,9 +8,11 @@ extension AddressSpace {
         // Re-read under the lock, as the kernel does, then sleep until the window
         // closes; the end step changes the sequence under this lock.
         let seen = subscription.sequence.load(ordering: .relaxed)
+        // Relaxed: read under `lock`, which every write of the sequence holds.
         if seen == sequence.load(ordering: .relaxed) {
             statisticsValue.readBeginWaits += 1
             waiters += 1
+            // Relaxed: read under `lock`, which every write of the sequence holds.
             while sequence.load(ordering: .relaxed) == seen { lock.wait() }
             waiters -= 1
         }

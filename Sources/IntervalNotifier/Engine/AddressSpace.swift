@@ -139,6 +139,7 @@ public final class AddressSpace: @unchecked Sendable {
         // The registry's own reference: lock-free lookups may see the object
         // until a grace period after it leaves the tree.
         _ = Unmanaged.passRetained(subscription)
+        // Relaxed: under `lock`, which orders every write of the sequences.
         let current = sequence.load(ordering: .relaxed)
         if active > 0 {
             if current & 1 == 1 && !injectedFaults.contains(.applyInsertsDuringWindow) {
@@ -154,6 +155,7 @@ public final class AddressSpace: @unchecked Sendable {
             // cover the new subscription.
             // Releasing: publishes the odd sequence to lock-free readers.
             sequence.store(current | 1, ordering: .releasing)
+            // Relaxed: under `lock`, which orders every write of the sequences.
             subscription.sequence.store(current | 1, ordering: .relaxed)
         } else {
             // Idle: odd and as far as possible from being reached again.
@@ -221,6 +223,7 @@ public final class AddressSpace: @unchecked Sendable {
             finishUnlink(subscription, release: release)
             return nil
         case .inTree:
+            // Relaxed: under `lock`, which orders every write of the sequences.
             let current = sequence.load(ordering: .relaxed)
             if current & 1 == 0 {
                 // No walk can be running (the sequence is even): unlink now.
@@ -252,6 +255,7 @@ public final class AddressSpace: @unchecked Sendable {
     func waitUntilSequenceChanges(from window: UInt64) {
         lock.lock()
         waiters += 1
+        // Relaxed: under `lock`, which orders every write of the sequences.
         while sequence.load(ordering: .relaxed) == window { lock.wait() }
         waiters -= 1
         lock.unlock()

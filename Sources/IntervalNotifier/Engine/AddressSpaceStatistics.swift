@@ -48,6 +48,7 @@ extension AddressSpace {
     public var state: AddressSpaceState {
         lock.withLock {
             AddressSpaceState(
+                // Relaxed: read under `lock`, which every write holds.
                 sequence: sequence.load(ordering: .relaxed), active: active,
                 pendingInserts: deferred.count { $0.state == .pendingInsert },
                 pendingRemoves: deferred.count { $0.state == .pendingRemove },
@@ -61,6 +62,7 @@ extension AddressSpace {
     public func checkInvariants() throws(RCUIntervalTree.InvariantViolation) {
         let problem: String? = lock.withLock {
             do throws(RCUIntervalTree.InvariantViolation) { try tree.validateSerialized() } catch { return error.description }
+            // Relaxed: read under `lock`, which every write holds.
             let seq = sequence.load(ordering: .relaxed)
             if active == 0 && seq & 1 == 1 { return "sequence \(seq) is odd with no invalidation in flight" }
             if active < 0 { return "active is negative (\(active))" }

@@ -46,6 +46,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
     /// Queues `callback(head)` to run after a grace period. Lock-free; never blocks.
     func enqueue(_ head: UnsafeMutablePointer<rcu_head>, _ callback: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void) {
         head.pointee.func = callback
+        // Relaxed: only a first guess; the compare-exchange below decides.
         var top = pending.load(ordering: .relaxed)
         while true {
             head.pointee.next.next = top.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: cds_wfcq_node.self) }
@@ -74,6 +75,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
     }
 
     private func runWorker() {
+        // Relaxed: see `isCallbackThread`.
         workerThreadID.store(cnp_thread_id(), ordering: .relaxed)
         RCU.registerCurrentThread()
         var lastGracePeriod: UInt64 = 0
@@ -81,9 +83,11 @@ final class RCUCallbackQueue: @unchecked Sendable {
             wakeup.lock()
             // Sequentially consistent: the Dekker pair with `enqueue`.
             sleeping.store(true, ordering: .sequentiallyConsistent)
+            // Sequentially consistent: the other half of the Dekker pair.
             while pending.load(ordering: .sequentiallyConsistent) == nil {
                 wakeup.wait()
             }
+            // Relaxed: a stale `true` only costs a pusher one needless broadcast.
             sleeping.store(false, ordering: .relaxed)
             wakeup.unlock()
 

@@ -24,6 +24,7 @@ struct IntervalTreeReclaimQueue: ~Copyable {
 
     /// Pushes the chain `first ... last` (linked through `link`) for reuse.
     func pushReusable(first: IntervalTreeNodePointer, last: IntervalTreeNodePointer) {
+        // Relaxed: only a first guess; the compare-exchange below decides.
         var head = reusable.load(ordering: .relaxed)
         while true {
             last.pointee.link = head
