@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IntervalNotifier
 import Synchronization
 
 /// A joinable pthread running a closure (generators need real, pinnable threads).
@@ -38,11 +39,7 @@ final class StressThread: @unchecked Sendable {
     }
 }
 
-/// Monotonic time in nanoseconds.
+/// Monotonic time in nanoseconds (the package's one clock).
 enum StressClock {
-    @inline(__always) static func now() -> UInt64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-    }
+    @inline(__always) static func now() -> UInt64 { MonotonicClock.nanoseconds() }
 }

@@ -70,11 +70,7 @@ struct NotifierDemo: ParsableCommand {
 enum DemoWorkload {
     struct Result { var countAll: Double; var firstHit: Double; var updatePair: Double; var meanHits: Double }
 
-    static func now() -> UInt64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-    }
+    static func now() -> UInt64 { MonotonicClock.nanoseconds() }
 
     static func measure(size: Int, queries: Int, seed: UInt64) -> Result {
         var rng = Xorshift64(seed: seed)
@@ -100,7 +96,6 @@ enum DemoWorkload {
         }
         let countAll = Double(now() - t0) / Double(queries)
         var found = 0
-        defer { precondition(found <= queries) }
         t0 = now()
         RCU.read {
             let snap = tree.snapshot()

@@ -52,7 +52,7 @@ struct EngineInsertTests {
         #expect(sub.currentSequence == state.sequence)
         #expect(state.subscriptionsInTree == 1, "partially excluded: the tree changes at once")
         let returned = Atomic<UInt64>(0)
-        let reader = EngineTestThread { returned.store(try! sub.readBegin(), ordering: .releasing) }
+        let reader = JoinableThread { returned.store(try! sub.readBegin(), ordering: .releasing) }
         sleepMilliseconds(50)
         #expect(!reader.isFinished, "readBegin must sleep while the window is open")
         space.invalidateRangeEnd(r)
@@ -78,7 +78,7 @@ struct EngineInsertTests {
         #expect(state.subscriptionsInTree == 1, "rule 3: the tree is frozen while the sequence is odd")
         #expect(late.currentSequence == window)
         // readBegin sleeps until the window closes and the insert is applied.
-        let reader = EngineTestThread { _ = try! late.readBegin() }
+        let reader = JoinableThread { _ = try! late.readBegin() }
         sleepMilliseconds(50)
         #expect(!reader.isFinished)
         #expect(space.forEachSubscription(overlapping: 0x1000, last: 0x1000) { _ in false }, "not visible to lookups yet")

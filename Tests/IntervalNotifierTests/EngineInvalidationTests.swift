@@ -108,19 +108,18 @@ struct EngineInvalidationTests {
         let r = range(0, 0x1000)
         try space.invalidateRangeStart(r)
         #expect(space.state.sequence == UInt64.max)
-        let waiter = EngineTestThread { _ = try! sub.readBegin() }
-        let remover = EngineTestThread { }
+        let waiter = JoinableThread { _ = try! sub.readBegin() }
         sleepMilliseconds(30)
         #expect(!waiter.isFinished)
         space.invalidateRangeEnd(r)
-        waiter.join(); remover.join()
+        waiter.join()
         #expect(space.state.sequence == 0, "wrapped to an even value")
         let fresh = try space.subscribe(0x2000, 0x10, recorder)
         #expect(fresh.currentSequence == UInt64.max, "idle insert at 0: odd, one below, wrapped")
         // A second window after the wrap: waits still end.
         try space.invalidateRangeStart(r)
         #expect(space.state.sequence == 1)
-        let remove = EngineTestThread { try! space.remove(sub) }
+        let remove = JoinableThread { try! space.remove(sub) }
         sleepMilliseconds(30)
         #expect(!remove.isFinished)
         space.invalidateRangeEnd(r)

@@ -28,10 +28,10 @@ struct EngineRemoveTests {
         let sub = try space.subscribe(0, 0x1000, recorder)
         recorder.holdCallbacks.store(true, ordering: .releasing)
         let r = range(0, 0x1000)
-        let invalidator = EngineTestThread { try! space.invalidateRangeStart(r) }
+        let invalidator = JoinableThread { try! space.invalidateRangeStart(r) }
         recorder.entered.wait()                        // the callback is running
         let removed = Atomic<Bool>(false)
-        let remover = EngineTestThread {
+        let remover = JoinableThread {
             try! space.remove(sub)
             removed.store(true, ordering: .releasing)
         }
@@ -62,7 +62,7 @@ struct EngineRemoveTests {
         // Stretch the instant between "sequence even" and "deferred list applied".
         space.lock.withLock { space.windowClosingHookForTesting = { usleep(100_000) } }
         let stillInTree = Atomic<Int>(-1)
-        let remover = EngineTestThread {
+        let remover = JoinableThread {
             try! space.remove(sub)
             // Right after remove returns the subscription must be out of the tree.
             var found = 0
@@ -99,7 +99,7 @@ struct EngineRemoveTests {
         let violations = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
         let invalidators = (0..<2).map { _ in
-            EngineTestThread {
+            JoinableThread {
                 while !stop.load(ordering: .relaxed) {
                     let r = range(0, 0x10_0000)
                     try! space.invalidateRangeStart(r)
@@ -156,7 +156,7 @@ struct EngineRemoveTests {
         try space.invalidateRangeStart(r)
         let count = Atomic<Int>(0)
         try space.put(sub) { _ in count.add(1, ordering: .relaxed) }
-        let syncer = EngineTestThread { space.synchronize() }
+        let syncer = JoinableThread { space.synchronize() }
         sleepMilliseconds(50)
         #expect(!syncer.isFinished)
         space.invalidateRangeEnd(r)

@@ -42,7 +42,7 @@ struct EngineTeardownTests {
         try space.invalidateRangeStart(r)
         _ = try space.subscribe(0x4000, 0x1000, recorder)       // deferred
         recorder.reset()
-        let teardown = EngineTestThread { try! space.release() }
+        let teardown = JoinableThread { try! space.release() }
         sleepMilliseconds(30)
         #expect(!teardown.isFinished)
         #expect(throws: NotifierError.addressSpaceReleased) { try space.subscribe(0x9000, 1, recorder) }

@@ -2,30 +2,6 @@ import Foundation
 import Synchronization
 @testable import IntervalNotifier
 
-/// A joinable pthread running a Sendable closure (tests need real threads: the
-/// engine's waits block the calling thread).
-final class EngineTestThread: @unchecked Sendable {
-    private var thread = pthread_t()
-    private let body: @Sendable () -> Void
-    let finished = Atomic<Bool>(false)
-
-    init(_ body: @escaping @Sendable () -> Void) {
-        self.body = body
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { context in
-            let me = Unmanaged<EngineTestThread>.fromOpaque(context!).takeRetainedValue()
-            me.body()
-            me.finished.store(true, ordering: .releasing)
-            return nil
-        }, context)
-        precondition(rc == 0)
-    }
-
-    var isFinished: Bool { finished.load(ordering: .acquiring) }
-
-    func join() { pthread_join(thread, nil) }
-}
-
 /// Sleeps the calling thread.
 func sleepMilliseconds(_ ms: Int) { usleep(useconds_t(ms * 1000)) }
 

@@ -85,12 +85,14 @@ extension Xorshift64 {
 /// up as a failed expectation rather than a stuck test run.
 final class JoinableThread: Sendable {
     private let finished = DispatchSemaphore(value: 0)
+    private let done = Atomic<Bool>(false)
 
     /// Starts `body` on a new thread at once.
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    init(name: String = "test", _ body: @escaping @Sendable () -> Void) {
         let finished = self.finished
-        let thread = Thread {
+        let thread = Thread { [self] in
             body()
+            done.store(true, ordering: .releasing)
             finished.signal()
         }
         thread.name = name
@@ -98,7 +100,11 @@ final class JoinableThread: Sendable {
         thread.start()
     }
 
+    /// Whether the thread's body has returned.
+    var isFinished: Bool { done.load(ordering: .acquiring) }
+
     /// Waits for the thread's body to return; false if it did not within `seconds`.
+    @discardableResult
     func join(timeoutSeconds seconds: Double = 60) -> Bool {
         finished.wait(timeout: .now() + seconds) == .success
     }

@@ -68,11 +68,4 @@ static inline uint64_t cnp_atomic_load_u64(const uint64_t *p) { return __atomic_
 static inline void cnp_atomic_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t cnp_atomic_load_u64_seq_cst(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline uint64_t cnp_atomic_add_u64(uint64_t *p, uint64_t v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
-static inline uint64_t cnp_monotonic_ns(void);
-#include <time.h>
-static inline uint64_t cnp_monotonic_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 #endif

@@ -86,10 +86,6 @@ public final class AddressSpace: @unchecked Sendable {
     /// The bugs this instance was built with (empty in production).
     let injectedFaults: InjectedFaults
 
-    deinit {
-        // Subscriptions hold their address space strongly, so none is registered.
-    }
-
     /// The current sequence (acquiring load, no lock).
     @inlinable @inline(__always)
     var currentSequence: UInt64 {

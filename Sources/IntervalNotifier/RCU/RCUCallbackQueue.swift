@@ -91,7 +91,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
             sleeping.store(false, ordering: .relaxed)
             wakeup.unlock()
 
-            let now = Self.monotonicNanoseconds()
+            let now = MonotonicClock.nanoseconds()
             if now < lastGracePeriod + minimumIntervalNanoseconds {
                 Self.sleep(nanoseconds: lastGracePeriod + minimumIntervalNanoseconds - now)
             }
@@ -99,7 +99,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
             // memory they retire) happen before the callbacks run.
             var stack = pending.exchange(nil, ordering: .acquiring)
             curcu_synchronize()
-            lastGracePeriod = Self.monotonicNanoseconds()
+            lastGracePeriod = MonotonicClock.nanoseconds()
             // The stack is newest first: reverse it so callbacks run in the order
             // they were queued (the barrier marker relies on it).
             var ordered: UnsafeMutablePointer<rcu_head>?
@@ -139,12 +139,6 @@ final class RCUCallbackQueue: @unchecked Sendable {
     private struct BarrierMarker: ~Copyable {
         var head = rcu_head()
         let done = Atomic<Bool>(false)
-    }
-
-    static func monotonicNanoseconds() -> UInt64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 
     static func sleep(nanoseconds: UInt64) {
