@@ -58,15 +58,20 @@ public final class AddressSpace: @unchecked Sendable {
     /// - Parameter initialSequence: the starting sequence, which must be even
     ///   (default 2, as in the kernel). Tests start it near `UInt64.max` to
     ///   exercise wraparound.
-    public init(initialSequence: UInt64 = 2) {
+    public init(strategy: RegistryStrategy = .default, initialSequence: UInt64 = 2) {
         precondition(initialSequence & 1 == 0, "the initial sequence must be even (idle)")
+        self.strategy = strategy
         sequence = Atomic(initialSequence)
         injectedFaults = []
     }
 
+    /// How this address space synchronises readers and updaters.
+    public let strategy: RegistryStrategy
+
     /// Creates an address space with deliberate protocol bugs, so that tests can
     /// prove the stress oracle catches them. Never use outside tests.
-    package init(injectedFaults: InjectedFaults, initialSequence: UInt64 = 2) {
+    package init(injectedFaults: InjectedFaults, strategy: RegistryStrategy = .default, initialSequence: UInt64 = 2) {
+        self.strategy = strategy
         sequence = Atomic(initialSequence)
         self.injectedFaults = injectedFaults
     }
