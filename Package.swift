@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "IntervalNotifier", targets: ["IntervalNotifier"]),
         .executable(name: "notifier-demo", targets: ["notifier-demo"]),
         .executable(name: "notifier-stress", targets: ["notifier-stress"]),
+        .executable(name: "notifier-bench", targets: ["notifier-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +56,23 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The strategy comparison suite: workloads, thread sweeps, report.
+        .target(
+            name: "NotifierBench",
+            dependencies: [
+                "IntervalNotifier", "NotifierStress", "CNotifierPlatform",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "notifier-bench",
+            dependencies: [
+                "NotifierBench", "NotifierStress", "IntervalNotifier",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "notifier-demo",
             dependencies: [
@@ -65,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntervalNotifierTests",
-            dependencies: ["IntervalNotifier", "CNotifierPlatform", "NotifierStress"],
+            dependencies: ["IntervalNotifier", "CNotifierPlatform", "NotifierStress", "NotifierBench"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
