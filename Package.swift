@@ -26,6 +26,13 @@ let package = Package(
             pkgConfig: "liburcu-memb",
             providers: [.apt(["liburcu-dev"])]
         ),
+        // The qsbr flavour, in a module of its own (liburcu's flavour headers
+        // define the same unprefixed macros).
+        .systemLibrary(
+            name: "CURCUQSBR",
+            pkgConfig: "liburcu-qsbr",
+            providers: [.apt(["liburcu-dev"])]
+        ),
         // The C calls Swift cannot make directly: CPU affinity (`_GNU_SOURCE`
         // extensions of <sched.h>) and libnuma.
         .target(
@@ -35,7 +42,7 @@ let package = Package(
         ),
         .target(
             name: "IntervalNotifier",
-            dependencies: ["CURCU", "CNotifierPlatform"],
+            dependencies: ["CURCU", "CURCUQSBR", "CNotifierPlatform"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The stress harness: simulated page table and device mirrors, pinned

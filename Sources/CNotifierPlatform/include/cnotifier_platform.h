@@ -60,6 +60,15 @@ static inline void *cnp_callback_context(void) { return cnp_callback_marker; }
 /// Stable small integer id of the calling thread (gettid).
 int cnp_thread_id(void);
 
+/// Tells the CPU the caller is spinning (x86 `pause`, arm64 `yield`).
+static inline void cnp_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 
 
 /// Atomic 64-bit accesses on plain memory (page tables of the stress harness live

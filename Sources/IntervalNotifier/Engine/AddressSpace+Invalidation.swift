@@ -53,9 +53,13 @@ extension AddressSpace {
     /// wait for a grace period.
     func walk(_ snapshot: IntervalTreeSnapshot, range: InvalidationRange, sequence: UInt64) -> Bool {
         let previous = cnp_set_callback_context(Unmanaged.passUnretained(self).toOpaque())
-        RCU.readLock()
+        // Defence in depth for memb only: qsbr and the locked strategies rely on
+        // the frozen tree alone (a qsbr walk could not go online around callbacks
+        // that sleep without stalling grace periods).
+        let memb = readers == .rcuMemb
+        if memb { RCU.readLock() }
         defer {
-            RCU.readUnlock()
+            if memb { RCU.readUnlock() }
             _ = cnp_set_callback_context(previous)
         }
         var failures = 0
@@ -97,9 +101,8 @@ extension AddressSpace {
         sequence.store(current &+ 1, ordering: .releasing)
         windowClosingHookForTesting?()
         applyDeferred()
-        let wake = waiters > 0
         lock.unlock()
-        if wake { lock.broadcast() }
+        wakeWaiters()
     }
 
     /// Applies the deferred list (lock held, window just closed).
@@ -144,16 +147,21 @@ extension AddressSpace {
         // The kernel's release range ends at ULONG_MAX exclusive and would miss a
         // subscription whose last address is the top one; this one does not.
         let range = InvalidationRange(uncheckedStart: 0, last: .max, event: .release, owner: nil, blockable: true)
-        lock.lock()
-        guard !isReleased else {
-            lock.unlock()
-            return
+        let first = lock.withLock {
+            defer { isReleased = true }
+            return !isReleased
         }
-        isReleased = true
-        waiters += 1
+        guard first else { return }
+        // Wait for an open window to close, then start the teardown's own
+        // invalidation in the same locked section that saw it closed.
+        lock.lock()
         // Relaxed: `sequence` is only written under `lock`, which we hold.
-        while sequence.load(ordering: .relaxed) & 1 == 1 { lock.wait() }
-        waiters -= 1
+        while sequence.load(ordering: .relaxed) & 1 == 1 {
+            lock.unlock()
+            // Relaxed: read under `lock` (in `waitUntil`).
+            waitUntil { sequence.load(ordering: .relaxed) & 1 == 0 }
+            lock.lock()
+        }
         active += 1
         statisticsValue.invalidations += 1
         let snapshot = tree.snapshotProtected()

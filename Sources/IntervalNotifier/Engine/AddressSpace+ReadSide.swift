@@ -4,20 +4,36 @@ extension AddressSpace {
     @usableFromInline @inline(never)
     func waitForReadBegin(_ subscription: IntervalSubscription, observed: UInt64) throws(NotifierError) -> UInt64 {
         guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: "readBegin") }
-        lock.lock()
         // Re-read under the lock, as the kernel does, then sleep until the window
         // closes; the end step changes the sequence under this lock.
-        let seen = subscription.sequence.load(ordering: .relaxed)
-        // Relaxed: read under `lock`, which every write of the sequence holds.
-        if seen == sequence.load(ordering: .relaxed) {
-            statisticsValue.readBeginWaits += 1
-            waiters += 1
+        let (seen, invalidating) = lock.withLock {
             // Relaxed: read under `lock`, which every write of the sequence holds.
-            while sequence.load(ordering: .relaxed) == seen { lock.wait() }
-            waiters -= 1
+            let seen = subscription.sequence.load(ordering: .relaxed)
+            // Relaxed: as above.
+            let invalidating = seen == sequence.load(ordering: .relaxed)
+            if invalidating { statisticsValue.readBeginWaits += 1 }
+            return (seen, invalidating)
         }
-        lock.unlock()
+        // Relaxed: read under `lock` (in `waitUntil`), which every write holds.
+        if invalidating { waitUntil { sequence.load(ordering: .relaxed) != seen } }
         return seen
+    }
+
+    /// ``IntervalSubscription/readBegin()`` of the locked strategies, as the
+    /// kernel's `mmu_interval_read_begin`: read both sequences under the registry
+    /// lock (shared where it has a shared mode), then sleep if the subscription
+    /// is in the current window.
+    @usableFromInline @inline(never)
+    func lockedReadBegin(_ subscription: IntervalSubscription) throws(NotifierError) -> UInt64 {
+        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: "readBegin") }
+        lock.lockShared()
+        // Relaxed: both are written only under `lock`, which we hold.
+        let seen = subscription.sequence.load(ordering: .relaxed)
+        // Relaxed: as above.
+        let invalidating = seen == sequence.load(ordering: .relaxed)
+        lock.unlockShared()
+        if _fastPath(!invalidating) { return seen }
+        return try waitForReadBegin(subscription, observed: seen)
     }
 
     /// Calls `body` with each subscription overlapping `[start, last]`, in
@@ -32,8 +48,8 @@ extension AddressSpace {
     @inlinable
     @discardableResult
     public func forEachSubscription(overlapping start: UInt64, last: UInt64, _ body: (IntervalSubscription) throws -> Bool) rethrows -> Bool {
-        RCU.readLock()
-        defer { RCU.readUnlock() }
+        let token = enterLookup()
+        defer { exitLookup(token) }
         return try tree.snapshot().forEachOverlapping(start: start, last: last) { entry in
             try Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
                 ._withUnsafeGuaranteedRef { try body($0) }
@@ -45,11 +61,38 @@ extension AddressSpace {
     /// - Complexity: O(log n); no allocation, no reference counting.
     @inlinable
     public func withSubscription<Result>(containing address: UInt64, _ body: (IntervalSubscription?) throws -> Result) rethrows -> Result {
-        RCU.readLock()
-        defer { RCU.readUnlock() }
+        let token = enterLookup()
+        defer { exitLookup(token) }
         guard let entry = tree.snapshot().firstOverlapping(start: address, last: address) else { return try body(nil) }
         return try Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
             ._withUnsafeGuaranteedRef { try body($0) }
+    }
+
+    /// Enters the protection lookups need: an RCU read-side section of the
+    /// flavour, or the registry lock for reading. Returns whether a qsbr thread
+    /// went online for this lookup only.
+    @inlinable @inline(__always)
+    func enterLookup() -> Bool {
+        switch readers {
+        case .rcuMemb:
+            RCU.readLock()
+            return false
+        case .rcuQSBR:
+            return RCU.QSBR.enterReadSection()
+        case .registryLock:
+            lock.lockShared()
+            return false
+        }
+    }
+
+    /// Leaves what ``enterLookup()`` entered.
+    @inlinable @inline(__always)
+    func exitLookup(_ wentOnline: Bool) {
+        switch readers {
+        case .rcuMemb: RCU.readUnlock()
+        case .rcuQSBR: RCU.QSBR.exitReadSection(wentOnline)
+        case .registryLock: lock.unlockShared()
+        }
     }
 
     /// Number of subscriptions in the tree (excluding pending inserts).

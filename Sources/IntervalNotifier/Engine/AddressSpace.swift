@@ -19,11 +19,14 @@ import Synchronization
 /// | invalidating | > 0 | odd | frozen: inserts and removes are deferred |
 ///
 /// ## Locking
-/// One mutex (the kernel's `subscriptions->lock`) guards `active`, the deferred
-/// list, tree changes and every write of `sequence`; its condition variable is the
-/// kernel's wait queue. Invalidate callbacks run without it, on the frozen tree.
-/// Readers (``IntervalSubscription/readBegin()`` fast path and the RCU lookups)
-/// take no lock.
+/// One registry lock (the kernel's `subscriptions->lock`; its kind depends on the
+/// ``RegistryStrategy``) guards `active`, the deferred list, tree changes and
+/// every write of `sequence`. A separate wait queue (mutex and condition
+/// variable) is the kernel's `subscriptions->wq`. Invalidate callbacks run
+/// without either lock, on the frozen tree. With the RCU strategies, readers
+/// (the ``IntervalSubscription/readBegin()`` fast path and lookups) take no
+/// lock; the other strategies take the registry lock (shared where it has a
+/// shared mode) on those paths.
 ///
 /// ## Memory ordering
 /// `sequence` is written only under the mutex and read without it with acquiring
@@ -37,17 +40,23 @@ import Synchronization
 public final class AddressSpace: @unchecked Sendable {
     /// The kernel's `invalidate_seq`.
     @usableFromInline let sequence: Atomic<UInt64>
-    /// Guards everything below and every write of `sequence`; its condition
-    /// variable wakes waiters when the sequence changes.
-    let lock = PThreadMutex()
+    /// Guards everything below and every write of `sequence` (the kernel's
+    /// `subscriptions->lock`); a spinlock, rwlock, mutex or pthread mutex,
+    /// depending on the strategy.
+    @usableFromInline let lock: AnyRegistryLock
+    /// How lookups are protected (derived from the strategy).
+    @usableFromInline let readers: ReaderProtection
+    /// The wait queue (the kernel's `subscriptions->wq`); see ``waitUntil(_:)``.
+    let waitQueue = PThreadMutex()
+    /// Threads in ``waitUntil(_:)``, so that wakers skip an empty queue.
+    let waiterCount = Atomic<Int>(0)
     /// Subscriptions, keyed by `[start, last]`, valued by their object address.
-    @usableFromInline let tree = RCUIntervalTree(reclaimBatchSize: 256)
+    @usableFromInline let tree: RCUIntervalTree
 
     // Protected by `lock`.
     var active = 0
     var deferred: [IntervalSubscription] = []
     var isReleased = false
-    var waiters = 0
     var statisticsValue = AddressSpaceStatistics()
     /// Test hook: runs under the lock in the end step after the sequence turned
     /// even and before the deferred list is applied (stretches that instant).
@@ -63,6 +72,23 @@ public final class AddressSpace: @unchecked Sendable {
         self.strategy = strategy
         sequence = Atomic(initialSequence)
         injectedFaults = []
+        (lock, readers, tree) = Self.makeRegistry(strategy)
+    }
+
+    deinit {
+        lock.destroy()
+    }
+
+    /// The registry lock, reader protection and tree of `strategy`.
+    private static func makeRegistry(_ strategy: RegistryStrategy) -> (AnyRegistryLock, ReaderProtection, RCUIntervalTree) {
+        let readers: ReaderProtection
+        let reclamation: IntervalTreeReclamation
+        switch strategy {
+        case .rcu(.memb): (readers, reclamation) = (.rcuMemb, .rcu(.memb))
+        case .rcu(.qsbr): (readers, reclamation) = (.rcuQSBR, .rcu(.qsbr))
+        case .kernel, .rwlock, .mutex: (readers, reclamation) = (.registryLock, .immediate)
+        }
+        return (AnyRegistryLock(for: strategy), readers, RCUIntervalTree(reclaimBatchSize: 256, reclamation: reclamation))
     }
 
     /// How this address space synchronises readers and updaters.
@@ -74,6 +100,7 @@ public final class AddressSpace: @unchecked Sendable {
         self.strategy = strategy
         sequence = Atomic(initialSequence)
         self.injectedFaults = injectedFaults
+        (lock, readers, tree) = Self.makeRegistry(strategy)
     }
 
     /// Deliberate bugs for oracle tests (see `init(injectedFaults:)`).
@@ -254,25 +281,36 @@ public final class AddressSpace: @unchecked Sendable {
     /// pending remove of that window is out of the tree. A lockless re-read could
     /// return in between (the use-after-free the kernel fixed in 2022).
     func waitUntilSequenceChanges(from window: UInt64) {
-        lock.lock()
-        waiters += 1
         // Relaxed: under `lock`, which orders every write of the sequences.
-        while sequence.load(ordering: .relaxed) == window { lock.wait() }
-        waiters -= 1
-        lock.unlock()
+        waitUntil { sequence.load(ordering: .relaxed) != window }
     }
 
     /// Completes an unlink once the subscription is out of the tree (lock held):
-    /// runs a pending release callback and drops the registry's reference after
-    /// a grace period, when no lock-free lookup can still see the object.
+    /// runs a pending release callback and drops the registry's reference once
+    /// no lookup can still see the object: after a grace period for the RCU
+    /// strategies; at once for the locked ones, whose lookups hold the lock that
+    /// the unlink holds (a `put` release still runs later, on the RCU callback
+    /// thread, never inside the caller).
     func finishUnlink(_ subscription: IntervalSubscription, release: (@Sendable (IntervalSubscription) -> Void)?) {
         let retained = Unmanaged.passUnretained(subscription)
+        if readers == .registryLock && release == nil {
+            // The caller of `remove` still holds its own reference: not the last.
+            retained.release()
+            return
+        }
         let reference = UInt(bitPattern: retained.toOpaque())
-        RCU.callAfterGracePeriod {
+        callbackQueue.callAfterGracePeriod {
             let subscription = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: reference)!)
             if let release { release(subscription.takeUnretainedValue()) }
             subscription.release()
         }
+    }
+
+    /// The queue that defers reference drops and release callbacks: the grace
+    /// periods of the strategy's flavour (memb for the locked strategies, where
+    /// it only serves to run `put` releases outside the caller).
+    var callbackQueue: RCUCallbackQueue {
+        readers == .rcuQSBR ? .qsbr : .shared
     }
 
     /// Waits until every release callback of an earlier ``put(_:release:)`` has
@@ -281,14 +319,9 @@ public final class AddressSpace: @unchecked Sendable {
     ///
     /// - Precondition: not inside an RCU read-side section or a release callback.
     public func synchronize() {
-        lock.lock()
+        precondition(!RCU.isInReadSection, "AddressSpace.synchronize() called inside an RCU read-side section")
         // Releases queued on the deferred list are handed to RCU by the end step.
-        waiters += 1
-        while deferred.contains(where: { $0.state == .pendingRemove && $0.releaseCallback != nil }) {
-            lock.wait()
-        }
-        waiters -= 1
-        lock.unlock()
-        RCU.barrier()
+        waitUntil { !deferred.contains(where: { $0.state == .pendingRemove && $0.releaseCallback != nil }) }
+        callbackQueue.barrier()
     }
 }

@@ -68,7 +68,7 @@ extension AddressSpace {
             if active < 0 { return "active is negative (\(active))" }
             if seq & 1 == 0 && !deferred.isEmpty { return "sequence \(seq) is even but \(deferred.count) deferred entries wait" }
             var seen = Set<ObjectIdentifier>()
-            let inTree = Set(tree.allEntries().map(\.value))
+            let inTree = Set(tree.snapshotProtected().allEntries().map(\.value))
             for subscription in deferred {
                 if !seen.insert(ObjectIdentifier(subscription)).inserted { return "a subscription is on the deferred list twice" }
                 let present = inTree.contains(subscription.treeEntry.value)

@@ -79,6 +79,9 @@ public final class IntervalSubscription: @unchecked Sendable {
         // Acquiring: if this load returns a value set by `setSequence` in an
         // invalidate callback, the address space's odd sequence published before
         // that callback ran is visible to the next load.
+        guard _fastPath(addressSpace.readers != .registryLock) else {
+            return try addressSpace.lockedReadBegin(self)
+        }
         let observed = sequence.load(ordering: .acquiring)
         if _slowPath(addressSpace.currentSequence == observed) || _slowPath(addressSpace.isCallbackThread) {
             return try addressSpace.waitForReadBegin(self, observed: observed)

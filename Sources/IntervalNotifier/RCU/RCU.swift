@@ -94,17 +94,7 @@ public enum RCU {
     /// Convenience for slow paths: it allocates one small record per call. Hot
     /// paths batch their frees and use ``call(_:_:)`` with an embedded `rcu_head`.
     public static func callAfterGracePeriod(_ body: @escaping @Sendable () -> Void) {
-        let record = UnsafeMutablePointer<DeferredCallRecord>.allocate(capacity: 1)
-        record.initialize(to: DeferredCallRecord(head: rcu_head(), body: body))
-        // `head` is the first stored property, so its address is the record's.
-        let head = UnsafeMutableRawPointer(record).assumingMemoryBound(to: rcu_head.self)
-        call(head) { head in
-            let record = UnsafeMutableRawPointer(head!).assumingMemoryBound(to: DeferredCallRecord.self)
-            let body = record.pointee.body
-            record.deinitialize(count: 1)
-            record.deallocate()
-            body()
-        }
+        RCUCallbackQueue.shared.callAfterGracePeriod(body)
     }
 
     /// Registers the calling thread as a reader now (optional: ``readLock()``

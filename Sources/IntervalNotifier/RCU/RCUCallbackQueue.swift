@@ -5,6 +5,7 @@ import Musl
 #endif
 import CNotifierPlatform
 import CURCU
+import CURCUQSBR
 import Synchronization
 
 /// The process-wide queue of RCU callbacks behind ``RCU/call(_:_:)``: the
@@ -20,8 +21,21 @@ import Synchronization
 /// queued, but never starts two grace periods less than `minimumInterval` apart,
 /// so that a storm of updates costs at most one `membarrier` per interval.
 final class RCUCallbackQueue: @unchecked Sendable {
-    /// The queue used by ``RCU/call(_:_:)``.
-    static let shared = RCUCallbackQueue(minimumIntervalNanoseconds: 100_000)
+    /// The queue used by ``RCU/call(_:_:)`` (memb grace periods).
+    static let shared = RCUCallbackQueue(flavor: .memb, minimumIntervalNanoseconds: 100_000)
+    /// The queue of qsbr grace periods (``RCUFlavor/qsbr`` address spaces and trees).
+    static let qsbr = RCUCallbackQueue(flavor: .qsbr, minimumIntervalNanoseconds: 100_000)
+
+    /// The queue whose grace periods protect readers of `flavor`.
+    static func queue(for flavor: RCUFlavor) -> RCUCallbackQueue {
+        switch flavor {
+        case .memb: shared
+        case .qsbr: qsbr
+        }
+    }
+
+    /// Whose grace periods this queue waits for.
+    let flavor: RCUFlavor
 
     /// Pushed callbacks (a Treiber stack linked through `rcu_head.next`).
     private let pending = Atomic<UnsafeMutablePointer<rcu_head>?>(nil)
@@ -30,7 +44,8 @@ final class RCUCallbackQueue: @unchecked Sendable {
     private let wakeup = PThreadMutex()
     private let minimumIntervalNanoseconds: UInt64
 
-    private init(minimumIntervalNanoseconds: UInt64) {
+    private init(flavor: RCUFlavor, minimumIntervalNanoseconds: UInt64) {
+        self.flavor = flavor
         self.minimumIntervalNanoseconds = minimumIntervalNanoseconds
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
@@ -63,6 +78,22 @@ final class RCUCallbackQueue: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on this queue's thread after a grace period (allocates one
+    /// record; for slow paths).
+    func callAfterGracePeriod(_ body: @escaping @Sendable () -> Void) {
+        let record = UnsafeMutablePointer<DeferredCallRecord>.allocate(capacity: 1)
+        record.initialize(to: DeferredCallRecord(head: rcu_head(), body: body))
+        // `head` is the first stored property, so its address is the record's.
+        let head = UnsafeMutableRawPointer(record).assumingMemoryBound(to: rcu_head.self)
+        enqueue(head) { head in
+            let record = UnsafeMutableRawPointer(head!).assumingMemoryBound(to: DeferredCallRecord.self)
+            let body = record.pointee.body
+            record.deinitialize(count: 1)
+            record.deallocate()
+            body()
+        }
+    }
+
     /// The worker's thread id (gettid), so callers can tell they run on it.
     private let workerThreadID = Atomic<Int32>(0)
 
@@ -77,7 +108,10 @@ final class RCUCallbackQueue: @unchecked Sendable {
     private func runWorker() {
         // Relaxed: see `isCallbackThread`.
         workerThreadID.store(cnp_thread_id(), ordering: .relaxed)
-        RCU.registerCurrentThread()
+        // The memb worker registers as a memb reader (callbacks may read); the
+        // qsbr worker stays unregistered with qsbr, so it never stalls its own
+        // grace periods.
+        if flavor == .memb { RCU.registerCurrentThread() }
         var lastGracePeriod: UInt64 = 0
         while true {
             wakeup.lock()
@@ -98,7 +132,10 @@ final class RCUCallbackQueue: @unchecked Sendable {
             // Acquiring: the pushers' writes to the queued records (and to the
             // memory they retire) happen before the callbacks run.
             var stack = pending.exchange(nil, ordering: .acquiring)
-            curcu_synchronize()
+            switch flavor {
+            case .memb: curcu_synchronize()
+            case .qsbr: cqsbr_synchronize()
+            }
             lastGracePeriod = MonotonicClock.nanoseconds()
             // The stack is newest first: reverse it so callbacks run in the order
             // they were queued (the barrier marker relies on it).
@@ -116,7 +153,8 @@ final class RCUCallbackQueue: @unchecked Sendable {
     }
 
     /// Waits until every callback queued before the call has run.
-    /// - Precondition: not called from a callback (it would wait for itself).
+    /// - Precondition: not called from a callback of this queue (it would wait
+    ///   for itself).
     func barrier() {
         precondition(!isCallbackThread, "RCU.barrier() called from an RCU callback: it would wait for itself forever")
         let marker = UnsafeMutablePointer<BarrierMarker>.allocate(capacity: 1)
@@ -128,9 +166,14 @@ final class RCUCallbackQueue: @unchecked Sendable {
             marker.pointee.done.store(true, ordering: .releasing)
         }
         // Callbacks run within about one grace period plus `minimumInterval`:
-        // polling every 20 us is cheaper than a second condition variable.
-        while !marker.pointee.done.load(ordering: .acquiring) {
-            Self.sleep(nanoseconds: 20_000)
+        // polling every 20 us is cheaper than a second condition variable. An
+        // online qsbr caller goes offline meanwhile, or a qsbr grace period
+        // would wait for it while it waits for the grace period.
+        RCU.QSBR.whileOffline {
+            // Acquiring: pairs with the marker's releasing store.
+            while !marker.pointee.done.load(ordering: .acquiring) {
+                Self.sleep(nanoseconds: 20_000)
+            }
         }
         marker.deinitialize(count: 1)
         marker.deallocate()

@@ -109,3 +109,14 @@ extension RegistryStrategy {
         if case .rcu(.qsbr) = self { RCU.QSBR.offline() }
     }
 }
+
+/// What protects an address space's lookups (derived from its strategy).
+@usableFromInline
+enum ReaderProtection: Sendable {
+    /// memb RCU read-side sections.
+    case rcuMemb
+    /// qsbr: nothing for an online thread, an online/offline pair otherwise.
+    case rcuQSBR
+    /// The registry lock, taken shared.
+    case registryLock
+}

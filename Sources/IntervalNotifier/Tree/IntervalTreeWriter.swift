@@ -22,12 +22,15 @@ struct IntervalTreeWriter {
     /// Every slab of nodes ever allocated (freed when the tree is destroyed).
     var slabs: [UnsafeMutableRawPointer] = []
     let queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
+    /// When replaced nodes may be reused.
+    let reclamation: IntervalTreeReclamation
 
     static let nodesPerSlab = 1024
 
-    init(queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>, batchThreshold: Int) {
+    init(queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>, batchThreshold: Int, reclamation: IntervalTreeReclamation) {
         self.queue = queue
         self.batchThreshold = max(1, batchThreshold)
+        self.reclamation = reclamation
     }
 
     /// Nodes allocated from the system so far.
@@ -83,18 +86,31 @@ struct IntervalTreeWriter {
     @inline(__always)
     mutating func finishUpdate() {
         generation &+= 1
+        if case .immediate = reclamation {
+            // Readers are locked out: the replaced nodes are free once published.
+            if let first = retiredFirst, let last = retiredLast {
+                last.pointee.link = freeList
+                freeList = first
+                retiredFirst = nil
+                retiredLast = nil
+                retiredCount = 0
+            }
+            return
+        }
         if retiredCount >= batchThreshold { flushRetired() }
     }
 
     /// Hands every retired node to call_rcu as one batch.
     mutating func flushRetired() {
+        guard case .rcu(let flavor) = reclamation else { return }
         guard let first = retiredFirst, let last = retiredLast else { return }
         let batch = UnsafeMutablePointer<IntervalTreeRetiredBatch>.allocate(capacity: 1)
         batch.initialize(to: IntervalTreeRetiredBatch(first: first, last: last, count: retiredCount, queue: queue))
         retiredFirst = nil
         retiredLast = nil
         retiredCount = 0
-        RCU.call(UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self), intervalTreeReclaimBatch)
+        RCUCallbackQueue.queue(for: flavor).enqueue(
+            UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self), intervalTreeReclaimBatch)
     }
 
     /// A private, changeable version of `node`: itself when the current update

@@ -26,6 +26,8 @@ public final class RCUIntervalTree: @unchecked Sendable {
     let writer: UnsafeMutablePointer<IntervalTreeWriter>
     let reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
     let writerLock = PThreadMutex()
+    /// When replaced nodes are reused, and so how readers must be protected.
+    public let reclamation: IntervalTreeReclamation
 
     /// Creates an empty tree.
     ///
@@ -34,11 +36,17 @@ public final class RCUIntervalTree: @unchecked Sendable {
     ///     queued (more: fewer grace-period callbacks, more memory in flight).
     ///   - poisonReclaimedNodes: overwrite nodes when their grace period ends, so
     ///     tests can detect a reader that still sees one. Costs a write per node.
-    public init(reclaimBatchSize: Int = 1024, poisonReclaimedNodes: Bool = false) {
+    ///   - reclamation: `.rcu(.memb)` (default) for readers in ``RCU`` read-side
+    ///     sections; `.rcu(.qsbr)` for ``RCU/QSBR`` readers; `.immediate` when every
+    ///     reader holds a lock that excludes updates (then the convenience queries
+    ///     of this class must not be used: query ``snapshotProtected()`` under that lock).
+    public init(reclaimBatchSize: Int = 1024, poisonReclaimedNodes: Bool = false,
+                reclamation: IntervalTreeReclamation = .rcu(.memb)) {
+        self.reclamation = reclamation
         reclaimQueue = .allocate(capacity: 1)
         reclaimQueue.initialize(to: IntervalTreeReclaimQueue(poisonReclaimedNodes: poisonReclaimedNodes))
         writer = .allocate(capacity: 1)
-        writer.initialize(to: IntervalTreeWriter(queue: reclaimQueue, batchThreshold: reclaimBatchSize))
+        writer.initialize(to: IntervalTreeWriter(queue: reclaimQueue, batchThreshold: reclaimBatchSize, reclamation: reclamation))
     }
 
     deinit {
@@ -50,12 +58,18 @@ public final class RCUIntervalTree: @unchecked Sendable {
         // after every callback queued before it.
         writer.pointee.flushRetired()
         let writer = self.writer, reclaimQueue = self.reclaimQueue
-        if RCUCallbackQueue.shared.isCallbackThread {
+        guard case .rcu(let flavor) = reclamation else {
+            // Nothing in flight: every replaced node went back to the free list.
+            IntervalTreeCleanup.free(writer: writer, reclaimQueue: reclaimQueue)
+            return
+        }
+        let queue = RCUCallbackQueue.queue(for: flavor)
+        if queue.isCallbackThread {
             let cleanup = UnsafeMutablePointer<IntervalTreeCleanup>.allocate(capacity: 1)
             cleanup.initialize(to: IntervalTreeCleanup(writer: writer, reclaimQueue: reclaimQueue))
-            RCU.call(UnsafeMutableRawPointer(cleanup).assumingMemoryBound(to: rcu_head.self), intervalTreeCleanup)
+            queue.enqueue(UnsafeMutableRawPointer(cleanup).assumingMemoryBound(to: rcu_head.self), intervalTreeCleanup)
         } else {
-            RCU.barrier()
+            queue.barrier()
             IntervalTreeCleanup.free(writer: writer, reclaimQueue: reclaimQueue)
         }
     }
@@ -80,7 +94,26 @@ public final class RCUIntervalTree: @unchecked Sendable {
     /// - Complexity: O(log n).
     @inlinable
     public func firstOverlapping(start: UInt64, last: UInt64) -> IntervalTreeEntry? {
-        RCU.read { snapshot().firstOverlapping(start: start, last: last) }
+        withReadSection { snapshot().firstOverlapping(start: start, last: last) }
+    }
+
+    /// Runs `body` in a read-side section of the tree's flavour.
+    /// - Precondition: the tree is not `.immediate` (its readers need the
+    ///   updaters' lock, which this class does not know).
+    @inlinable @inline(__always)
+    func withReadSection<Result>(_ body: () throws -> Result) rethrows -> Result {
+        switch reclamation {
+        case .rcu(.memb):
+            RCU.readLock()
+            defer { RCU.readUnlock() }
+            return try body()
+        case .rcu(.qsbr):
+            let wentOnline = RCU.QSBR.enterReadSection()
+            defer { RCU.QSBR.exitReadSection(wentOnline) }
+            return try body()
+        case .immediate:
+            preconditionFailure("lock-free queries on a tree with immediate reclamation: query snapshotProtected() under the updaters' lock")
+        }
     }
 
     /// Calls `body` for every entry overlapping `[start, last]` until it returns
@@ -90,20 +123,19 @@ public final class RCUIntervalTree: @unchecked Sendable {
     @inlinable
     @discardableResult
     public func forEachOverlapping(start: UInt64, last: UInt64, _ body: (IntervalTreeEntry) throws -> Bool) rethrows -> Bool {
-        RCU.readLock()
-        defer { RCU.readUnlock() }
-        return try snapshot().forEachOverlapping(start: start, last: last, body)
+        try withReadSection { try snapshot().forEachOverlapping(start: start, last: last, body) }
     }
 
     /// Number of entries containing `point` (opens its own read-side section).
     @inlinable
     public func countContaining(_ point: UInt64) -> Int {
-        RCU.read { snapshot().countOverlapping(start: point, last: point) }
+        withReadSection { snapshot().countOverlapping(start: point, last: point) }
     }
 
     /// Every entry in key order (allocates; for tests and diagnostics).
     public func allEntries() -> [IntervalTreeEntry] {
-        RCU.read { snapshot().allEntries() }
+        if case .immediate = reclamation { return writerLock.withLock { snapshotProtected().allEntries() } }
+        return withReadSection { snapshot().allEntries() }
     }
 
     /// Number of entries.
@@ -193,7 +225,7 @@ public final class RCUIntervalTree: @unchecked Sendable {
     /// ended (an `rcu_barrier`). - Precondition: not inside a read-side section.
     public func waitForReclamation() {
         flushRetired()
-        RCU.barrier()
+        if case .rcu(let flavor) = reclamation { RCUCallbackQueue.queue(for: flavor).barrier() }
     }
 }
 
