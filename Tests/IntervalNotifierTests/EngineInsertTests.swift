@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Engine: insert")
 struct EngineInsertTests {
-    @Test("idle insert: odd sequence one below the even current one, in the tree at once")
-    func idleInsert() throws {
-        let space = AddressSpace()
+    @Test("idle insert: odd sequence one below the even current one, in the tree at once", arguments: RegistryStrategy.allCases)
+    func idleInsert(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0x1000, 0x1000, recorder)
         #expect(space.state.sequence == 2)
@@ -19,9 +19,9 @@ struct EngineInsertTests {
         try space.checkInvariants()
     }
 
-    @Test("rule 12: zero length and overflowing ranges are rejected, edges accepted")
-    func rejectsBadRanges() throws {
-        let space = AddressSpace()
+    @Test("rule 12: zero length and overflowing ranges are rejected, edges accepted", arguments: RegistryStrategy.allCases)
+    func rejectsBadRanges(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         #expect(throws: NotifierError.emptyRange(start: 5)) { try space.subscribe(5, 0, recorder) }
         #expect(throws: NotifierError.rangeOverflow(start: .max, length: 2)) { try space.subscribe(.max, 2, recorder) }
@@ -38,9 +38,9 @@ struct EngineInsertTests {
         try space.checkInvariants()
     }
 
-    @Test("partially excluded insert: the sequence turns odd and readBegin waits for the end")
-    func partiallyExcludedInsert() throws {
-        let space = AddressSpace()
+    @Test("partially excluded insert: the sequence turns odd and readBegin waits for the end", arguments: RegistryStrategy.allCases)
+    func partiallyExcludedInsert(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let r = range(0x10_0000, 0x20_0000)
         try space.invalidateRangeStart(r)          // touches nothing: partially excluded
@@ -63,9 +63,9 @@ struct EngineInsertTests {
         try space.checkInvariants()
     }
 
-    @Test("insert during an invalidation window is deferred until the last end")
-    func deferredInsert() throws {
-        let space = AddressSpace()
+    @Test("insert during an invalidation window is deferred until the last end", arguments: RegistryStrategy.allCases)
+    func deferredInsert(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         _ = try space.subscribe(0, 0x1000, recorder)
         let r = range(0, 0x1000)
@@ -94,9 +94,9 @@ struct EngineInsertTests {
         try space.checkInvariants()
     }
 
-    @Test("insert after release is refused")
-    func insertAfterRelease() throws {
-        let space = AddressSpace()
+    @Test("insert after release is refused", arguments: RegistryStrategy.allCases)
+    func insertAfterRelease(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         try space.release()
         #expect(throws: NotifierError.addressSpaceReleased) { try space.subscribe(0, 10, recorder) }

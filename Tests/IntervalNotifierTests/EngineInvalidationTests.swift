@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Engine: invalidation")
 struct EngineInvalidationTests {
-    @Test("start calls exactly the overlapping subscriptions with the odd window sequence (rule 11 on the engine)")
-    func callsOverlapping() throws {
-        let space = AddressSpace()
+    @Test("start calls exactly the overlapping subscriptions with the odd window sequence (rule 11 on the engine)", arguments: RegistryStrategy.allCases)
+    func callsOverlapping(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         var rng = Xorshift64(seed: 42)
         var subs: [IntervalSubscription] = []
@@ -35,9 +35,9 @@ struct EngineInvalidationTests {
         try space.checkInvariants()
     }
 
-    @Test("collision-retry: readRetry and checkRetry turn true when an invalidation hits the subscription")
-    func readRetryProtocol() throws {
-        let space = AddressSpace()
+    @Test("collision-retry: readRetry and checkRetry turn true when an invalidation hits the subscription", arguments: RegistryStrategy.allCases)
+    func readRetryProtocol(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0x1000, 0x1000, recorder)
         let other = try space.subscribe(0x10_0000, 0x1000, recorder)
@@ -55,9 +55,9 @@ struct EngineInvalidationTests {
         #expect(!sub.readRetry(again))
     }
 
-    @Test("the window stays open until every concurrent invalidation ends, also those that touched nothing")
-    func windowSpansAllInvalidations() throws {
-        let space = AddressSpace()
+    @Test("the window stays open until every concurrent invalidation ends, also those that touched nothing", arguments: RegistryStrategy.allCases)
+    func windowSpansAllInvalidations(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         _ = try space.subscribe(0, 0x1000, recorder)
         let hit = range(0, 0x10), miss = range(0x10_0000, 0x20_0000)
@@ -76,9 +76,9 @@ struct EngineInvalidationTests {
         try space.checkInvariants()
     }
 
-    @Test("non-blockable: stops at the first refusal, ends the range, rolls active back (rule 6)")
-    func nonBlockableRefusal() throws {
-        let space = AddressSpace()
+    @Test("non-blockable: stops at the first refusal, ends the range, rolls active back (rule 6)", arguments: RegistryStrategy.allCases)
+    func nonBlockableRefusal(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         for i in 0..<4 { _ = try space.subscribe(UInt64(i) * 0x1000, 0x1000, recorder) }
         recorder.refuseStarts.withLock { $0 = [0x1000] }
@@ -99,9 +99,9 @@ struct EngineInvalidationTests {
         try space.checkInvariants()
     }
 
-    @Test("rule 8: waits end across sequence wraparound")
-    func wraparound() throws {
-        let space = AddressSpace(initialSequence: UInt64.max - 1)
+    @Test("rule 8: waits end across sequence wraparound", arguments: RegistryStrategy.allCases)
+    func wraparound(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy, initialSequence: UInt64.max - 1)
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0, 0x1000, recorder)
         #expect(sub.currentSequence == UInt64.max - 2)
@@ -128,9 +128,9 @@ struct EngineInvalidationTests {
         try space.checkInvariants()
     }
 
-    @Test("calls from inside a callback fail clearly instead of deadlocking")
-    func reentrantCallsFail() throws {
-        let space = AddressSpace()
+    @Test("calls from inside a callback fail clearly instead of deadlocking", arguments: RegistryStrategy.allCases)
+    func reentrantCallsFail(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let errors = Mutex<[NotifierError]>([])
         let victim = try space.insert(start: 0x9000, length: 0x10) { s, _, q in s.setSequence(q); return true }
         _ = try space.insert(start: 0, length: 0x1000) { sub, _, seq in
@@ -162,9 +162,9 @@ struct EngineInvalidationTests {
         try space.checkInvariants()
     }
 
-    @Test("RCU lookups find the subscriptions overlapping an address or range")
-    func lookups() throws {
-        let space = AddressSpace()
+    @Test("RCU lookups find the subscriptions overlapping an address or range", arguments: RegistryStrategy.allCases)
+    func lookups(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let a = try space.subscribe(0x1000, 0x1000, recorder)
         let b = try space.subscribe(0x1800, 0x1000, recorder)

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Engine: remove, put and synchronize")
 struct EngineRemoveTests {
-    @Test("idle remove unlinks at once; double remove and foreign remove are refused")
-    func idleRemoveAndErrors() throws {
-        let space = AddressSpace(), other = AddressSpace()
+    @Test("idle remove unlinks at once; double remove and foreign remove are refused", arguments: RegistryStrategy.allCases)
+    func idleRemoveAndErrors(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy), other = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0x1000, 0x100, recorder)
         #expect(throws: NotifierError.foreignSubscription) { try other.remove(sub) }
@@ -21,9 +21,9 @@ struct EngineRemoveTests {
         try space.checkInvariants()
     }
 
-    @Test("remove during a window waits until the last invalidation ends")
-    func removeWaitsForWindow() throws {
-        let space = AddressSpace()
+    @Test("remove during a window waits until the last invalidation ends", arguments: RegistryStrategy.allCases)
+    func removeWaitsForWindow(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0, 0x1000, recorder)
         recorder.holdCallbacks.store(true, ordering: .releasing)
@@ -52,9 +52,9 @@ struct EngineRemoveTests {
         try space.checkInvariants()
     }
 
-    @Test("remove returns only after the end step applied the deferred list (locked re-read)")
-    func removeReturnsAfterDeferredListApplied() throws {
-        let space = AddressSpace()
+    @Test("remove returns only after the end step applied the deferred list (locked re-read)", arguments: RegistryStrategy.allCases)
+    func removeReturnsAfterDeferredListApplied(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0, 0x1000, recorder)
         let r = range(0, 0x1000)
@@ -76,9 +76,9 @@ struct EngineRemoveTests {
         #expect(stillInTreeValue == 0)
     }
 
-    @Test("removing a pending insert does not wait and it never reaches the tree")
-    func removePendingInsert() throws {
-        let space = AddressSpace()
+    @Test("removing a pending insert does not wait and it never reaches the tree", arguments: RegistryStrategy.allCases)
+    func removePendingInsert(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         _ = try space.subscribe(0, 0x1000, recorder)
         let r = range(0, 0x1000)
@@ -93,9 +93,9 @@ struct EngineRemoveTests {
         try space.checkInvariants()
     }
 
-    @Test("rule 7: after remove returns no callback runs for it, under concurrent invalidations")
-    func noCallbackAfterRemove() throws {
-        let space = AddressSpace()
+    @Test("rule 7: after remove returns no callback runs for it, under concurrent invalidations", arguments: RegistryStrategy.allCases)
+    func noCallbackAfterRemove(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let violations = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
         let invalidators = (0..<2).map { _ in
@@ -125,9 +125,9 @@ struct EngineRemoveTests {
         try space.checkInvariants()
     }
 
-    @Test("put: release runs once, after the window closes and a grace period; synchronize waits for it")
-    func putAndSynchronize() throws {
-        let space = AddressSpace()
+    @Test("put: release runs once, after the window closes and a grace period; synchronize waits for it", arguments: RegistryStrategy.allCases)
+    func putAndSynchronize(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let idle = try space.subscribe(0x10_0000, 0x1000, recorder)
         let busy = try space.subscribe(0, 0x1000, recorder)
@@ -147,9 +147,9 @@ struct EngineRemoveTests {
         try space.checkInvariants()
     }
 
-    @Test("synchronize waits for a put queued in an open window")
-    func synchronizeWaitsForPendingPut() throws {
-        let space = AddressSpace()
+    @Test("synchronize waits for a put queued in an open window", arguments: RegistryStrategy.allCases)
+    func synchronizeWaitsForPendingPut(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0, 0x1000, recorder)
         let r = range(0, 0x1000)

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Engine: teardown")
 struct EngineTeardownTests {
-    @Test("rule 10: one blockable release event per subscription, top of the space included; idempotent")
-    func releaseOncePerSubscription() throws {
-        let space = AddressSpace()
+    @Test("rule 10: one blockable release event per subscription, top of the space included; idempotent", arguments: RegistryStrategy.allCases)
+    func releaseOncePerSubscription(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let subs = [
             try space.subscribe(0, 1, recorder),
@@ -33,9 +33,9 @@ struct EngineTeardownTests {
         try space.checkInvariants()
     }
 
-    @Test("teardown during an open window waits for it and reaches the deferred subscriptions too")
-    func releaseWaitsForWindow() throws {
-        let space = AddressSpace()
+    @Test("teardown during an open window waits for it and reaches the deferred subscriptions too", arguments: RegistryStrategy.allCases)
+    func releaseWaitsForWindow(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         _ = try space.subscribe(0, 0x1000, recorder)
         let r = range(0, 0x1000)
