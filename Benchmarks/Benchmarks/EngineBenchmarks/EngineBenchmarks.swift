@@ -24,10 +24,11 @@ let acceptAndSetSequence: InvalidateCallback = { subscription, _, sequence in
 
 /// An address space with one idle subscription (for the read-side benchmarks).
 final class IdleFixture: @unchecked Sendable {
-    let space = AddressSpace()
+    let space: AddressSpace
     let subscription: IntervalSubscription
 
-    init() {
+    init(strategy: RegistryStrategy = .default) {
+        space = AddressSpace(strategy: strategy)
         subscription = try! space.insert(start: 0x10_0000, length: 0x4000, invalidate: acceptAndSetSequence)
     }
 }
@@ -75,11 +76,12 @@ final class InvalidationFixture: @unchecked Sendable {
 /// An address space with `size` subscriptions on workload-L intervals
 /// (`WorkloadL`, shared/perf-anchors.md), for insert + remove and lookups.
 final class PopulatedFixture: @unchecked Sendable {
-    let space = AddressSpace()
+    let space: AddressSpace
     /// Generator state carried across iterations of the insert + remove benchmark.
     let rng: UnsafeMutablePointer<Xorshift64>
 
-    init(size: Int, seed: UInt64) {
+    init(size: Int, seed: UInt64, strategy: RegistryStrategy = .default) {
+        space = AddressSpace(strategy: strategy)
         var generator = Xorshift64(seed: seed)
         for index in 0..<size {
             let entry = WorkloadL.interval(&generator, value: UInt(index))
@@ -98,6 +100,33 @@ let invalidationNoHit = InvalidationFixture(targets: 0)
 let invalidationOneHit = InvalidationFixture(targets: 1)
 let invalidationSixteenHits = InvalidationFixture(targets: 16)
 let populated100K = PopulatedFixture(size: 100_000, seed: 0x5EED_0000_0010_0000)
+
+/// The fixtures of the non-default strategies, built on first use (each
+/// benchmark process builds only the one its benchmark touches, in `setup`).
+nonisolated(unsafe) var strategyIdleFixtures: [RegistryStrategy: IdleFixture] = [:]
+nonisolated(unsafe) var strategyPopulatedFixtures: [RegistryStrategy: PopulatedFixture] = [:]
+
+func idleFixture(_ strategy: RegistryStrategy) -> IdleFixture {
+    if strategy == .default { return idleFixture }
+    if let fixture = strategyIdleFixtures[strategy] { return fixture }
+    let fixture = IdleFixture(strategy: strategy)
+    strategyIdleFixtures[strategy] = fixture
+    return fixture
+}
+
+func populated100K(_ strategy: RegistryStrategy) -> PopulatedFixture {
+    if strategy == .default { return populated100K }
+    if let fixture = strategyPopulatedFixtures[strategy] { return fixture }
+    let fixture = PopulatedFixture(size: 100_000, seed: 0x5EED_0000_0010_0000, strategy: strategy)
+    strategyPopulatedFixtures[strategy] = fixture
+    return fixture
+}
+
+/// Benchmark-name suffix of a strategy: none for the default (names stay
+/// stable), ` [kernel]` and so on for the others.
+func suffix(_ strategy: RegistryStrategy) -> String {
+    strategy == .default ? "" : " [\(strategy.name)]"
+}
 
 func invalidationFixture(hits: Int) -> InvalidationFixture {
     switch hits {
@@ -172,10 +201,12 @@ func invalidations(_ space: AddressSpace, _ range: InvalidationRange, _ n: Int) 
 func insertRemovePairs(_ fixture: PopulatedFixture, _ n: Int) throws(NotifierError) {
     let space = fixture.space
     var rng = fixture.rng.pointee
+    let strategy = space.strategy
     for _ in 0..<n {
         let entry = WorkloadL.interval(&rng, value: 0)
         let subscription = try space.insert(start: entry.start, length: entry.last - entry.start + 1, invalidate: acceptAndSetSequence)
         try space.remove(subscription)
+        strategy.readerQuiescentState()
     }
     fixture.rng.pointee = rng
 }
@@ -186,11 +217,14 @@ func insertRemovePairs(_ fixture: PopulatedFixture, _ n: Int) throws(NotifierErr
 @inline(never)
 func lookups(_ space: AddressSpace, _ n: Int, _ rng: inout Xorshift64) -> UInt64 {
     var sum: UInt64 = 0
+    let strategy = space.strategy
     for _ in 0..<n {
         let point = WorkloadL.point(&rng)
         sum &+= space.withSubscription(containing: point) { subscription in
             subscription.map { $0.start | 1 } ?? 0
         }
+        // qsbr readers announce between lookups (0.3 ns; a no-op test otherwise).
+        strategy.readerQuiescentState()
     }
     return sum
 }
@@ -293,13 +327,15 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 1_000
     )
 
-    Benchmark("Read side readBegin + readRetry (idle subscription)", configuration: readSide) { benchmark in
-        let subscription = idleFixture.subscription
-        let n = benchmark.scaledIterations.count
-        measurePicoseconds(benchmark) { blackHole(try! readPairs(subscription, n)) }
-        withExtendedLifetime(subscription) {}
-    } setup: {
-        _ = idleFixture
+    for strategy in RegistryStrategy.allCases {
+        Benchmark("Read side readBegin + readRetry (idle subscription)\(suffix(strategy))", configuration: readSide) { benchmark in
+            let subscription = idleFixture(strategy).subscription
+            let n = benchmark.scaledIterations.count
+            measurePicoseconds(benchmark) { blackHole(try! readPairs(subscription, n)) }
+            withExtendedLifetime(subscription) {}
+        } setup: {
+            _ = idleFixture(strategy)
+        }
     }
 
     Benchmark("Read side checkRetry", configuration: readSide) { benchmark in
@@ -340,22 +376,27 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("Insert + remove one subscription N=0100K") { benchmark in
-        let fixture = populated100K
-        let n = benchmark.scaledIterations.count
-        measure(benchmark) { try! insertRemovePairs(fixture, n) }
-        withExtendedLifetime(fixture) {}
-    } setup: {
-        _ = populated100K
-    }
+    for strategy in RegistryStrategy.allCases {
+        Benchmark("Insert + remove one subscription N=0100K\(suffix(strategy))") { benchmark in
+            let fixture = populated100K(strategy)
+            strategy.readerThreadOnline()
+            let n = benchmark.scaledIterations.count
+            measure(benchmark) { try! insertRemovePairs(fixture, n) }
+            withExtendedLifetime(fixture) {}
+        } setup: {
+            _ = populated100K(strategy)
+        }
 
-    Benchmark("Lookup withSubscription(containing:) N=0100K") { benchmark in
-        let space = populated100K.space
-        var rng = pointGenerator(benchmark)
-        let n = benchmark.scaledIterations.count
-        measure(benchmark) { blackHole(lookups(space, n, &rng)) }
-        withExtendedLifetime(space) {}
-    } setup: {
-        _ = populated100K
+        Benchmark("Lookup withSubscription(containing:) N=0100K\(suffix(strategy))") { benchmark in
+            let space = populated100K(strategy).space
+            // qsbr: the benchmark thread is a long-lived online reader.
+            strategy.readerThreadOnline()
+            var rng = pointGenerator(benchmark)
+            let n = benchmark.scaledIterations.count
+            measure(benchmark) { blackHole(lookups(space, n, &rng)) }
+            withExtendedLifetime(space) {}
+        } setup: {
+            _ = populated100K(strategy)
+        }
     }
 }
