@@ -60,6 +60,19 @@ static inline void *cnp_callback_context(void) { return cnp_callback_marker; }
 /// Stable small integer id of the calling thread (gettid).
 int cnp_thread_id(void);
 
+// ThreadSanitizer annotations for locks whose slow paths it cannot see
+// (`Synchronization.Mutex` parks in an uninstrumented library). Empty unless
+// the TSan build passes `-Xcc -DCURCU_TSAN_ANNOTATIONS=1` (see CURCU/curcu.h).
+#ifdef CURCU_TSAN_ANNOTATIONS
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static inline void cnp_tsan_acquire(void *addr) { __tsan_acquire(addr); }
+static inline void cnp_tsan_release(void *addr) { __tsan_release(addr); }
+#else
+static inline void cnp_tsan_acquire(void *addr) { (void)addr; }
+static inline void cnp_tsan_release(void *addr) { (void)addr; }
+#endif
+
 /// Tells the CPU the caller is spinning (x86 `pause`, arm64 `yield`).
 static inline void cnp_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -143,10 +143,22 @@ struct MutexRegistryLock: RegistryLock {
         mutex.initialize(to: Mutex(()))
     }
 
-    @inlinable @inline(__always) func lock() { mutex.pointee._unsafeLock() }
-    @inlinable @inline(__always) func unlock() { mutex.pointee._unsafeUnlock() }
-    @inlinable @inline(__always) func lockShared() { mutex.pointee._unsafeLock() }
-    @inlinable @inline(__always) func unlockShared() { mutex.pointee._unsafeUnlock() }
+    // The TSan hooks are empty in normal builds; under TSan they make the
+    // mutex's uninstrumented slow paths visible as acquire/release.
+    @inlinable @inline(__always)
+    func lock() {
+        mutex.pointee._unsafeLock()
+        cnp_tsan_acquire(mutex)
+    }
+
+    @inlinable @inline(__always)
+    func unlock() {
+        cnp_tsan_release(mutex)
+        mutex.pointee._unsafeUnlock()
+    }
+
+    @inlinable @inline(__always) func lockShared() { lock() }
+    @inlinable @inline(__always) func unlockShared() { unlock() }
 
     @usableFromInline func destroy() {
         mutex.deinitialize(count: 1)

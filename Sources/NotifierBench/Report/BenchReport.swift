@@ -1,0 +1,66 @@
+import Foundation
+
+/// The report of one `notifier-bench` run: comparison tables with ratios to
+/// `rcu`, the project's targets, and the files under `results/` (JSON, CSV,
+/// gnuplot charts, README).
+public struct BenchReport: Sendable {
+    /// Where and how the run was made.
+    public let environment: BenchEnvironment
+    /// Every figure of the run, in run order.
+    public let measurements: [BenchMeasurement]
+
+    /// Creates the report of `measurements` taken in `environment`.
+    public init(environment: BenchEnvironment, measurements: [BenchMeasurement]) {
+        self.environment = environment
+        self.measurements = measurements
+    }
+
+    /// One Markdown table per (workload, metric): rows are (variant, mirror
+    /// protocol, threads), columns the strategies present (`rcu`, `rcu-qsbr`,
+    /// `kernel`, `rwlock`, `mutex`, `unsynchronized`, then others); each cell
+    /// is the value in human units and, outside the `rcu` column, its ratio to
+    /// the `rcu` value of the same row (`x0.12`).
+    public func tables() -> String {
+        ComparisonTableRenderer.render(ComparisonTable.build(measurements))
+    }
+
+    /// The project's performance targets evaluated on this run (the core count
+    /// is the environment's `onlineCores`); absent figures give `notMeasured`.
+    public func targets() -> [BenchTarget] {
+        TargetEvaluator(index: MeasurementIndex(measurements), cores: environment.onlineCores).evaluate()
+    }
+
+    /// Writes into `directory` (created if needed), replacing an earlier
+    /// report: `bench.json` (environment, measurements, targets), `bench.csv`
+    /// (one row per measurement, extras as `extra:NAME` columns), `plots/`
+    /// (gnuplot scripts, data and PNGs; without gnuplot on `PATH` a note is
+    /// printed and no PNG is made) and `README.md`. Returns the paths written.
+    public func write(to directory: String) throws(BenchReportError) -> [String] {
+        try ReportFiles.createDirectory(directory)
+        let path = { (name: String) in (directory as NSString).appendingPathComponent(name) }
+        let targets = targets()
+        var written: [String] = []
+
+        let json = try ReportFiles.json(BenchResults(environment: environment, measurements: measurements,
+                                                     targets: targets))
+        try ReportFiles.write(json, to: path("bench.json"))
+        written.append(path("bench.json"))
+        try ReportFiles.write(MeasurementCSV.encode(measurements), to: path("bench.csv"))
+        written.append(path("bench.csv"))
+
+        let plots = try PlotRenderer.render(PlotPlanner.plan(measurements), reportDirectory: directory)
+        written += plots.written
+        if let skipped = plots.skipped { printNote("plots not rendered: \(skipped)") }
+        for failure in plots.failures { printNote("plot failed: \(failure)") }
+
+        let readme = ReadmeWriter(environment: environment, measurementCount: measurements.count,
+                                  targets: targets, tables: tables(), plots: plots).render()
+        try ReportFiles.write(readme, to: path("README.md"))
+        written.append(path("README.md"))
+        return written
+    }
+
+    private func printNote(_ text: String) {
+        FileHandle.standardError.write(Data("notifier-bench: \(text)\n".utf8))
+    }
+}

@@ -1,0 +1,45 @@
+/// The identity of one measured figure: everything but its value.
+struct MeasurementKey: Hashable {
+    var workload: String
+    var variant: String
+    var mirrorProtocol: String
+    var strategy: String
+    var threads: Int
+    var metric: String
+
+    init(_ measurement: BenchMeasurement) {
+        self.init(workload: measurement.workload, variant: measurement.variant,
+                  mirrorProtocol: measurement.mirrorProtocol, strategy: measurement.strategy,
+                  threads: measurement.threads, metric: measurement.metric)
+    }
+
+    init(workload: String, variant: String, mirrorProtocol: String, strategy: String, threads: Int,
+         metric: String) {
+        self.workload = workload
+        self.variant = variant
+        self.mirrorProtocol = mirrorProtocol
+        self.strategy = strategy
+        self.threads = threads
+        self.metric = metric
+    }
+}
+
+/// The measurements of a run by key. When a key was measured more than once,
+/// the last measurement wins (a rerun replaces an earlier figure).
+struct MeasurementIndex {
+    /// Values by key.
+    private(set) var values: [MeasurementKey: Double] = [:]
+
+    /// Indexes `measurements`.
+    init(_ measurements: [BenchMeasurement]) {
+        for measurement in measurements { values[MeasurementKey(measurement)] = measurement.value }
+    }
+
+    /// The value of `key`, if measured.
+    subscript(key: MeasurementKey) -> Double? { values[key] }
+
+    /// Keys of `workload` and `metric` (unordered).
+    func keys(workload: String, metric: String) -> [MeasurementKey] {
+        values.keys.filter { $0.workload == workload && $0.metric == metric }
+    }
+}

@@ -1,0 +1,226 @@
+/// Evaluates the project's performance targets on one run's measurements.
+/// Every ratio compares figures of the same run; a target whose figures are
+/// absent (or zero, or not finite) is `notMeasured`, never a miss.
+struct TargetEvaluator {
+    /// The run's figures.
+    let index: MeasurementIndex
+    /// Online cores of the machine the run was made on.
+    let cores: Int
+
+    /// Machines with at least this many cores get the many-core fault-path targets.
+    static let manyCores = 16
+
+    /// All targets, in a fixed order.
+    func evaluate() -> [BenchTarget] {
+        [readPrimitiveCost(), readPrimitiveScaling()] + lookupOverhead() + faultPath() + [insertRemoveRate()]
+    }
+
+    // MARK: - The targets
+
+    /// `read-primitive`, rcu, 1 thread: 1e9 / ops/s ≤ 2 ns per read section.
+    func readPrimitiveCost() -> BenchTarget {
+        absolute(name: "read-primitive-cost", goal: "rcu readBegin + readRetry pair ≤ 2 ns (1 thread)",
+                 query: Query(workload: "read-primitive", metric: "ops/s"), strategy: "rcu",
+                 unit: "ns", threshold: 2, comparison: .atMost) { 1e9 / $0 }
+    }
+
+    /// `read-primitive`, rcu: ops/s(N) ≥ 0.9 × N × ops/s(1) at the highest N ≤ cores.
+    func readPrimitiveScaling() -> BenchTarget {
+        let name = "read-primitive-scaling"
+        let goal = "rcu ops/s(N) ≥ 0.9 × N × ops/s(1), N = highest thread count ≤ \(cores) cores"
+        guard cores > 1 else {
+            return notMeasured(name, goal, 0.9, .atLeast, "x", "the machine has 1 online core: nothing to scale to")
+        }
+        return scaling(name: name, goal: goal, query: Query(workload: "read-primitive", metric: "ops/s"),
+                       strategy: "rcu", factor: 0.9) { counts in counts.filter { $0 > 1 && $0 <= cores }.max() }
+    }
+
+    /// `lookup`, ns/op, writer=no, 1 thread: rcu ≤ 1.2 × unsynchronized, one target per size.
+    func lookupOverhead() -> [BenchTarget] {
+        let sizes = Set(index.keys(workload: "lookup", metric: "ns/op").compactMap { key -> String? in
+            let label = VariantLabel(key.variant)
+            guard key.threads == 1, label.value("writer") == "no", ["rcu", "unsynchronized"].contains(key.strategy)
+            else { return nil }
+            return label.value("size")
+        }).sorted(by: NaturalOrder.less)
+        let goal = { (size: String) in "rcu ns/op ≤ 1.2 × unsynchronized (size=\(size) writer=no, 1 thread)" }
+        guard !sizes.isEmpty else {
+            return [notMeasured("lookup-overhead", goal("S"), 1.2, .atMost, "x",
+                                "no lookup ns/op figure at 1 thread with writer=no")]
+        }
+        return sizes.map { size in
+            ratio(name: "lookup-overhead size=\(size)", goal: goal(size),
+                  query: Query(workload: "lookup", metric: "ns/op", required: ["size": size, "writer": "no"]),
+                  numerator: "rcu", denominator: "unsynchronized", factor: 1.2, comparison: .atMost) { counts in
+                counts.contains(1) ? 1 : nil
+            }
+        }
+    }
+
+    /// `fault-path`, ops/s, invalidators=1, seq, highest common thread count:
+    /// rcu against rwlock and mutex (fewer than 16 cores), or against rwlock
+    /// at two sizes plus 16-thread scaling (16 cores or more).
+    func faultPath() -> [BenchTarget] {
+        func query(_ size: Int) -> Query {
+            Query(workload: "fault-path", metric: "ops/s", required: ["invalidators": "1", "size": "\(size)"],
+                  mirrorProtocol: "seq")
+        }
+        func versus(_ other: String, size: Int, factor: Double) -> BenchTarget {
+            ratio(name: "fault-path-vs-\(other) size=\(size)",
+                  goal: "rcu ≥ \(Self.factor(factor)) × \(other) ops/s (invalidators=1 size=\(size), seq, highest thread count)",
+                  query: query(size), numerator: "rcu", denominator: other, factor: factor,
+                  comparison: .atLeast) { $0.max() }
+        }
+        guard cores >= Self.manyCores else {
+            return [versus("rwlock", size: 1000, factor: 5), versus("mutex", size: 1000, factor: 10)]
+        }
+        let threads = Self.manyCores
+        return [versus("rwlock", size: 1000, factor: 30), versus("rwlock", size: 1_000_000, factor: 4),
+                scaling(name: "fault-path-scaling size=1000",
+                        goal: "rcu ops/s(\(threads)) ≥ 0.8 × \(threads) × ops/s(1) (invalidators=1 size=1000, seq)",
+                        query: query(1000), strategy: "rcu", factor: 0.8) { $0.contains(threads) ? threads : nil }]
+    }
+
+    /// `insert-remove`, ops/s, size=100000, rcu, 1 thread: ≥ 1 000 000 pairs/s.
+    func insertRemoveRate() -> BenchTarget {
+        absolute(name: "insert-remove-rate", goal: "rcu ≥ 1 000 000 insert+remove pairs/s (size=100000, 1 thread)",
+                 query: Query(workload: "insert-remove", metric: "ops/s", required: ["size": "100000"]),
+                 strategy: "rcu", unit: "ops/s", threshold: 1_000_000, comparison: .atLeast) { $0 }
+    }
+
+    /// A factor as written in a goal: `5`, `0.8`.
+    static func factor(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
+
+    // MARK: - Kinds of targets
+
+    /// Which figures a target reads: `required` variant tokens, and one
+    /// protocol (any when nil).
+    struct Query {
+        var workload: String
+        var metric: String
+        var required: [String: String] = [:]
+        var mirrorProtocol: String? = nil
+
+        var description: String {
+            var parts = [workload, metric]
+            if !required.isEmpty {
+                parts.append(required.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            }
+            if let mirrorProtocol { parts.append(mirrorProtocol) }
+            return parts.joined(separator: ", ")
+        }
+    }
+
+    /// One measured curve: a variant and protocol of a workload and metric.
+    struct Series: Hashable {
+        var variant: String
+        var mirrorProtocol: String
+
+        /// ` (variant, protocol)`, or nothing when neither is set.
+        var suffix: String {
+            let parts = [variant, mirrorProtocol].filter { !$0.isEmpty && $0 != "-" }
+            return parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))"
+        }
+    }
+
+    /// A transformed single figure of `strategy` at 1 thread against a threshold.
+    private func absolute(name: String, goal: String, query: Query, strategy: String, unit: String,
+                          threshold: Double, comparison: BenchTarget.Comparison,
+                          transform: (Double) -> Double) -> BenchTarget {
+        for series in series(query) {
+            guard let value = value(query, series, strategy, threads: 1) else { continue }
+            let figure = "\(strategy) \(UnitFormat.value(value, metric: query.metric)) at 1 thread"
+            guard usable(value) else {
+                return notMeasured(name, goal, threshold, comparison, unit, "unusable figure: \(figure)")
+            }
+            return BenchTarget(name: name, goal: goal, measured: transform(value), threshold: threshold,
+                               comparison: comparison, unit: unit, detail: figure + series.suffix)
+        }
+        return notMeasured(name, goal, threshold, comparison, unit,
+                           "no \(strategy) figure at 1 thread (\(query.description))")
+    }
+
+    /// `numerator / denominator` at the thread count `pick` chooses among those
+    /// both measured, against `factor`.
+    private func ratio(name: String, goal: String, query: Query, numerator: String, denominator: String,
+                       factor: Double, comparison: BenchTarget.Comparison,
+                       pick: ([Int]) -> Int?) -> BenchTarget {
+        for series in series(query) {
+            let common = Set(threadCounts(query, series, numerator))
+                .intersection(threadCounts(query, series, denominator)).sorted()
+            guard let threads = pick(common), let top = value(query, series, numerator, threads: threads),
+                  let bottom = value(query, series, denominator, threads: threads) else { continue }
+            let figures = "\(numerator) \(UnitFormat.value(top, metric: query.metric)) vs \(denominator) "
+                + "\(UnitFormat.value(bottom, metric: query.metric)) at \(threads) thread\(threads == 1 ? "" : "s")"
+            guard usable(top), usable(bottom) else {
+                return notMeasured(name, goal, factor, comparison, "x", "unusable figures: \(figures)")
+            }
+            return BenchTarget(name: name, goal: goal, measured: top / bottom, threshold: factor,
+                               comparison: comparison, unit: "x", detail: figures + series.suffix)
+        }
+        return notMeasured(name, goal, factor, comparison, "x",
+                           "no \(numerator) and \(denominator) figures at a common thread count (\(query.description))")
+    }
+
+    /// `value(N) / (N × value(1))` of `strategy` at the N that `pick` chooses,
+    /// against `factor` (at least).
+    private func scaling(name: String, goal: String, query: Query, strategy: String, factor: Double,
+                         pick: ([Int]) -> Int?) -> BenchTarget {
+        for series in series(query) {
+            guard let one = value(query, series, strategy, threads: 1),
+                  let threads = pick(threadCounts(query, series, strategy)),
+                  let many = value(query, series, strategy, threads: threads) else { continue }
+            let figures = "\(strategy) \(UnitFormat.value(many, metric: query.metric)) at \(threads) threads vs "
+                + "\(threads) × \(UnitFormat.value(one, metric: query.metric)) at 1 thread"
+            guard usable(one), usable(many) else {
+                return notMeasured(name, goal, factor, .atLeast, "x", "unusable figures: \(figures)")
+            }
+            return BenchTarget(name: name, goal: goal, measured: many / (Double(threads) * one), threshold: factor,
+                               comparison: .atLeast, unit: "x", detail: figures + series.suffix)
+        }
+        return notMeasured(name, goal, factor, .atLeast, "x",
+                           "no \(strategy) figures at 1 thread and at the thread count required (\(query.description))")
+    }
+
+    private func notMeasured(_ name: String, _ goal: String, _ threshold: Double,
+                             _ comparison: BenchTarget.Comparison, _ unit: String, _ why: String) -> BenchTarget {
+        BenchTarget(name: name, goal: goal, measured: nil, threshold: threshold, comparison: comparison, unit: unit,
+                    status: .notMeasured, detail: why)
+    }
+
+    // MARK: - Reading figures
+
+    /// A figure a target can use: finite and positive.
+    private func usable(_ value: Double) -> Bool { value.isFinite && value > 0 }
+
+    /// The series matching `query`, preferred first: the variant with the
+    /// fewest tokens (the plainest match), then natural order.
+    private func series(_ query: Query) -> [Series] {
+        let found = Set(index.keys(workload: query.workload, metric: query.metric).compactMap { key -> Series? in
+            guard VariantLabel(key.variant).contains(query.required),
+                  query.mirrorProtocol.map({ $0 == key.mirrorProtocol }) ?? true else { return nil }
+            return Series(variant: key.variant, mirrorProtocol: key.mirrorProtocol)
+        })
+        return found.sorted { a, b in
+            let (ta, tb) = (VariantLabel(a.variant).tokens.count, VariantLabel(b.variant).tokens.count)
+            if ta != tb { return ta < tb }
+            if a.variant != b.variant { return NaturalOrder.less(a.variant, b.variant) }
+            return NaturalOrder.less(a.mirrorProtocol, b.mirrorProtocol)
+        }
+    }
+
+    private func value(_ query: Query, _ series: Series, _ strategy: String, threads: Int) -> Double? {
+        index[MeasurementKey(workload: query.workload, variant: series.variant, mirrorProtocol: series.mirrorProtocol,
+                             strategy: strategy, threads: threads, metric: query.metric)]
+    }
+
+    /// Thread counts at which `strategy` has a figure in `series`, ascending.
+    private func threadCounts(_ query: Query, _ series: Series, _ strategy: String) -> [Int] {
+        index.keys(workload: query.workload, metric: query.metric)
+            .filter { $0.variant == series.variant && $0.mirrorProtocol == series.mirrorProtocol
+                && $0.strategy == strategy }
+            .map(\.threads).sorted()
+    }
+}

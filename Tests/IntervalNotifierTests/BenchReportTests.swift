@@ -1,0 +1,303 @@
+import Foundation
+@testable import NotifierBench
+import Testing
+
+/// One synthetic measurement.
+private func m(_ workload: String, _ variant: String, _ strategy: String, _ threads: Int, _ metric: String,
+              _ value: Double, protocol mirrorProtocol: String = "-",
+              extra: [String: Double] = [:]) -> BenchMeasurement {
+    BenchMeasurement(workload: workload, variant: variant, strategy: strategy, mirrorProtocol: mirrorProtocol,
+                     threads: threads, metric: metric, value: value, extra: extra)
+}
+
+/// The report side of `notifier-bench`: ratios, targets, CSV, files. Synthetic
+/// measurements only; nothing is benchmarked.
+@Suite("BenchReport")
+struct BenchReportTests {
+    // MARK: - Fixtures
+
+    static func environment(cores: Int) -> BenchEnvironment {
+        BenchEnvironment(cpuModel: "Test CPU", onlineCores: cores, numaNodes: 1, kernel: "6.1.0-test",
+                         swiftVersion: "Swift version 6.3.1", liburcuVersion: "0.13.2", gitCommit: "abc1234",
+                         hostname: "test-host", date: "2025-01-31T12:00:00Z", buildConfiguration: "release",
+                         commandLine: ["notifier-bench", "--duration", "0.1", "--out", "it's here"],
+                         flags: ["duration": "0.1"])
+    }
+
+    /// A run in which every target of a machine with fewer than 16 cores is met
+    /// (`scale` < 1 on the competitors' side makes rcu look worse).
+    static func smallMachineRun(readPerThread: Double = 1e9, lookupRCU: Double = 40,
+                                rwlockFault: Double = 0.5e6, insertRemove: Double = 2e6) -> [BenchMeasurement] {
+        [
+            m("read-primitive", "", "rcu", 1, "ops/s", readPerThread),
+            m("read-primitive", "", "rcu", 2, "ops/s", 2 * readPerThread * 0.95),
+            m("read-primitive", "", "rcu", 4, "ops/s", 0.1),  // above the core count: ignored
+            m("read-primitive", "", "rwlock", 1, "ops/s", 80e6),
+            m("lookup", "size=1000 writer=no", "rcu", 1, "ns/op", lookupRCU),
+            m("lookup", "size=1000 writer=no", "unsynchronized", 1, "ns/op", 38),
+            m("lookup", "size=100000 writer=no", "rcu", 1, "ns/op", 210),
+            m("lookup", "size=100000 writer=no", "unsynchronized", 1, "ns/op", 200),
+            m("lookup", "size=1000 writer=yes", "rcu", 1, "ns/op", 400),  // writer=yes: no target
+            m("fault-path", "invalidators=1 size=1000", "rcu", 1, "ops/s", 3e6, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "rcu", 2, "ops/s", 6e6, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "rwlock", 1, "ops/s", 1e6, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", rwlockFault, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "mutex", 2, "ops/s", 0.3e6, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "mutex", 2, "ops/s", 1e6, protocol: "odp"),  // other protocol
+            m("insert-remove", "size=100000", "rcu", 1, "ops/s", insertRemove),
+        ]
+    }
+
+    static func target(_ targets: [BenchTarget], _ name: String) -> BenchTarget? {
+        targets.first { $0.name == name }
+    }
+
+    // MARK: - Tables and ratios
+
+    @Test("each non-rcu cell carries its ratio to the rcu cell of the same row")
+    func ratios() throws {
+        let measurements = [
+            m("fault-path", "invalidators=1 size=1000", "rcu", 2, "ops/s", 10e6, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", 1.2e6, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "mutex", 2, "ops/s", 25e6, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "mutex", 1, "ops/s", 5e6, protocol: "seq"),  // no rcu
+        ]
+        let table = try #require(ComparisonTable.build(measurements).first)
+        let two = ComparisonTable.Row(variant: "invalidators=1 size=1000", mirrorProtocol: "seq", threads: 2)
+        let one = ComparisonTable.Row(variant: "invalidators=1 size=1000", mirrorProtocol: "seq", threads: 1)
+        #expect(try #require(table.ratio(two, "rwlock")) == 1.2e6 / 10e6)
+        #expect(table.ratio(two, "mutex") == 2.5)
+        #expect(table.ratio(two, "rcu") == nil)
+        #expect(table.ratio(one, "mutex") == nil)
+        #expect(table.rows == [one, two])
+
+        let text = BenchReport(environment: Self.environment(cores: 2), measurements: measurements).tables()
+        #expect(text.contains("### fault-path — ops/s"))
+        #expect(text.contains("| invalidators=1 size=1000 | seq | 2 | 10.0 M/s | 1.20 M/s (x0.12) | 25.0 M/s (x2.50) |"))
+        #expect(text.contains("| invalidators=1 size=1000 | seq | 1 | — | — | 5.00 M/s |"))
+    }
+
+    @Test("columns follow rcu, rcu-qsbr, kernel, rwlock, mutex, unsynchronized, then others")
+    func columnOrder() throws {
+        let names = ["zeta", "mutex", "unsynchronized", "rwlock", "alpha", "kernel", "rcu-qsbr", "rcu"]
+        let measurements = names.map { m("lookup", "size=1000 writer=no", $0, 1, "ns/op", 10) }
+        let table = try #require(ComparisonTable.build(measurements).first)
+        #expect(table.strategies == ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex", "unsynchronized", "alpha", "zeta"])
+        let header = BenchReport(environment: Self.environment(cores: 2), measurements: measurements).tables()
+        #expect(header.contains("| variant | threads | rcu | rcu-qsbr | kernel | rwlock | mutex | unsynchronized | alpha | zeta |"))
+    }
+
+    @Test("tables: one per (workload, metric), rows in natural order, human units")
+    func tableLayout() {
+        let measurements = [
+            m("memory", "size=100000", "rcu", 1, "bytes/subscription", 96),
+            m("lookup", "size=100000 writer=no", "rcu", 1, "ns/op", 1500),
+            m("lookup", "size=1000 writer=no", "rcu", 1, "ns/op", 41.5),
+            m("memory", "size=100000", "rcu", 1, "bytes", 9_830_400),
+        ]
+        let text = BenchReport(environment: Self.environment(cores: 2), measurements: measurements).tables()
+        let headings = text.split(separator: "\n").filter { $0.hasPrefix("### ") }
+        #expect(headings == ["### lookup — ns/op", "### memory — bytes/subscription", "### memory — bytes"])
+        let small = text.range(of: "size=1000 writer=no")
+        let large = text.range(of: "size=100000 writer=no")
+        #expect(small != nil && large != nil && small!.lowerBound < large!.lowerBound)
+        #expect(text.contains("41.5 ns"))
+        #expect(text.contains("1.50 us"))
+        #expect(text.contains("9.38 MiB"))
+        #expect(UnitFormat.value(3.33e6, metric: "ops/s") == "3.33 M/s")
+        #expect(UnitFormat.value(2048, metric: "bytes") == "2.00 KiB")
+        #expect(UnitFormat.ratio(0.1234) == "x0.12")
+        #expect(UnitFormat.ratio(31.25) == "x31.2")
+    }
+
+    // MARK: - Targets
+
+    @Test("targets pass on a run that meets them (fewer than 16 cores)")
+    func targetsPass() throws {
+        let targets = BenchReport(environment: Self.environment(cores: 2),
+                                  measurements: Self.smallMachineRun()).targets()
+        #expect(targets.map(\.name) == ["read-primitive-cost", "read-primitive-scaling", "lookup-overhead size=1000",
+                                        "lookup-overhead size=100000", "fault-path-vs-rwlock size=1000",
+                                        "fault-path-vs-mutex size=1000", "insert-remove-rate"])
+        for target in targets { #expect(target.status == .pass, "\(target.name): \(target.detail)") }
+        #expect(try #require(Self.target(targets, "read-primitive-cost")?.measured) == 1)
+        // Scaling at N = 2 (the 4-thread figure is above the core count).
+        #expect(try #require(Self.target(targets, "read-primitive-scaling")?.measured) == 0.95)
+        #expect(try #require(Self.target(targets, "lookup-overhead size=100000")?.measured) == 1.05)
+        // At the highest common thread count (2), seq protocol only.
+        #expect(try #require(Self.target(targets, "fault-path-vs-rwlock size=1000")?.measured) == 12)
+        #expect(try #require(Self.target(targets, "fault-path-vs-mutex size=1000")?.measured) == 20)
+        #expect(Self.target(targets, "insert-remove-rate")?.measured == 2e6)
+    }
+
+    @Test("targets miss on a run that does not meet them")
+    func targetsMiss() throws {
+        let run = Self.smallMachineRun(readPerThread: 250e6, lookupRCU: 50, rwlockFault: 2e6, insertRemove: 0.5e6)
+        let targets = BenchReport(environment: Self.environment(cores: 2), measurements: run).targets()
+        let status = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0.status) })
+        #expect(status["read-primitive-cost"] == .miss)
+        #expect(status["read-primitive-scaling"] == .pass)
+        #expect(status["lookup-overhead size=1000"] == .miss)
+        #expect(status["lookup-overhead size=100000"] == .pass)
+        #expect(status["fault-path-vs-rwlock size=1000"] == .miss)
+        #expect(status["fault-path-vs-mutex size=1000"] == .pass)
+        #expect(status["insert-remove-rate"] == .miss)
+        #expect(try #require(Self.target(targets, "read-primitive-cost")?.measured) == 4)
+        #expect(try #require(Self.target(targets, "fault-path-vs-rwlock size=1000")?.measured) == 3)
+    }
+
+    @Test("absent or zero figures leave targets not measured, not failed")
+    func targetsNotMeasured() throws {
+        let empty = BenchReport(environment: Self.environment(cores: 2), measurements: []).targets()
+        #expect(!empty.isEmpty)
+        for target in empty {
+            #expect(target.status == .notMeasured)
+            #expect(target.measured == nil)
+        }
+        #expect(empty.map(\.name).contains("lookup-overhead"))
+
+        let zeros = [
+            m("read-primitive", "", "rcu", 1, "ops/s", 0),
+            m("fault-path", "invalidators=1 size=1000", "rcu", 2, "ops/s", 1e6, protocol: "seq"),
+            m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", 0, protocol: "seq"),
+            m("lookup", "size=1000 writer=no", "rcu", 1, "ns/op", 40),  // no unsynchronized baseline
+        ]
+        let targets = BenchReport(environment: Self.environment(cores: 2), measurements: zeros).targets()
+        #expect(Self.target(targets, "read-primitive-cost")?.status == .notMeasured)
+        #expect(Self.target(targets, "fault-path-vs-rwlock size=1000")?.status == .notMeasured)
+        #expect(Self.target(targets, "lookup-overhead size=1000")?.status == .notMeasured)
+        #expect(try #require(Self.target(targets, "fault-path-vs-rwlock size=1000")).detail.contains("unusable"))
+    }
+
+    @Test("16 cores or more: rwlock at two sizes and 16-thread scaling, no mutex target")
+    func manyCoreTargets() throws {
+        var run: [BenchMeasurement] = []
+        for (size, rcu1, rcu16, rwlock16) in [(1000, 3e6, 40e6, 1e6), (1_000_000, 1e6, 12e6, 4e6)] {
+            let variant = "invalidators=1 size=\(size)"
+            run += [m("fault-path", variant, "rcu", 1, "ops/s", rcu1, protocol: "seq"),
+                    m("fault-path", variant, "rcu", 16, "ops/s", rcu16, protocol: "seq"),
+                    m("fault-path", variant, "rwlock", 16, "ops/s", rwlock16, protocol: "seq")]
+        }
+        let targets = BenchReport(environment: Self.environment(cores: 16), measurements: run).targets()
+        #expect(Self.target(targets, "fault-path-vs-mutex size=1000") == nil)
+        #expect(Self.target(targets, "fault-path-vs-rwlock size=1000")?.status == .pass)   // x40 ≥ 30
+        #expect(Self.target(targets, "fault-path-vs-rwlock size=1000000")?.status == .miss) // x3 < 4
+        let scaling = try #require(Self.target(targets, "fault-path-scaling size=1000"))
+        #expect(scaling.status == .pass)  // 40 / (16 × 3) = 0.83
+        #expect(abs(try #require(scaling.measured) - 40.0 / 48.0) < 1e-12)
+    }
+
+    // MARK: - CSV
+
+    @Test("CSV: fixed columns, sorted extra:NAME columns, RFC 4180 quoting")
+    func csv() {
+        let measurements = [
+            m("fault-path", "invalidators=1, \"odd\"", "rcu", 2, "ops/s", 1.5e6, protocol: "seq",
+              extra: ["retries": 12, "violations": 0]),
+            m("lookup", "size=1000\nwriter=no", "rwlock", 1, "ns/op", 41.25, extra: ["p99-ns": 80]),
+        ]
+        let lines = MeasurementCSV.encode(measurements).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines[0] == "workload,variant,strategy,mirrorProtocol,threads,metric,value,extra:p99-ns,extra:retries,extra:violations")
+        #expect(lines[1] == "fault-path,\"invalidators=1, \"\"odd\"\"\",rcu,seq,2,ops/s,1500000,,12,0")
+        // A quoted field may span lines.
+        #expect(lines[2] == "lookup,\"size=1000")
+        #expect(lines[3] == "writer=no\",rwlock,-,1,ns/op,41.25,80,,")
+        #expect(lines.count == 5 && lines[4].isEmpty)
+        #expect(MeasurementCSV.field("plain") == "plain")
+        #expect(MeasurementCSV.field(" padded") == "\" padded\"")
+    }
+
+    // MARK: - Files
+
+    @Test("write(to:) produces JSON, CSV, README and, with gnuplot, the plots")
+    func writesFiles() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("bench-report-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A stale chart of an earlier report must disappear.
+        try FileManager.default.createDirectory(atPath: directory + "/plots", withIntermediateDirectories: true)
+        try Data("old".utf8).write(to: URL(fileURLWithPath: directory + "/plots/stale.png"))
+
+        var run = Self.smallMachineRun()
+        run += [m("lookup", "size=1000 writer=no", "rcu", 2, "ns/op", 45),
+                m("lookup", "size=100000 writer=no", "rcu", 2, "ns/op", 220),
+                m("lookup", "size=1000000 writer=no", "rcu", 1, "ns/op", 900),
+                m("lookup", "size=1000000 writer=no", "unsynchronized", 1, "ns/op", 850)]
+        let report = BenchReport(environment: Self.environment(cores: 2), measurements: run)
+        let written = try report.write(to: directory)
+
+        for name in ["bench.json", "bench.csv", "README.md"] {
+            #expect(written.contains(directory + "/" + name))
+            #expect(FileManager.default.fileExists(atPath: directory + "/" + name))
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/plots/stale.png"))
+        let json = try Data(contentsOf: URL(fileURLWithPath: directory + "/bench.json"))
+        let decoded = try JSONDecoder().decode(BenchResults.self, from: json)
+        #expect(decoded.measurements == run)
+        #expect(decoded.environment == report.environment)
+        #expect(decoded.targets == report.targets())
+
+        let charts = ["fault-path_invalidators-1_size-1000_seq", "read-primitive",
+                      "lookup_writer-no_threads-1", "lookup_writer-no_threads-2"]
+        for chart in charts {
+            #expect(FileManager.default.fileExists(atPath: "\(directory)/plots/\(chart).gp"), "\(chart).gp")
+            #expect(FileManager.default.fileExists(atPath: "\(directory)/plots/\(chart).dat"), "\(chart).dat")
+        }
+        let readme = try String(contentsOfFile: directory + "/README.md", encoding: .utf8)
+        #expect(readme.hasPrefix("# notifier-bench results"))
+        #expect(readme.contains("notifier-bench --duration 0.1 --out 'it'\\''s here'"))
+        #expect(readme.contains("## Targets"))
+        #expect(readme.contains("No target is missed in this run."))
+        #expect(readme.contains("### fault-path — ops/s"))
+        if ExternalCommand.locate("gnuplot") != nil {
+            for chart in charts {
+                #expect(FileManager.default.fileExists(atPath: "\(directory)/plots/\(chart).png"), "\(chart).png")
+                #expect(readme.contains("](plots/\(chart).png)"))
+            }
+        } else {
+            #expect(readme.contains("Not rendered"))
+        }
+    }
+
+    @Test("README lists missed targets under its own heading")
+    func readmeListsMisses() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("bench-report-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // One thread count and one size per series: no charts, gnuplot never runs.
+        let run = [m("insert-remove", "size=100000", "rcu", 1, "ops/s", 0.5e6)]
+        _ = try BenchReport(environment: Self.environment(cores: 2), measurements: run).write(to: directory)
+        let readme = try String(contentsOfFile: directory + "/README.md", encoding: .utf8)
+        #expect(readme.contains("### Where a target is missed"))
+        #expect(readme.contains("- `insert-remove-rate`: measured 500 K/s"))
+        #expect(readme.contains("Not measured in this run"))
+    }
+
+    // MARK: - Helpers
+
+    @Test("plot names, natural order, shell quoting, /proc and /sys parsing")
+    func helpers() {
+        #expect(PlotSpec.baseName(["fault-path", "invalidators=1 size=1000", "seq"])
+            == "fault-path_invalidators-1_size-1000_seq")
+        #expect(PlotSpec.baseName(["storm", "updates=10%", "-"]) == "storm_updates-10pct")
+        #expect(NaturalOrder.less("size=1000", "size=100000"))
+        #expect(!NaturalOrder.less("size=100000", "size=1000"))
+        #expect(NaturalOrder.less("threads=2", "threads=16"))
+        #expect(ShellQuoting.commandLine(["a", "b c", "--x=1"]) == "a 'b c' --x=1")
+        #expect(HostProbe.countOfIDList("0\n") == 1)
+        #expect(HostProbe.countOfIDList("0-3,5") == 5)
+        #expect(HostProbe.countOfIDList("x") == nil)
+        #expect(HostProbe.cpuModel(fromCPUInfo: "processor\t: 0\nmodel name\t: AMD EPYC 7B13\n") == "AMD EPYC 7B13")
+    }
+
+    @Test("capture fills every field without failing")
+    func capture() {
+        let environment = BenchEnvironment.capture(commandLine: ["notifier-bench"], flags: ["quick": "true"])
+        #expect(environment.onlineCores >= 1)
+        #expect(environment.numaNodes >= 1)
+        #expect(!environment.kernel.isEmpty && !environment.hostname.isEmpty)
+        #expect(["debug", "release"].contains(environment.buildConfiguration))
+        #expect(environment.date.hasSuffix("Z") && environment.date.count == 20)
+        #expect(environment.flags == ["quick": "true"])
+    }
+}
