@@ -1,3 +1,5 @@
+import Foundation
+
 /// One performance goal of the project evaluated on a run's measurements.
 public struct BenchTarget: Codable, Sendable, Hashable {
     /// Outcome of a target.
@@ -55,5 +57,19 @@ public struct BenchTarget: Codable, Sendable, Hashable {
         } else {
             self.status = .notMeasured
         }
+    }
+}
+
+extension BenchTarget {
+    /// One line for the terminal: status, name, measured against goal, detail.
+    public var summary: String {
+        let status = switch self.status {
+        case .pass: "PASS"
+        case .miss: "MISS"
+        case .notMeasured: "n/a "
+        }
+        let measured = self.measured.map { String(format: "%.3g", $0) } ?? "-"
+        let bound = comparison == .atMost ? "≤" : "≥"
+        return "\(status) \(name): \(measured) \(unit) (goal \(bound) \(String(format: "%g", threshold)) \(unit)) \(detail)"
     }
 }

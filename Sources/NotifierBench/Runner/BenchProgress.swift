@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntervalNotifier
+
+/// Prints one progress line per point: elapsed time since the suite began,
+/// point number, workload, variant, strategy, threads, and (once done) the
+/// headline figure.
+public final class BenchProgress: @unchecked Sendable {
+    let startNanoseconds = MonotonicClock.nanoseconds()
+    let totalPoints: Int
+    let enabled: Bool
+    private(set) var done = 0
+
+    /// Creates a reporter for a run of `totalPoints` points; prints nothing unless `enabled`.
+    public init(totalPoints: Int, enabled: Bool = true) {
+        self.totalPoints = totalPoints
+        self.enabled = enabled
+    }
+
+    /// Seconds since the reporter was created.
+    public var elapsedSeconds: Double { Double(MonotonicClock.nanoseconds() - startNanoseconds) / 1e9 }
+
+    /// Announces a point (`[  42s] 17/230 lookup size=100000 writer=yes rwlock threads=2 …`).
+    public func begin(workload: String, variant: String, strategy: String, protocol mirrorProtocol: String = "-", threads: Int) {
+        done += 1
+        guard enabled else { return }
+        let seconds = String(Int(elapsedSeconds))
+        let padded = String(repeating: " ", count: max(0, 4 - seconds.count)) + seconds
+        let proto = mirrorProtocol == "-" ? "" : " \(mirrorProtocol)"
+        print("[\(padded)s] \(done)/\(totalPoints) \(workload) \(variant) \(strategy)\(proto) threads=\(threads) … ", terminator: "")
+        fflush(nil)
+    }
+
+    /// Ends the line of the point with its headline figure.
+    public func end(_ measurement: BenchMeasurement?) {
+        guard enabled else { return }
+        if let m = measurement {
+            print(Self.format(m.value, metric: m.metric))
+        } else {
+            print("done")
+        }
+        fflush(nil)
+    }
+
+    /// A figure with its unit, scaled for reading (`12.3 M ops/s`, `45.1 ns/op`).
+    public static func format(_ value: Double, metric: String) -> String {
+        if metric == "ops/s" {
+            if value >= 1e6 { return "\(rounded(value / 1e6)) M ops/s" }
+            if value >= 1e3 { return "\(rounded(value / 1e3)) k ops/s" }
+            return "\(rounded(value)) ops/s"
+        }
+        return "\(rounded(value)) \(metric)"
+    }
+
+    static func rounded(_ value: Double) -> String {
+        let scaled = (value * 100).rounded() / 100
+        return scaled == scaled.rounded() ? String(Int(scaled)) : String(scaled)
+    }
+}

@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IntervalNotifier
+import Synchronization
+
+/// Start and stop flags shared by the threads of one run.
+final class BenchControl: Sendable {
+    /// Threads that reached the start barrier.
+    let ready = Atomic<Int>(0)
+    /// Set once every thread is ready: the measured interval begins.
+    let go = Atomic<Bool>(false)
+    /// Set when the run's duration has passed.
+    let stop = Atomic<Bool>(false)
+}
+
+/// One benchmark thread's view of its run: its index, the start barrier, the
+/// stop flag, and its own start and end times.
+///
+/// A thread body does its setup (generators, buffers, `readerThreadOnline`),
+/// calls ``waitForStart()``, then loops `while worker.isRunning { batch }`, and
+/// returns its operation count. The measured interval of the thread runs from
+/// the barrier to the moment ``isRunning`` first returns false, so per-thread
+/// rates need no clock read inside the loop.
+public final class BenchWorker: @unchecked Sendable {
+    /// Index among the threads of the same role (workers 0..<n; helpers 0..<m).
+    public let index: Int
+    /// Index among all threads of the run (decides the CPU).
+    public let threadIndex: Int
+    /// Whether this thread is a measured worker (false: a helper).
+    public let isMeasured: Bool
+    let control: BenchControl
+    var startNanoseconds: UInt64 = 0
+    var endNanoseconds: UInt64 = 0
+    var output = BenchThreadOutput(operations: 0)
+
+    init(index: Int, threadIndex: Int, isMeasured: Bool, control: BenchControl) {
+        self.index = index
+        self.threadIndex = threadIndex
+        self.isMeasured = isMeasured
+        self.control = control
+    }
+
+    /// Waits until every thread of the run is ready, then starts this thread's clock.
+    public func waitForStart() {
+        control.ready.add(1, ordering: .releasing)
+        // Yielding: a sweep point may have more threads than CPUs.
+        while !control.go.load(ordering: .acquiring) { sched_yield() }
+        startNanoseconds = MonotonicClock.nanoseconds()
+    }
+
+    /// Whether the run goes on; call it between batches of operations. The first
+    /// false stops this thread's clock.
+    @inline(__always)
+    public var isRunning: Bool {
+        // Relaxed: a late stop only lengthens the interval the clock measures.
+        if _fastPath(!control.stop.load(ordering: .relaxed)) { return true }
+        markEnd()
+        return false
+    }
+
+    @inline(never)
+    func markEnd() {
+        if endNanoseconds == 0 { endNanoseconds = MonotonicClock.nanoseconds() }
+    }
+
+    /// Seconds measured so far (start barrier to the first false ``isRunning``).
+    var seconds: Double {
+        guard startNanoseconds != 0 else { return 0 }
+        let end = endNanoseconds != 0 ? endNanoseconds : MonotonicClock.nanoseconds()
+        return Double(end &- startNanoseconds) / 1e9
+    }
+}
+
+/// What one thread hands back.
+public struct BenchThreadOutput: Sendable {
+    /// Operations completed in the measured interval.
+    public var operations: UInt64
+    /// Latency samples (nanoseconds), if the workload takes any.
+    public var samples: [UInt64]
+    /// Workload-specific counters (retries, misses, ...).
+    public var counters: [UInt64]
+
+    /// Creates an output.
+    public init(operations: UInt64, samples: [UInt64] = [], counters: [UInt64] = []) {
+        self.operations = operations
+        self.samples = samples
+        self.counters = counters
+    }
+}
+
+/// One thread's output and the length of its measured interval.
+public struct BenchThreadResult: Sendable {
+    /// What the thread returned.
+    public var output: BenchThreadOutput
+    /// Its measured interval, in seconds.
+    public var seconds: Double
+
+    /// Operations per second of this thread.
+    public var rate: Double { seconds > 0 ? Double(output.operations) / seconds : 0 }
+    /// Mean nanoseconds per operation of this thread (0 with no operation).
+    public var nanosecondsPerOperation: Double { output.operations > 0 ? seconds * 1e9 / Double(output.operations) : 0 }
+}
+
+/// The result of one run: measured workers and helpers.
+public struct BenchRunResult: Sendable {
+    /// Measured threads, by index.
+    public var workers: [BenchThreadResult]
+    /// Helper threads (writers, invalidators, faulters), by index.
+    public var helpers: [BenchThreadResult]
+    /// Wall-clock seconds from the start signal to the stop signal.
+    public var wallSeconds: Double
+
+    /// Aggregate operations per second of the workers (sum of per-thread rates).
+    public var aggregateRate: Double { workers.reduce(0) { $0 + $1.rate } }
+    /// Mean over the workers of their nanoseconds per operation.
+    public var meanNanosecondsPerOperation: Double {
+        let measured = workers.filter { $0.output.operations > 0 }
+        guard !measured.isEmpty else { return 0 }
+        return measured.reduce(0) { $0 + $1.nanosecondsPerOperation } / Double(measured.count)
+    }
+    /// Total operations of the workers.
+    public var totalOperations: UInt64 { workers.reduce(0) { $0 + $1.output.operations } }
+    /// Every worker's latency samples together.
+    public var allSamples: [UInt64] { workers.flatMap(\.output.samples) }
+}
+
+/// The body of a benchmark thread (see ``BenchWorker``).
+public typealias BenchThreadBody = @Sendable (BenchWorker) -> BenchThreadOutput
+
+/// Runs benchmark threads: starts `workers` measured threads and the helpers,
+/// each pinned by ``BenchPlacement`` (workers first, then helpers) and
+/// registered with RCU, releases them together from a barrier, lets them run for
+/// `duration` seconds, raises the stop flag, joins them and collects what they
+/// returned; then waits for pending RCU callbacks (`RCU.barrier()`), so that
+/// one point's deferred frees do not run during the next. Nothing in the runner
+/// allocates, locks or reads a clock while the threads run.
+public enum BenchRunner {
+    /// Runs one point; see ``BenchRunner``.
+    public static func run(placement: BenchPlacement, duration: Double, workers: Int,
+                           _ worker: @escaping BenchThreadBody,
+                           helpers: [BenchThreadBody] = []) -> BenchRunResult {
+        precondition(workers >= 0 && duration > 0)
+        let control = BenchControl()
+        var states: [BenchWorker] = []
+        var threads: [BenchThread] = []
+        let total = workers + helpers.count
+        for threadIndex in 0..<total {
+            let measured = threadIndex < workers
+            let state = BenchWorker(index: measured ? threadIndex : threadIndex - workers, threadIndex: threadIndex,
+                                    isMeasured: measured, control: control)
+            let body = measured ? worker : helpers[threadIndex - workers]
+            states.append(state)
+            threads.append(BenchThread {
+                placement.pinCurrentThread(index: threadIndex)
+                RCU.registerCurrentThread()
+                state.output = body(state)
+                state.markEnd()
+            })
+        }
+        // Acquiring: pairs with each thread's releasing arrival.
+        while control.ready.load(ordering: .acquiring) < total { usleep(100) }
+        let begin = MonotonicClock.nanoseconds()
+        control.go.store(true, ordering: .releasing)
+        sleepSeconds(duration)
+        control.stop.store(true, ordering: .releasing)
+        let end = MonotonicClock.nanoseconds()
+        for thread in threads { thread.join() }
+        // Let RCU callbacks queued by this point (frees of removed
+        // subscriptions and retired tree nodes) run now, not during the next one.
+        RCU.barrier()
+        let results = states.map { BenchThreadResult(output: $0.output, seconds: $0.seconds) }
+        return BenchRunResult(workers: Array(results.prefix(workers)), helpers: Array(results.dropFirst(workers)),
+                              wallSeconds: Double(end - begin) / 1e9)
+    }
+
+    static func sleepSeconds(_ seconds: Double) {
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 { request = remaining }
+    }
+}

@@ -1,0 +1,109 @@
+import IntervalNotifier
+import NotifierStress
+
+/// The workloads of `notifier-bench`.
+public enum BenchWorkloadKind: String, Sendable, CaseIterable {
+    case readPrimitive = "read-primitive"
+    case faultPath = "fault-path"
+    case lookup
+    case storm
+    case churn
+    case mixed
+    case memory
+    case insertRemove = "insert-remove"
+
+    /// The order the suite runs them in: `memory` first, while the heap is
+    /// still small (its RSS deltas are then meaningful), then as listed.
+    public static let runOrder: [BenchWorkloadKind] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove]
+}
+
+/// Everything `notifier-bench` was asked to run.
+public struct BenchOptions: Sendable {
+    /// Strategies.
+    public var strategies: [RegistryStrategy] = RegistryStrategy.allCases
+    /// Mirror protocols of the fault-path workload.
+    public var protocols: [MirrorProtocol] = MirrorProtocol.allCases
+    /// Workloads (run in ``BenchWorkloadKind/runOrder``).
+    public var workloads: [BenchWorkloadKind] = BenchWorkloadKind.allCases
+    /// Thread counts given with `--threads` (nil: the placement's default sweep).
+    public var threads: [Int]? = nil
+    /// Measured seconds per point (nil: 2, or 0.3 with ``quick``).
+    public var duration: Double? = nil
+    /// NUMA nodes to place threads on (nil: all allowed CPUs).
+    public var nodes: [Int]? = nil
+    /// The short suite: fewer sizes, shorter points.
+    public var quick = false
+    /// Where threads run.
+    public var placement: BenchPlacement
+
+    /// Options with defaults over `placement`.
+    public init(placement: BenchPlacement) {
+        self.placement = placement
+    }
+
+    /// Measured seconds per point.
+    public var effectiveDuration: Double { duration ?? (quick ? 0.3 : 2) }
+    /// The thread sweep.
+    public var sweepThreads: [Int] { threads ?? placement.defaultSweep }
+    /// Thread counts of `lookup`: 1 and the core count (or the given list).
+    public var lookupThreads: [Int] { threads ?? Array(Set([1, placement.cores])).sorted() }
+    /// Registry sizes of `lookup`.
+    public var lookupSizes: [Int] { quick ? [1000, 100_000, 1_000_000] : [1000, 10_000, 100_000, 1_000_000] }
+    /// Subscriptions of `memory`.
+    public var memorySize: Int { 1_000_000 }
+
+    /// The sweep over the options' strategies, threads and duration.
+    public var sweep: BenchSweep {
+        BenchSweep(strategies: strategies, threads: sweepThreads, duration: effectiveDuration, placement: placement)
+    }
+}
+
+/// One workload of a suite, with its plan and how to run it.
+public struct BenchSuiteItem: Sendable {
+    /// Which workload.
+    public var kind: BenchWorkloadKind
+    /// Its points and estimated time.
+    public var plan: BenchPlan
+    /// Runs it.
+    public var run: @Sendable (BenchProgress?) -> [BenchMeasurement]
+}
+
+/// The suite: the selected workloads with the parameters the options imply.
+public enum BenchSuite {
+    /// The items to run, in order.
+    public static func items(_ options: BenchOptions) -> [BenchSuiteItem] {
+        let sweep = options.sweep
+        let lookupSweep = sweep.with(threads: options.lookupThreads)
+        let sizes = options.lookupSizes
+        let protocols = options.protocols
+        let large = !options.quick
+        let nodes = options.nodes
+        let memorySize = options.memorySize
+        return BenchWorkloadKind.runOrder.filter(options.workloads.contains).map { kind in
+            switch kind {
+            case .readPrimitive:
+                BenchSuiteItem(kind: kind, plan: ReadPrimitiveWorkload.plan(sweep)) { ReadPrimitiveWorkload.run(sweep, progress: $0) }
+            case .faultPath:
+                BenchSuiteItem(kind: kind, plan: FaultPathSuite.plan(sweep, protocols: protocols, includeLarge: large)) {
+                    FaultPathSuite.run(sweep, protocols: protocols, includeLarge: large, nodes: nodes, progress: $0)
+                }
+            case .lookup:
+                BenchSuiteItem(kind: kind, plan: LookupWorkload.plan(lookupSweep, sizes: sizes)) {
+                    LookupWorkload.run(lookupSweep, sizes: sizes, progress: $0)
+                }
+            case .storm:
+                BenchSuiteItem(kind: kind, plan: StormWorkload.plan(sweep)) { StormWorkload.run(sweep, progress: $0) }
+            case .churn:
+                BenchSuiteItem(kind: kind, plan: ChurnWorkload.plan(sweep)) { ChurnWorkload.run(sweep, progress: $0) }
+            case .mixed:
+                BenchSuiteItem(kind: kind, plan: MixedWorkload.plan(sweep)) { MixedWorkload.run(sweep, progress: $0) }
+            case .memory:
+                BenchSuiteItem(kind: kind, plan: MemoryWorkload.plan(strategies: sweep.strategies, size: memorySize)) {
+                    MemoryWorkload.run(strategies: sweep.strategies, size: memorySize, progress: $0)
+                }
+            case .insertRemove:
+                BenchSuiteItem(kind: kind, plan: InsertRemoveWorkload.plan(sweep)) { InsertRemoveWorkload.run(sweep, progress: $0) }
+            }
+        }
+    }
+}

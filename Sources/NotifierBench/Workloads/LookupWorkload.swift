@@ -1,0 +1,130 @@
+import IntervalNotifier
+
+/// `lookup`: stabbing lookups ("first hit") of workload L points in a registry
+/// of workload L subscriptions, with and without a concurrent writer.
+///
+/// For each size the subscriptions (no-op callbacks) are inserted into an
+/// ``AddressSpace`` of each strategy; each thread calls
+/// `withSubscription(containing: point)` at xorshift points in [0, 2^32), 64
+/// per stop-flag check. `writer=yes` adds one helper thread that churns the
+/// registry (remove a random subscription, insert a new random one) throughout.
+/// The `unsynchronized` baseline builds an ``RCUIntervalTree`` of the same
+/// entries and queries `tree.snapshot().firstOverlapping(start: p, last: p)`
+/// with no read-side section at all (writer=no only).
+///
+/// Measurements: variant `size=S writer=no|yes`, metric `ns/op` (mean
+/// nanoseconds per lookup on one thread), extra `ops/s` (all threads together).
+public enum LookupWorkload {
+    /// The workload's name in measurements.
+    public static let name = "lookup"
+    /// Strategy name of the baseline without synchronisation.
+    public static let unsynchronized = "unsynchronized"
+    /// Lookups between two checks of the stop flag.
+    static let batch = 64
+
+    /// Points and time of ``run(_:sizes:progress:)``.
+    public static func plan(_ sweep: BenchSweep, sizes: [Int]) -> BenchPlan {
+        let perSize = sweep.threads.count * (1 + 2 * sweep.strategies.count)
+        let setup = sizes.reduce(0.0) { $0 + Double($1) * Double(1 + sweep.strategies.count) * BenchPlan.secondsPerSubscription }
+        return .points(perSize * sizes.count, duration: sweep.duration, setupSeconds: setup)
+    }
+
+    /// Runs, for each size: the baseline, then each strategy with writer=no and writer=yes,
+    /// at each thread count of `sweep`.
+    public static func run(_ sweep: BenchSweep, sizes: [Int], progress: BenchProgress? = nil) -> [BenchMeasurement] {
+        var measurements: [BenchMeasurement] = []
+        for size in sizes {
+            // Baseline: the same entries, no synchronisation.
+            do {
+                let tree = RCUIntervalTree()
+                for entry in workloadLEntries(count: size) { tree.insert(entry) }
+                let variant = "size=\(size) writer=no"
+                for threads in sweep.threads {
+                    progress?.begin(workload: name, variant: variant, strategy: unsynchronized, threads: threads)
+                    let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads) { worker in
+                        unsynchronizedLoop(tree, worker: worker)
+                    }
+                    let m = measurement(variant: variant, strategy: unsynchronized, threads: threads, result)
+                    progress?.end(m)
+                    measurements.append(m)
+                }
+            }
+            for strategy in sweep.strategies {
+                let population = BenchPopulation.workloadL(strategy: strategy, count: size)
+                for writer in [false, true] {
+                    let variant = "size=\(size) writer=\(writer ? "yes" : "no")"
+                    for threads in sweep.threads {
+                        progress?.begin(workload: name, variant: variant, strategy: strategy.name, threads: threads)
+                        let helpers: [BenchThreadBody] = writer ? [{ worker in writerLoop(population, worker: worker) }] : []
+                        let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads, { worker in
+                            lookupLoop(population.space, strategy: strategy, worker: worker)
+                        }, helpers: helpers)
+                        let m = measurement(variant: variant, strategy: strategy.name, threads: threads, result)
+                        progress?.end(m)
+                        measurements.append(m)
+                    }
+                }
+                population.removeAll()
+            }
+        }
+        return measurements
+    }
+
+    static func measurement(variant: String, strategy: String, threads: Int, _ result: BenchRunResult) -> BenchMeasurement {
+        BenchMeasurement(workload: name, variant: variant, strategy: strategy, threads: threads,
+                         metric: "ns/op", value: result.meanNanosecondsPerOperation,
+                         extra: ["ops/s": result.aggregateRate])
+    }
+
+    @inline(never)
+    static func lookupLoop(_ space: AddressSpace, strategy: RegistryStrategy, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: BenchSeed.thread(worker.index))
+        strategy.readerThreadOnline()
+        worker.waitForStart()
+        var operations: UInt64 = 0
+        var hits: UInt64 = 0
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let point = WorkloadL.point(&rng)
+                hits &+= space.withSubscription(containing: point) { $0 == nil ? 0 : 1 }
+            }
+            operations &+= UInt64(batch)
+            strategy.readerQuiescentState()
+        }
+        strategy.readerThreadOffline()
+        benchBlackHole(hits)
+        return BenchThreadOutput(operations: operations, counters: [hits])
+    }
+
+    @inline(never)
+    static func unsynchronizedLoop(_ tree: RCUIntervalTree, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: BenchSeed.thread(worker.index))
+        worker.waitForStart()
+        var operations: UInt64 = 0
+        var hits: UInt64 = 0
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let point = WorkloadL.point(&rng)
+                // No read-side section: nothing changes the tree during the run.
+                hits &+= tree.snapshot().firstOverlapping(start: point, last: point) == nil ? 0 : 1
+            }
+            operations &+= UInt64(batch)
+        }
+        benchBlackHole(hits)
+        return BenchThreadOutput(operations: operations, counters: [hits])
+    }
+
+    /// The writer of `writer=yes`: workload L update pairs, continuously.
+    @inline(never)
+    static func writerLoop(_ population: BenchPopulation, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: BenchSeed.thread(worker.index, 0xC0FFEE))
+        let count = population.count
+        worker.waitForStart()
+        var operations: UInt64 = 0
+        while worker.isRunning {
+            population.replace(at: benchRandom(&rng, below: count), &rng)
+            operations &+= 1
+        }
+        return BenchThreadOutput(operations: operations)
+    }
+}

@@ -1,0 +1,65 @@
+import IntervalNotifier
+
+/// `read-primitive`: the cost of the collision-retry read side alone. Each
+/// thread loops `readBegin` + `readRetry` on its own subscription; nothing
+/// invalidates. Batches of 1024 pairs between stop-flag checks, no clock read
+/// in the loop; the sequences are summed and kept alive so the loop stays.
+///
+/// Measurements: variant `pairs`, metric `ops/s` (pairs per second, all threads
+/// together), extra `ns/op` (mean nanoseconds per pair on one thread).
+public enum ReadPrimitiveWorkload {
+    /// The workload's name in measurements.
+    public static let name = "read-primitive"
+    /// Pairs between two checks of the stop flag.
+    static let batch = 1024
+
+    /// Points and time of ``run(_:progress:)``.
+    public static func plan(_ sweep: BenchSweep) -> BenchPlan {
+        .points(sweep.strategies.count * sweep.threads.count, duration: sweep.duration)
+    }
+
+    /// Runs every strategy of `sweep` at every thread count.
+    public static func run(_ sweep: BenchSweep, progress: BenchProgress? = nil) -> [BenchMeasurement] {
+        var measurements: [BenchMeasurement] = []
+        let maxThreads = sweep.threads.max() ?? 1
+        for strategy in sweep.strategies {
+            let population = BenchPopulation(space: AddressSpace(strategy: strategy), capacity: maxThreads)
+            // One disjoint subscription per thread, 1 MiB apart.
+            for i in 0..<maxThreads { population.append(start: UInt64(i) << 20, last: UInt64(i) << 20 + 0xFFFF) }
+            for threads in sweep.threads {
+                progress?.begin(workload: name, variant: "pairs", strategy: strategy.name, threads: threads)
+                let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads) { worker in
+                    readLoop(population.slots[worker.index].takeUnretainedValue(), strategy: strategy, worker: worker)
+                }
+                let m = BenchMeasurement(workload: name, variant: "pairs", strategy: strategy.name, threads: threads,
+                                         metric: "ops/s", value: result.aggregateRate,
+                                         extra: ["ns/op": result.meanNanosecondsPerOperation])
+                progress?.end(m)
+                measurements.append(m)
+            }
+            population.removeAll()
+        }
+        return measurements
+    }
+
+    @inline(never)
+    static func readLoop(_ subscription: IntervalSubscription, strategy: RegistryStrategy, worker: BenchWorker) -> BenchThreadOutput {
+        strategy.readerThreadOnline()
+        worker.waitForStart()
+        var operations: UInt64 = 0
+        var sum: UInt64 = 0
+        var retries: UInt64 = 0
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let sequence = try! subscription.readBegin()
+                if subscription.readRetry(sequence) { retries &+= 1 }
+                sum &+= sequence
+            }
+            operations &+= UInt64(batch)
+            strategy.readerQuiescentState()
+        }
+        strategy.readerThreadOffline()
+        benchBlackHole(sum)
+        return BenchThreadOutput(operations: operations, counters: [retries])
+    }
+}

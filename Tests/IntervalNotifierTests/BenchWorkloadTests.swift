@@ -1,0 +1,112 @@
+import IntervalNotifier
+@testable import NotifierBench
+import Testing
+
+/// Every `notifier-bench` workload (but the fault path and memory at 1 000 000)
+/// runs a tiny sweep and returns sane measurements with the suite's exact
+/// names. Whole file: a few seconds.
+@Suite("Benchmark workloads", .serialized)
+struct BenchWorkloadTests {
+    static let strategies: [RegistryStrategy] = [.rcu(.memb), .mutex]
+    static let sweep = BenchSweep(strategies: strategies, threads: [1, 2], duration: 0.05,
+                                  placement: BenchPlacement.discover())
+
+    /// Checks the common shape: one measurement per (variant, strategy, threads)
+    /// in `variants`, the given metric, positive finite values, the given extras.
+    func check(_ measurements: [BenchMeasurement], workload: String, variants: [String], strategies: [String],
+               threads: [Int], metric: String, extras: [String], positive: Bool = true) {
+        #expect(measurements.count == variants.count * strategies.count * threads.count)
+        for m in measurements {
+            #expect(m.workload == workload)
+            #expect(variants.contains(m.variant), "variant \(m.variant)")
+            #expect(strategies.contains(m.strategy), "strategy \(m.strategy)")
+            #expect(threads.contains(m.threads))
+            #expect(m.mirrorProtocol == "-")
+            #expect(m.metric == metric)
+            #expect(m.value.isFinite && (!positive || m.value > 0), "\(m)")
+            #expect(Set(m.extra.keys) == Set(extras), "\(m.extra)")
+            for (key, value) in m.extra { #expect(value.isFinite && value >= 0, "\(key)=\(value)") }
+        }
+        for variant in variants {
+            for strategy in strategies {
+                for n in threads {
+                    #expect(measurements.contains { $0.variant == variant && $0.strategy == strategy && $0.threads == n },
+                            "missing \(variant) \(strategy) threads=\(n)")
+                }
+            }
+        }
+    }
+
+    var names: [String] { Self.strategies.map(\.name) }
+
+    @Test func readPrimitive() {
+        let m = ReadPrimitiveWorkload.run(Self.sweep)
+        check(m, workload: "read-primitive", variants: ["pairs"], strategies: names, threads: [1, 2],
+              metric: "ops/s", extras: ["ns/op"])
+    }
+
+    @Test func lookup() {
+        let m = LookupWorkload.run(Self.sweep, sizes: [1000])
+        let synchronized = m.filter { $0.strategy != "unsynchronized" }
+        check(synchronized, workload: "lookup", variants: ["size=1000 writer=no", "size=1000 writer=yes"],
+              strategies: names, threads: [1, 2], metric: "ns/op", extras: ["ops/s"])
+        let baseline = m.filter { $0.strategy == "unsynchronized" }
+        check(baseline, workload: "lookup", variants: ["size=1000 writer=no"], strategies: ["unsynchronized"],
+              threads: [1, 2], metric: "ns/op", extras: ["ops/s"])
+    }
+
+    @Test func storm() {
+        let m = StormWorkload.run(Self.sweep, hits: [1, 16])
+        check(m, workload: "storm", variants: ["hits=1", "hits=16"], strategies: names, threads: [1, 2],
+              metric: "ops/s", extras: ["ns-p50", "ns-p99"])
+        for x in m { #expect(x.extra["ns-p50"]! > 0 && x.extra["ns-p50"]! <= x.extra["ns-p99"]!) }
+    }
+
+    @Test func churn() {
+        let m = ChurnWorkload.run(Self.sweep, size: 2000)
+        check(m, workload: "churn", variants: ["size=2000"], strategies: names, threads: [1, 2],
+              metric: "ops/s", extras: ["deferred-inserts", "deferred-removes"])
+    }
+
+    @Test func mixed() {
+        let m = MixedWorkload.run(Self.sweep, updatePercentages: [0, 50], keys: 2000)
+        check(m, workload: "mixed", variants: ["updates=0%", "updates=50%"], strategies: names, threads: [1, 2],
+              metric: "ops/s", extras: ["normalized-scalability"])
+        for x in m where x.threads == 1 { #expect(x.extra["normalized-scalability"] == 1) }
+    }
+
+    @Test func insertRemove() {
+        let m = InsertRemoveWorkload.run(Self.sweep, size: 2000)
+        check(m, workload: "insert-remove", variants: ["size=2000"], strategies: names, threads: [1],
+              metric: "ops/s", extras: ["ns/op"])
+    }
+
+    @Test func memory() {
+        let m = MemoryWorkload.run(strategies: Self.strategies, size: 5000)
+        check(m, workload: "memory", variants: ["size=5000"], strategies: names, threads: [1],
+              metric: "bytes/subscription", extras: ["rss-bytes"], positive: false)
+        for x in m { #expect(x.extra["rss-bytes"]! > 0) }
+    }
+
+    @Test func randomIndicesCoverTheRange() {
+        var rng = Xorshift64(seed: 7)
+        var seen = [Int](repeating: 0, count: 10)
+        for _ in 0..<10_000 { seen[benchRandom(&rng, below: 10)] += 1 }
+        #expect(seen.allSatisfy { $0 > 800 && $0 < 1200 }, "\(seen)")
+        #expect((0..<1000).allSatisfy { _ in benchRandom(&rng, below: 200_000) < 200_000 })
+    }
+
+    @Test func suitePlanAndSweep() {
+        let placement = BenchPlacement(cpus: [0, 1])
+        #expect(placement.defaultSweep == [1, 2, 3])
+        #expect(BenchPlacement(cpus: Array(0..<16)).defaultSweep == [1, 2, 4, 8, 16, 17])
+        #expect(BenchPlacement(cpus: [0]).defaultSweep == [1, 2])
+        var options = BenchOptions(placement: placement)
+        options.quick = true
+        let items = BenchSuite.items(options)
+        #expect(items.first?.kind == .memory)
+        #expect(Set(items.map(\.kind)) == Set(BenchWorkloadKind.allCases))
+        #expect(items.allSatisfy { $0.plan.points > 0 && $0.plan.seconds > 0 })
+        #expect(options.effectiveDuration < 1)
+    }
+}
