@@ -98,3 +98,13 @@ void *cnp_set_callback_context(void *context) {
 
 
 int cnp_thread_id(void) { return (int)syscall(SYS_gettid); }
+
+int cnp_rwlock_init_reader_preferring(pthread_rwlock_t *lock) {
+    pthread_rwlockattr_t attributes;
+    int rc = pthread_rwlockattr_init(&attributes);
+    if (rc != 0) return rc;
+    rc = pthread_rwlockattr_setkind_np(&attributes, PTHREAD_RWLOCK_PREFER_READER_NP);
+    if (rc == 0) rc = pthread_rwlock_init(lock, &attributes);
+    pthread_rwlockattr_destroy(&attributes);
+    return rc;
+}

@@ -5,7 +5,11 @@ import Synchronization
 /// protocol, and the mirrored entries (written by faults, cleared by callbacks).
 final class MirrorSlot: @unchecked Sendable {
     let index: Int
+    /// The user (update) lock: guards the fields below in every protocol.
     let lock = PThreadMutex()
+    /// `odp` only: the range lock, read-locked by invalidations from their
+    /// callback to their end, write-locked by faulters (nil for other protocols).
+    let rangeLock: RangeRWLock?
     // Protected by `lock`.
     var firstPage = 0
     var pageCount = 0
@@ -13,7 +17,10 @@ final class MirrorSlot: @unchecked Sendable {
     var subscription: IntervalSubscription?
     var context: SubscriptionContext?
 
-    init(index: Int) { self.index = index }
+    init(index: Int, mirrorProtocol: MirrorProtocol) {
+        self.index = index
+        rangeLock = mirrorProtocol == .odp ? RangeRWLock() : nil
+    }
 }
 
 /// Per-subscription bookkeeping for the oracle.
@@ -32,5 +39,13 @@ final class SubscriptionContext: @unchecked Sendable {
     /// Whether its removal began before teardown had finished (then 0 release
     /// events is legitimate: it may have left the tree before the walk).
     let removalOverlappedTeardown = Atomic<Bool>(false)
+    /// `odp`: set once no invalidation that was in flight at insert time can
+    /// still change the page table (ODP's `mn_counters_active`); faulters wait
+    /// for it. Stored releasing by the activation, loaded acquiring by faulters.
+    let odpActive = Atomic<Bool>(false)
+    /// `hmm`: the mirror's `valid` flag. Cleared by callbacks under the slot lock,
+    /// set under the HMM lock by registration and by the end step that brings
+    /// the notifier count to zero; see ``HMMCoordinator`` for each ordering.
+    let hmmValid = Atomic<Bool>(false)
     init(id: Int) { self.id = id }
 }

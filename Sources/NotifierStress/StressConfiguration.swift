@@ -40,12 +40,31 @@ public struct StressConfiguration: Sendable {
     public var brokenVariant: BrokenVariant? = nil
     /// Print a progress line every second.
     public var progress = false
+    /// How the mirrors' fault paths synchronise with invalidations (see ``MirrorProtocol``).
+    public var mirrorProtocol: MirrorProtocol = .seq
+    /// Registry strategy of the address space. Faulters (the threads that look
+    /// subscriptions up) follow its reader-thread contract.
+    public var strategy: RegistryStrategy = .default
+    /// Whether faulters take timestamps and record the fault and `readBegin`
+    /// latency histograms. Benchmarks turn it off: the clock reads and histogram
+    /// updates would be most of a fault's cost.
+    public var recordLatencies = true
+    /// Whether the checker thread (the sampling no-stale-mirror oracle, the
+    /// invariant checks and the hang watchdog) runs and the final checks and
+    /// teardown are done. When false, the run only cleans up (removes every
+    /// subscription); per-fault checks (poisoned callbacks, fault timeouts) stay.
+    public var oracleChecks = true
+    /// When set, every invalidation covers 1 to this many pages (uniformly);
+    /// when nil, the default mix: 60 % 1 to 16 pages, 35 % up to an eighth of
+    /// the pages, 5 % all of them. Benchmarks with many subscriptions set it so
+    /// that one invalidation does not call a large share of all callbacks.
+    public var maxInvalidationPages: Int? = nil
 
     /// Creates the default configuration (the values above); set properties to vary it.
     public init() {}
 }
 
-/// Deliberately broken variants of the protocol, to prove the oracle bites.
+/// Deliberately broken variants of the protocols, to prove the oracle bites.
 public enum BrokenVariant: String, Sendable, CaseIterable {
     /// The invalidate callback does not call `setSequence`.
     case callbackSkipsSetSequence
@@ -55,4 +74,28 @@ public enum BrokenVariant: String, Sendable, CaseIterable {
     case removeDoesNotWait
     /// Inserts during an invalidation window enter the tree at once.
     case insertsAppliedDuringWindow
+    /// `odp`: the faulter installs without taking the range's write lock.
+    case odpFaulterSkipsWriteLock
+    /// `odp`: the faulter uses a subscription inserted while invalidations were
+    /// in flight before a moment with none in flight (no `mn_counters_active` wait).
+    case odpSkipsActivationWait
+    /// `hmm`: the faulter does not re-check `valid` under the update lock.
+    case hmmSkipsValidRecheck
+    /// `hmm`: the faulter does not compare the quiescence epoch under the update
+    /// lock: the `valid` flag ABA of the 2019 HMM (see ``MirrorProtocol/hmm``).
+    case hmmSkipsEpochCheck
+    /// `hmm`: a mirror registered while invalidations are in flight starts valid
+    /// (`hmm_range_register` without its `!hmm->notifiers` test).
+    case hmmNewMirrorStartsValid
+
+    /// The protocol whose fault or invalidate path this variant breaks, or nil
+    /// for the engine-side faults, which every protocol's oracle catches.
+    public var requiredProtocol: MirrorProtocol? {
+        switch self {
+        case .callbackSkipsSetSequence, .readRetryAlwaysFalse: .seq
+        case .removeDoesNotWait, .insertsAppliedDuringWindow: nil
+        case .odpFaulterSkipsWriteLock, .odpSkipsActivationWait: .odp
+        case .hmmSkipsValidRecheck, .hmmSkipsEpochCheck, .hmmNewMirrorStartsValid: .hmm
+        }
+    }
 }

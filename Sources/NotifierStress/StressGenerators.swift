@@ -37,6 +37,11 @@ extension StressRun {
         }
         counters.inserts.add(1, ordering: .relaxed)
         contexts.withLock { $0.append(context) }
+        switch configuration.mirrorProtocol {
+        case .seq: break
+        case .odp: odp.register(context)
+        case .hmm: hmm.register(context, startValid: configuration.brokenVariant == .hmmNewMirrorStartsValid)
+        }
         let installed = slot.lock.withLock { () -> Bool in
             // Another churner may have filled the slot meanwhile: keep its one.
             guard slot.subscription == nil else { return false }
@@ -54,29 +59,6 @@ extension StressRun {
         }
     }
 
-    func makeCallback(slot: MirrorSlot, context: SubscriptionContext, firstPage: Int, pageCount: Int) -> InvalidateCallback {
-        let skipSetSequence = configuration.brokenVariant == .callbackSkipsSetSequence
-        return { [unowned self] sub, range, sequence in
-            if context.poisoned.load(ordering: .acquiring) {
-                violation("callback ran for subscription \(context.id) after its removal returned (range \(range), seq \(sequence), seed \(configuration.seed))")
-            }
-            if range.isBlockable {
-                slot.lock.lock()
-            } else if !slot.lock.tryLock() {
-                return false
-            }
-            if range.event == .release { context.releaseEvents.add(1, ordering: .relaxed) }
-            if !skipSetSequence { sub.setSequence(sequence) }
-            if slot.context === context {
-                let first = max(Int(range.start / Self.pageSize), firstPage)
-                let last = min(Int(min(range.last, sub.last) / Self.pageSize), firstPage + pageCount - 1)
-                if first <= last { for page in first...last { slot.mirror[page - firstPage] = 0 } }
-            }
-            slot.lock.unlock()
-            return true
-        }
-    }
-
     /// Records whether a removal starts before teardown has finished.
     func noteRemoval(_ context: SubscriptionContext) {
         // Sequentially consistent: ordered against the phase stores around `release()`.
@@ -85,69 +67,62 @@ extension StressRun {
         }
     }
 
-    // MARK: Faulters
+    // MARK: Invalidators
 
-    func faulterLoop(worker: Int, rng: inout Xorshift64) {
-        var faultLatency = StressHistograms.make()
-        var readBeginLatency = StressHistograms.make()
-        let retryAlwaysFalse = configuration.brokenVariant == .readRetryAlwaysFalse
-        let timeout = UInt64(configuration.faultTimeout * 1e9)
-        while !stop.load(ordering: .relaxed) {
-            beat(worker)
-            let slot = slots[Int(rng.next() % UInt64(slots.count))]
-            let picked = slot.lock.withLock { () -> (IntervalSubscription, SubscriptionContext, Int, Int)? in
-                guard let sub = slot.subscription, let context = slot.context else { return nil }
-                return (sub, context, slot.firstPage, slot.pageCount)
-            }
-            guard let (sub, context, first, count) = picked else { continue }
-            let page = first + Int(rng.next() % UInt64(count))
-            let began = StressClock.now()
-            var retries = 0
-            while true {
-                let t0 = StressClock.now()
-                let sequence: UInt64
-                do { sequence = try sub.readBegin() } catch { violation("readBegin threw \(error)"); break }
-                _ = readBeginLatency.record(StressClock.now() - t0)
-                let value = table.read(page)
-                if !retryAlwaysFalse && sub.checkRetry(sequence) { retries += 1; continue }
-                slot.lock.lock()
-                guard slot.context === context else {
-                    slot.lock.unlock()
-                    counters.faultAborts.add(1, ordering: .relaxed)
-                    break
-                }
-                if !retryAlwaysFalse && sub.readRetry(sequence) {
-                    slot.lock.unlock()
-                    retries += 1
-                    if StressClock.now() - began > timeout {
-                        violation("fault timeout: slot \(slot.index) page \(page) retried \(retries) times in \(configuration.faultTimeout) s; state \(space.state)")
-                        break
-                    }
-                    continue
-                }
-                slot.mirror[page - first] = value
-                slot.lock.unlock()
-                counters.faults.add(1, ordering: .relaxed)
-                _ = faultLatency.record(StressClock.now() - began)
-                break
-            }
-            if retries > 0 { counters.faultRetries.add(retries, ordering: .relaxed) }
-        }
-        histograms.withLock {
-            $0.fault.add(faultLatency)
-            $0.readBegin.add(readBeginLatency)
+    /// Mirror-protocol bookkeeping before an invalidation starts (the part of
+    /// the kernel's `invalidate_range_start` outside the interval notifiers):
+    /// `odp` and `hmm` count the invalidation in.
+    func mirrorsWillInvalidate() {
+        switch configuration.mirrorProtocol {
+        case .seq: break
+        case .odp: odp.invalidationWillStart()
+        case .hmm: hmm.invalidationWillStart()
         }
     }
 
-    // MARK: Invalidators
+    /// Mirror-protocol bookkeeping after `invalidateRangeEnd` (or a refused
+    /// start), on the invalidating thread: `odp` read-unlocks the ranges its
+    /// callbacks locked, `hmm` hands over the mirrors they invalidated, and both
+    /// count the invalidation out.
+    func mirrorsDidInvalidate(_ state: InvalidatingThreadState?) {
+        switch configuration.mirrorProtocol {
+        case .seq: break
+        case .odp:
+            state?.releaseReadLocks()
+            odp.invalidationDidEnd()
+        case .hmm:
+            if let state {
+                hmm.invalidationDidEnd(merging: &state.invalidatedMirrors)
+            } else {
+                var none: [SubscriptionContext] = []
+                hmm.invalidationDidEnd(merging: &none)
+            }
+        }
+    }
+
+    /// The calling thread's invalidating-thread state, installed for its
+    /// callbacks to find (nil for `seq`, whose callbacks need none).
+    func installInvalidatingThreadState() -> InvalidatingThreadState? {
+        guard configuration.mirrorProtocol != .seq else { return nil }
+        let state = InvalidatingThreadState()
+        state.install()
+        return state
+    }
 
     func invalidatorLoop(worker: Int, rng: inout Xorshift64) {
         var latency = StressHistograms.make()
         let pageCount = table.pageCount
+        let held = installInvalidatingThreadState()
+        defer { held?.uninstall() }
         while !stop.load(ordering: .relaxed) {
             beat(worker)
-            let roll = rng.next() % 100
-            let size = roll < 60 ? 1 + Int(rng.next() % 16) : roll < 95 ? 1 + Int(rng.next() % UInt64(max(1, pageCount / 8))) : pageCount
+            let size: Int
+            if let limit = configuration.maxInvalidationPages {
+                size = 1 + Int(rng.next() % UInt64(max(1, min(limit, pageCount))))
+            } else {
+                let roll = rng.next() % 100
+                size = roll < 60 ? 1 + Int(rng.next() % 16) : roll < 95 ? 1 + Int(rng.next() % UInt64(max(1, pageCount / 8))) : pageCount
+            }
             let first = Int(rng.next() % UInt64(pageCount - size + 1))
             let pages = first...(first + size - 1)
             let blockable = Double(rng.next() % 1_000_000) / 1e6 >= configuration.nonBlockableFraction
@@ -156,14 +131,17 @@ extension StressRun {
                 start: UInt64(first) * Self.pageSize, end: UInt64(first + size) * Self.pageSize, event: event, blockable: blockable)
             let t0 = StressClock.now()
             table.cover(pages)
+            mirrorsWillInvalidate()
             do {
                 try space.invalidateRangeStart(range)
             } catch .wouldBlock {
+                mirrorsDidInvalidate(held)
                 table.uncover(pages)
                 counters.wouldBlock.add(1, ordering: .relaxed)
                 continue
             } catch {
                 violation("invalidateRangeStart threw \(error)")
+                mirrorsDidInvalidate(held)
                 table.uncover(pages)
                 continue
             }
@@ -172,6 +150,7 @@ extension StressRun {
             }
             if rng.next() % 8 == 0 { usleep(UInt32(rng.next() % 32)) }   // hmm-tests: delay < 32 us
             space.invalidateRangeEnd(range)
+            mirrorsDidInvalidate(held)
             table.uncover(pages)
             counters.invalidations.add(1, ordering: .relaxed)
             _ = latency.record(StressClock.now() - t0)

@@ -15,6 +15,9 @@ public final class StressCounters: Sendable {
     let removes = Atomic<Int>(0)
     let checks = Atomic<Int>(0)
     let violations = Atomic<Int>(0)
+    let lookupMisses = Atomic<Int>(0)
+    let protocolWaits = Atomic<Int>(0)
+    let faultsAbandoned = Atomic<Int>(0)
 
     /// A copy of the counters.
     public struct Snapshot: Sendable, Codable {
@@ -35,7 +38,17 @@ public final class StressCounters: Sendable {
         ///   with no invalidation open at the first look.
         /// - `violations`: oracle violations recorded, including any beyond the 1000
         ///   messages kept in ``StressResult/violations``.
+        /// - `lookupMisses`: faults whose registry lookup of the faulting address
+        ///   did not find the slot's subscription (a pending insert, or one being
+        ///   removed); the fault goes on and its protocol decides.
+        /// - `protocolWaits`: faults that waited for their mirror to become usable
+        ///   (`hmm`: `valid`; `odp`: activation); `seq` waits are counted by the
+        ///   engine (`readBeginWaits`).
+        /// - `faultsAbandoned`: faults that gave up after waiting the whole fault
+        ///   timeout for their mirror to become usable (`hmm`, `odp`; the kernel's
+        ///   -EBUSY): a liveness figure under heavy invalidation, not a violation.
         public var faults, faultRetries, faultAborts, invalidations, wouldBlock, inserts, insertsRefused, removes, checks, violations: Int
+        public var lookupMisses, protocolWaits, faultsAbandoned: Int
     }
 
     func snapshot() -> Snapshot {
@@ -44,7 +57,9 @@ public final class StressCounters: Sendable {
             faultAborts: faultAborts.load(ordering: .relaxed), invalidations: invalidations.load(ordering: .relaxed),
             wouldBlock: wouldBlock.load(ordering: .relaxed), inserts: inserts.load(ordering: .relaxed),
             insertsRefused: insertsRefused.load(ordering: .relaxed), removes: removes.load(ordering: .relaxed),
-            checks: checks.load(ordering: .relaxed), violations: violations.load(ordering: .relaxed))
+            checks: checks.load(ordering: .relaxed), violations: violations.load(ordering: .relaxed),
+            lookupMisses: lookupMisses.load(ordering: .relaxed), protocolWaits: protocolWaits.load(ordering: .relaxed),
+            faultsAbandoned: faultsAbandoned.load(ordering: .relaxed))
     }
 }
 
@@ -74,6 +89,9 @@ public struct StressResult: Sendable {
     /// population) until the result was made, including joining the threads and
     /// the final checks; the rates in ``summary`` divide by it.
     public var seconds: Double
+    /// Seconds the generators ran: from the moment every one of them was started
+    /// and pinned until they were told to stop. Rates of a benchmark divide by it.
+    public var measuredSeconds: Double
     /// The harness's operation counters when the result was made.
     public var counters: StressCounters.Snapshot
     /// The address space's own counters (`AddressSpace.statistics`) when the result was made.
@@ -100,7 +118,7 @@ public struct StressResult: Sendable {
         }
         var lines: [String] = []
         let verdict = isClean ? "CLEAN" : "\(max(violations.count, counters.violations)) VIOLATION(S)"
-        lines.append("ran " + String(format: "%.1f", seconds) + " s, seed \(configuration.seed): " + verdict)
+        lines.append("ran " + String(format: "%.1f", seconds) + " s, seed \(configuration.seed), protocol \(configuration.mirrorProtocol), strategy \(configuration.strategy): " + verdict)
         let churn = counters.inserts + counters.removes
         var throughput = "throughput: faults \(counters.faults) (\(rate(counters.faults))/s), "
         throughput += "invalidations \(counters.invalidations) (\(rate(counters.invalidations))/s), "
@@ -110,7 +128,9 @@ public struct StressResult: Sendable {
         protocolLine += "would-block \(counters.wouldBlock), deferred inserts \(statistics.deferredInserts) "
         protocolLine += "(cancelled \(statistics.deferredInsertsCancelled)), deferred removes \(statistics.deferredRemoves), "
         protocolLine += "readBegin waits \(statistics.readBeginWaits), remove waits \(statistics.removeWaits), "
-        protocolLine += "inserts refused after teardown \(counters.insertsRefused)"
+        protocolLine += "inserts refused after teardown \(counters.insertsRefused), "
+        protocolLine += "lookup misses \(counters.lookupMisses), protocol waits \(counters.protocolWaits), "
+        protocolLine += "faults abandoned \(counters.faultsAbandoned)"
         lines.append(protocolLine)
         lines.append(pad("latency (us)", 22) + pad("count", 10) + pad("p50", 10) + pad("p99", 10) + pad("p99.9", 10) + pad("max", 10))
         lines.append(row("fault completion", histograms.fault))

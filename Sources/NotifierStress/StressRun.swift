@@ -40,12 +40,21 @@ public final class StressRun: @unchecked Sendable {
     let workerNames: [String]
     /// Placement lines printed at start.
     let placements = Locked<[String]>([])
+    /// Shared state of the `odp` protocol (idle under the others).
+    let odp = ODPCoordinator()
+    /// Shared state of the `hmm` protocol (idle under the others).
+    let hmm = HMMCoordinator()
+    /// Set once every generator thread is started and pinned: they wait for it,
+    /// so that the measured interval has them all running. Releasing store,
+    /// acquiring loads: orders the controller's set-up before the generators.
+    let go = Atomic<Bool>(false)
 
     /// Prepares a run without starting a thread: discovers the topology and
-    /// creates the address space (with the engine-side fault of
-    /// `configuration.brokenVariant`, if any), the simulated page table (at least
-    /// 16 pages; on the node when one real node is used, else interleaved) and
-    /// `max(1, configuration.subscriptions)` empty mirror slots.
+    /// creates the address space (with `configuration.strategy` and the
+    /// engine-side fault of `configuration.brokenVariant`, if any), the simulated
+    /// page table (at least 16 pages; on the node when one real node is used,
+    /// else interleaved) and `max(1, configuration.subscriptions)` empty mirror
+    /// slots.
     public init(_ configuration: StressConfiguration) {
         self.configuration = configuration
         topology = StressTopology.discover(configuration)
@@ -55,10 +64,13 @@ public final class StressRun: @unchecked Sendable {
         case .insertsAppliedDuringWindow: faults.insert(.applyInsertsDuringWindow)
         default: break
         }
-        space = faults.isEmpty ? AddressSpace() : AddressSpace(injectedFaults: faults)
+        space = faults.isEmpty
+            ? AddressSpace(strategy: configuration.strategy)
+            : AddressSpace(injectedFaults: faults, strategy: configuration.strategy)
         let node = topology.nodes.count == 1 && !topology.fake ? topology.nodes[0].realNode : nil
         table = SimulatedPageTable(pages: max(16, configuration.pages), node: node)
-        slots = (0..<max(1, configuration.subscriptions)).map(MirrorSlot.init)
+        let mirrorProtocol = configuration.mirrorProtocol
+        slots = (0..<max(1, configuration.subscriptions)).map { MirrorSlot(index: $0, mirrorProtocol: mirrorProtocol) }
         var names: [String] = []
         for i in 0..<configuration.faulters { names.append("faulter \(i)") }
         for i in 0..<configuration.invalidators { names.append("invalidator \(i)") }
@@ -82,8 +94,11 @@ public final class StressRun: @unchecked Sendable {
     public func run(report: (String) -> Void = { print($0) }) -> StressResult {
         report(topology.description)
         report("page table: \(table.pageCount) pages, \(table.placement)")
+        report("mirror protocol \(configuration.mirrorProtocol), registry strategy \(configuration.strategy)")
+        let populateStarted = StressClock.now()
         populate()
-        let started = StressClock.now()
+        let populateSeconds = Double(StressClock.now() - populateStarted) / 1e9
+        if populateSeconds >= 1 { report(String(format: "populated %d subscriptions in %.1f s", slots.count, populateSeconds)) }
         var threads: [StressThread] = []
         var index = 0
         func spawn(_ body: @escaping @Sendable (Int, inout Xorshift64) -> Void) {
@@ -94,6 +109,8 @@ public final class StressRun: @unchecked Sendable {
                 let placement = topology.pinCurrentThread(index: i)
                 placements.withLock { $0.append("  \(workerNames[i]): \(placement)") }
                 var rng = Xorshift64(seed: seed)
+                // Acquiring: pairs with the releasing store of `go`.
+                while !go.load(ordering: .acquiring) { usleep(100) }
                 body(i, &rng)
             })
         }
@@ -101,12 +118,21 @@ public final class StressRun: @unchecked Sendable {
         for _ in 0..<configuration.invalidators { spawn { [self] i, rng in invalidatorLoop(worker: i, rng: &rng) } }
         for _ in 0..<configuration.churners { spawn { [self] i, rng in churnerLoop(worker: i, rng: &rng) } }
         let checkerSeed = configuration.seed ^ 0xC4EC
-        let checker = StressThread { [self] in
+        let checker = configuration.oracleChecks ? StressThread { [self] in
             var rng = Xorshift64(seed: checkerSeed)
+            // Acquiring: pairs with the releasing store of `go`.
+            while !go.load(ordering: .acquiring) { usleep(100) }
             checkerLoop(rng: &rng)
-        }
-        usleep(20_000)
+        } : nil
+        let spawned = threads.count
+        while placements.withLock({ $0.count }) < spawned { usleep(1000) }
         report(placements.withLock { ["threads:"] + $0.sorted() }.joined(separator: "\n"))
+        let started = StressClock.now()
+        // Relaxed: the watchdog only needs an eventually visible timestamp (a
+        // long population must not look like a hang).
+        for beat in heartbeats { beat.time.store(started, ordering: .relaxed) }
+        // Releasing: the set-up above happens before the generators run.
+        go.store(true, ordering: .releasing)
 
         let end = started + UInt64(configuration.duration * 1e9)
         let teardownTime = configuration.teardownAt.map { started + UInt64(configuration.duration * $0 * 1e9) }
@@ -127,17 +153,22 @@ public final class StressRun: @unchecked Sendable {
             }
         }
         stop.store(true, ordering: .relaxed)
+        let measuredSeconds = Double(StressClock.now() - started) / 1e9
         var hung: [String] = []
         for (i, thread) in threads.enumerated() where !thread.join(timeoutSeconds: configuration.hangBound) {
             hung.append(workerNames[i])
         }
-        if !checker.join(timeoutSeconds: configuration.hangBound) { hung.append("checker") }
+        if let checker, !checker.join(timeoutSeconds: configuration.hangBound) { hung.append("checker") }
         if !hung.isEmpty {
             violation("hang: \(hung.joined(separator: ", ")) did not finish within \(configuration.hangBound) s; state \(space.state)")
-            return result(started: started, finalChecksDone: false)
+            return result(started: started, measuredSeconds: measuredSeconds, finalChecksDone: false)
         }
-        finalChecks()
-        return result(started: started, finalChecksDone: true)
+        if configuration.oracleChecks {
+            finalChecks()
+        } else {
+            removeAll()
+        }
+        return result(started: started, measuredSeconds: measuredSeconds, finalChecksDone: configuration.oracleChecks)
     }
 
     /// Fills every slot with a subscription before the generators start.
@@ -166,7 +197,13 @@ public final class StressRun: @unchecked Sendable {
             slot.lock.withLock { slot.context?.registeredAtTeardown.store(true, ordering: .relaxed) }
         }
         teardownPhase.store(1, ordering: .sequentiallyConsistent)
+        // Teardown is an invalidation of everything: the mirror protocols count
+        // it in and out like the invalidators' own.
+        let held = installInvalidatingThreadState()
+        mirrorsWillInvalidate()
         do { try space.release() } catch { violation("release() threw \(error)") }
+        mirrorsDidInvalidate(held)
+        held?.uninstall()
         teardownPhase.store(2, ordering: .sequentiallyConsistent)
     }
 
@@ -179,8 +216,12 @@ public final class StressRun: @unchecked Sendable {
             violation("final state not idle: \(state)")
         }
         do { try space.checkInvariants() } catch { violation("invariant: \(error)") }
+        checkMirrorsUsableAtRest()
         // No stale mirror at rest; every registered subscription is in the tree.
+        // The lookups follow the strategy's reader-thread contract.
+        configuration.strategy.readerThreadOnline()
         for slot in slots {
+            configuration.strategy.readerQuiescentState()
             slot.lock.withLock {
                 guard let sub = slot.subscription else { return }
                 for (offset, value) in slot.mirror.enumerated() where value != 0 {
@@ -194,20 +235,12 @@ public final class StressRun: @unchecked Sendable {
                 if !found { violation("subscription of slot \(slot.index) is registered but not in the tree (a deferred insert was lost)") }
             }
         }
+        configuration.strategy.readerThreadOffline()
         // Teardown: exactly one release event for every subscription registered
         // across it; at most one for any.
         if teardownPhase.load(ordering: .relaxed) == 0 { tearDown() }
         // Remove everything, then every put's release callback must run exactly once.
-        for slot in slots {
-            let (sub, context) = slot.lock.withLock { () -> (IntervalSubscription?, SubscriptionContext?) in
-                defer { slot.subscription = nil; slot.context = nil }
-                return (slot.subscription, slot.context)
-            }
-            guard let sub, let context else { continue }
-            do { try space.remove(sub) } catch { violation("final remove threw \(error)") }
-            context.poisoned.store(true, ordering: .releasing)
-        }
-        space.synchronize()
+        removeAll()
         for context in contexts.withLock({ $0 }) {
             let events = context.releaseEvents.load(ordering: .relaxed)
             if events > 1 { violation("subscription \(context.id) got \(events) release events") }
@@ -223,16 +256,57 @@ public final class StressRun: @unchecked Sendable {
         if space.subscriptionCount != 0 { violation("\(space.subscriptionCount) subscriptions left in the tree after removing all") }
     }
 
-    func result(started: UInt64, finalChecksDone: Bool) -> StressResult {
+    /// With no invalidation in flight, the `odp` and `hmm` bookkeeping is back
+    /// to rest: the count is zero and every mirror is usable (active, valid).
+    func checkMirrorsUsableAtRest() {
+        switch configuration.mirrorProtocol {
+        case .seq: return
+        case .odp:
+            // Sequentially consistent: see `ODPCoordinator.notifiers`.
+            let inFlight = odp.notifiers.load(ordering: .sequentiallyConsistent)
+            if inFlight != 0 { violation("odp: \(inFlight) invalidations counted in flight at rest") }
+        case .hmm:
+            let inFlight = hmm.notifiersInFlight
+            if inFlight != 0 { violation("hmm: \(inFlight) invalidations counted in flight at rest") }
+        }
+        for slot in slots {
+            guard let context = slot.lock.withLock({ slot.context }) else { continue }
+            // Acquiring (both): pairs with the releasing stores that make a mirror usable.
+            let usable = configuration.mirrorProtocol == .odp
+                ? context.odpActive.load(ordering: .acquiring) : context.hmmValid.load(ordering: .acquiring)
+            if !usable { violation("\(configuration.mirrorProtocol): mirror of slot \(slot.index) (subscription \(context.id)) is not usable at rest") }
+        }
+    }
+
+    /// Removes every slot's subscription and waits for pending release callbacks.
+    func removeAll() {
+        for slot in slots {
+            let (sub, context) = slot.lock.withLock { () -> (IntervalSubscription?, SubscriptionContext?) in
+                defer { slot.subscription = nil; slot.context = nil }
+                return (slot.subscription, slot.context)
+            }
+            guard let sub, let context else { continue }
+            do { try space.remove(sub) } catch { violation("final remove threw \(error)") }
+            // Releasing: pairs with the callbacks' acquiring load (rule 7).
+            context.poisoned.store(true, ordering: .releasing)
+        }
+        space.synchronize()
+    }
+
+    func result(started: UInt64, measuredSeconds: Double, finalChecksDone: Bool) -> StressResult {
         StressResult(
             configuration: configuration, seconds: Double(StressClock.now() - started) / 1e9,
+            measuredSeconds: measuredSeconds,
             counters: counters.snapshot(), statistics: space.statistics,
             histograms: histograms.withLock { $0 }, violations: violationLog.withLock { $0 },
             finalChecksDone: finalChecksDone)
     }
 }
 
-/// A worker's last progress time, for the hang watchdog.
+/// A worker's last progress time, for the hang watchdog. Padded so that two
+/// workers' beats never share a cache line (faulters beat on every fault).
 final class Heartbeat: Sendable {
     let time = Atomic<UInt64>(StressClock.now())
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                          UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }

@@ -5,6 +5,7 @@
 #ifndef CNOTIFIER_PLATFORM_H
 #define CNOTIFIER_PLATFORM_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +82,12 @@ static inline void cnp_cpu_relax(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+
+/// Initialises `lock` as a reader-preferring rwlock (glibc's
+/// PTHREAD_RWLOCK_PREFER_READER_NP, a GNU extension Swift cannot see): a read
+/// lock is granted while writers wait, so read locks may be taken in any order.
+/// Returns 0 or an errno value.
+int cnp_rwlock_init_reader_preferring(pthread_rwlock_t *lock);
 
 
 
