@@ -31,6 +31,18 @@ struct StressOracleTests {
         #expect(result.counters.insertsRefused > 0, "inserts after the teardown are refused")
     }
 
+    @Test("every registry strategy runs clean under the oracle, with a mid-run teardown",
+          arguments: RegistryStrategy.allCases.filter { $0 != .default })
+    func cleanRunPerStrategy(_ strategy: RegistryStrategy) {
+        var c = Self.configuration(seconds: 1.5, seed: 21)
+        c.strategy = strategy
+        c.teardownAt = 0.7
+        let result = StressRun(c).run { _ in }
+        #expect(result.isClean, "\(strategy): \(result.violations.prefix(5))")
+        #expect(result.finalChecksDone)
+        #expect(result.counters.faults > 0 && result.counters.invalidations > 0 && result.counters.removes > 0)
+    }
+
     @Test("each broken seq or engine variant is caught",
           arguments: BrokenVariant.allCases.filter { ($0.requiredProtocol ?? .seq) == .seq })
     func brokenVariantCaught(_ variant: BrokenVariant) {
