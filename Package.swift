@@ -10,7 +10,6 @@ let package = Package(
     name: "interval-notifier",
     products: [
         .library(name: "IntervalNotifier", targets: ["IntervalNotifier"]),
-        .executable(name: "notifier-demo", targets: ["notifier-demo"]),
         .executable(name: "notifier-stress", targets: ["notifier-stress"]),
         .executable(name: "notifier-bench", targets: ["notifier-bench"]),
     ],
@@ -76,14 +75,6 @@ let package = Package(
             name: "notifier-bench",
             dependencies: [
                 "NotifierBench", "NotifierStress", "IntervalNotifier",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
-        ),
-        .executableTarget(
-            name: "notifier-demo",
-            dependencies: [
-                "IntervalNotifier", "NotifierStress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]

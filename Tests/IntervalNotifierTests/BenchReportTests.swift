@@ -270,7 +270,16 @@ struct BenchReportTests {
         let readme = try String(contentsOfFile: directory + "/README.md", encoding: .utf8)
         #expect(readme.contains("### Where a target is missed"))
         #expect(readme.contains("- `insert-remove-rate`: measured 500 K/s"))
+        #expect(readme.contains("_No explanation written yet (`notes/insert-remove-rate.md`)._"))
         #expect(readme.contains("Not measured in this run"))
+
+        // A note next to the report explains the miss, indented under its bullet.
+        try FileManager.default.createDirectory(atPath: directory + "/notes", withIntermediateDirectories: true)
+        try "Tree copies.\n\n- profile line".write(toFile: directory + "/notes/insert-remove-rate.md", atomically: true, encoding: .utf8)
+        _ = try BenchReport(environment: Self.environment(cores: 2), measurements: run).write(to: directory)
+        let explained = try String(contentsOfFile: directory + "/README.md", encoding: .utf8)
+        #expect(explained.contains("\n  Tree copies.\n\n  - profile line\n"))
+        #expect(!explained.contains("No explanation written yet"))
     }
 
     // MARK: - Helpers

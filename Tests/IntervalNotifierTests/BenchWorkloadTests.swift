@@ -45,6 +45,26 @@ struct BenchWorkloadTests {
               metric: "ops/s", extras: ["ns/op"])
     }
 
+    @Test("fault path: every shape runs, faults are counted, no stale mirror entry")
+    func faultLoop() {
+        let m = FaultLoopWorkload.run(Self.sweep, includeLarge: false)
+        #expect(m.count == 3 * Self.strategies.count * 2)
+        for point in m {
+            #expect(point.workload == "fault-path" && point.mirrorProtocol == "seq" && point.metric == "ops/s")
+            #expect(point.value > 0, "\(point)")
+            #expect(point.extra["violations"] == 0, "stale mirror entries: \(point)")
+            #expect(point.extra["retries"] != nil)
+        }
+        #expect(Set(m.map(\.variant)) == ["invalidators=0 size=1000", "invalidators=1 size=1000", "invalidators=4 size=1000"])
+        // 8 subscriptions: faults and invalidations collide all the time, so a
+        // fault path without its retry is caught here (checked by hand: 20-80
+        // stale entries per point when `readRetry` is skipped).
+        for point in FaultLoopWorkload.run(Self.sweep, shapes: [(1, 8), (4, 8)]) {
+            #expect(point.extra["violations"] == 0, "stale mirror entries: \(point)")
+            #expect((point.extra["retries"] ?? 0) > 0 || point.value > 0)
+        }
+    }
+
     @Test func lookup() {
         let m = LookupWorkload.run(Self.sweep, sizes: [1000])
         let synchronized = m.filter { $0.strategy != "unsynchronized" }

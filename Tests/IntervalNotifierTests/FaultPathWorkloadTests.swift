@@ -11,7 +11,7 @@ struct FaultPathWorkloadTests {
         let parameters = FaultPathParameters(strategy: .default, mirrorProtocol: mirrorProtocol, threads: 2,
                                              invalidators: 1, subscriptions: 1000, duration: 0.3)
         let m = FaultPathWorkload.run(parameters)
-        #expect(m.workload == "fault-path")
+        #expect(m.workload == "fault-path-harness")
         #expect(m.variant == "invalidators=1 size=1000")
         #expect(m.strategy == "rcu" && m.mirrorProtocol == mirrorProtocol.rawValue && m.threads == 2)
         #expect(m.metric == "ops/s")

@@ -34,7 +34,9 @@ public struct BenchReport: Sendable {
     /// report: `bench.json` (environment, measurements, targets), `bench.csv`
     /// (one row per measurement, extras as `extra:NAME` columns), `plots/`
     /// (gnuplot scripts, data and PNGs; without gnuplot on `PATH` a note is
-    /// printed and no PNG is made) and `README.md`. Returns the paths written.
+    /// printed and no PNG is made) and `README.md`, which quotes the notes in
+    /// `directory/notes/` for missed targets (see ``MissNotes``). Returns the
+    /// paths written.
     public func write(to directory: String) throws(BenchReportError) -> [String] {
         try ReportFiles.createDirectory(directory)
         let path = { (name: String) in (directory as NSString).appendingPathComponent(name) }
@@ -53,8 +55,10 @@ public struct BenchReport: Sendable {
         if let skipped = plots.skipped { printNote("plots not rendered: \(skipped)") }
         for failure in plots.failures { printNote("plot failed: \(failure)") }
 
-        let readme = ReadmeWriter(environment: environment, measurementCount: measurements.count,
-                                  targets: targets, tables: tables(), plots: plots).render()
+        var writer = ReadmeWriter(environment: environment, measurementCount: measurements.count,
+                                  targets: targets, tables: tables(), plots: plots)
+        writer.notes = MissNotes(reportDirectory: directory)
+        let readme = writer.render()
         try ReportFiles.write(readme, to: path("README.md"))
         written.append(path("README.md"))
         return written

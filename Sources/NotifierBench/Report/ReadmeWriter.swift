@@ -6,6 +6,8 @@ struct ReadmeWriter {
     let targets: [BenchTarget]
     let tables: String
     let plots: PlotOutcome
+    /// Explanations of missed targets (`notes/*.md` of the report directory).
+    var notes = MissNotes(notes: [:])
 
     /// The whole document.
     func render() -> String {
@@ -86,11 +88,16 @@ struct ReadmeWriter {
         if missed.isEmpty {
             text += "No target is missed in this run.\n"
         } else {
-            text += "<!-- For each missed target: the cause, the evidence, and what would change it. -->\n\n"
             for target in missed {
                 let measured = target.measured.map { UnitFormat.measured($0, unit: target.unit) } ?? "—"
-                text += "- \(Markdown.code(target.name)): measured \(measured), goal \(target.goal). "
-                    + "_Explanation to be written._\n"
+                text += "- \(Markdown.code(target.name)): measured \(measured), goal \(target.goal).\n"
+                if let note = notes.note(for: target.name) {
+                    // Indented under the bullet, so the note's own paragraphs and lists nest.
+                    text += "\n" + note.split(separator: "\n", omittingEmptySubsequences: false)
+                        .map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n") + "\n\n"
+                } else {
+                    text += "  _No explanation written yet (`notes/\(MissNotes.baseName(target.name)).md`)._\n"
+                }
             }
         }
         let absent = targets.filter { $0.status == .notMeasured }

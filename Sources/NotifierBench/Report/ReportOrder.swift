@@ -5,7 +5,7 @@ enum ReportOrder {
     /// Strategy columns: the reference `rcu` first, the unsynchronised baseline last.
     static let strategies = ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex", "unsynchronized"]
     /// Workloads, in the order of the suite.
-    static let workloads = ["read-primitive", "fault-path", "lookup", "storm", "churn", "mixed", "memory",
+    static let workloads = ["read-primitive", "fault-path", "fault-path-harness", "lookup", "storm", "churn", "mixed", "memory",
                             "insert-remove"]
     /// Metrics: throughput, costs, latencies, memory.
     static let metrics = ["ops/s", "ns/op", "ns-p50", "ns-p99", "bytes/subscription", "bytes"]

@@ -53,3 +53,10 @@ public struct BenchPlan: Sendable {
     /// build, 2 vCPUs: about 2 us to insert and 3 us to remove at 1 000 000).
     static let secondsPerSubscription = 5e-6
 }
+
+extension BenchPlan {
+    /// Two plans run one after the other.
+    static func + (lhs: BenchPlan, rhs: BenchPlan) -> BenchPlan {
+        BenchPlan(points: lhs.points + rhs.points, seconds: lhs.seconds + rhs.seconds)
+    }
+}

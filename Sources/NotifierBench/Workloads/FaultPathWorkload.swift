@@ -68,7 +68,10 @@ public enum FaultPathWorkload {
         return c
     }
 
-    /// Runs one point of the workload; returns `fault-path` measurement with
+    /// The workload's name in measurements.
+    public static let name = "fault-path-harness"
+
+    /// Runs one point of the workload; returns a `fault-path-harness` measurement with
     /// variant `invalidators=N size=S`, metric `ops/s` (faults per second, all
     /// faulters together, over the time the generators ran; set-up and clean-up
     /// excluded) and extras `retries` (fault retries in the run, all faulters)
@@ -77,7 +80,7 @@ public enum FaultPathWorkload {
     public static func run(_ parameters: FaultPathParameters) -> BenchMeasurement {
         let result = StressRun(configuration(parameters)).run { _ in }
         let seconds = max(result.measuredSeconds, 1e-9)
-        return BenchMeasurement(workload: "fault-path",
+        return BenchMeasurement(workload: name,
                                 variant: "invalidators=\(parameters.invalidators) size=\(parameters.subscriptions)",
                                 strategy: parameters.strategy.name, mirrorProtocol: parameters.mirrorProtocol.rawValue,
                                 threads: parameters.threads, metric: "ops/s",
