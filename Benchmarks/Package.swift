@@ -26,12 +26,22 @@ let package = Package(
             name: "CARCCounter",
             linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
+        // What both executables share: measurement wrappers, counts, tolerances.
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [
+                .product(name: "IntervalNotifier", package: "interval-notifier"),
+                .product(name: "Benchmark", package: "benchmark"),
+                "CARCCounter",
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "TreeBenchmarks",
             dependencies: [
                 .product(name: "IntervalNotifier", package: "interval-notifier"),
                 .product(name: "Benchmark", package: "benchmark"),
-                "CARCCounter",
+                "BenchmarkSupport",
             ],
             path: "Benchmarks/TreeBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
@@ -42,7 +52,7 @@ let package = Package(
             dependencies: [
                 .product(name: "IntervalNotifier", package: "interval-notifier"),
                 .product(name: "Benchmark", package: "benchmark"),
-                "CARCCounter",
+                "BenchmarkSupport",
             ],
             path: "Benchmarks/EngineBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],

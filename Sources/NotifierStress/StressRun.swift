@@ -99,13 +99,13 @@ public final class StressRun: @unchecked Sendable {
         populate()
         let populateSeconds = Double(StressClock.now() - populateStarted) / 1e9
         if populateSeconds >= 1 { report(String(format: "populated %d subscriptions in %.1f s", slots.count, populateSeconds)) }
-        var threads: [StressThread] = []
+        var threads: [NativeThread] = []
         var index = 0
         func spawn(_ body: @escaping @Sendable (Int, inout Xorshift64) -> Void) {
             let i = index
             index += 1
             let seed = configuration.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) &* 0x1234_5678_9ABC_DEF1
-            threads.append(StressThread { [self] in
+            threads.append(NativeThread { [self] in
                 let placement = topology.pinCurrentThread(index: i)
                 placements.withLock { $0.append("  \(workerNames[i]): \(placement)") }
                 var rng = Xorshift64(seed: seed)
@@ -118,7 +118,7 @@ public final class StressRun: @unchecked Sendable {
         for _ in 0..<configuration.invalidators { spawn { [self] i, rng in invalidatorLoop(worker: i, rng: &rng) } }
         for _ in 0..<configuration.churners { spawn { [self] i, rng in churnerLoop(worker: i, rng: &rng) } }
         let checkerSeed = configuration.seed ^ 0xC4EC
-        let checker = configuration.oracleChecks ? StressThread { [self] in
+        let checker = configuration.oracleChecks ? NativeThread { [self] in
             var rng = Xorshift64(seed: checkerSeed)
             // Acquiring: pairs with the releasing store of `go`.
             while !go.load(ordering: .acquiring) { usleep(100) }

@@ -10,7 +10,7 @@
 // scaling factor divides the figures back to one operation.
 
 import Benchmark
-import CARCCounter
+import BenchmarkSupport
 import IntervalNotifier
 
 // MARK: Fixtures
@@ -137,12 +137,6 @@ func invalidationFixture(hits: Int) -> InvalidationFixture {
     }
 }
 
-/// A point generator for one iteration, different in every iteration.
-@inline(__always)
-func pointGenerator(_ benchmark: Benchmark) -> Xorshift64 {
-    Xorshift64(seed: 0x0123_4567_89AB_CDEF &+ UInt64(truncatingIfNeeded: benchmark.currentIteration) &* 0x9E37_79B9_7F4A_7C15)
-}
-
 // MARK: Measured loops
 //
 // Kept as separate @inline(never) functions so the loop bodies are what they
@@ -227,77 +221,6 @@ func lookups(_ space: AddressSpace, _ n: Int, _ rng: inout Xorshift64) -> UInt64
         strategy.readerQuiescentState()
     }
     return sum
-}
-
-// MARK: Measurement
-//
-// The same helpers as in TreeBenchmarks (each benchmark target is its own
-// executable; see there and README.md for why retains come from CARCCounter).
-
-enum ARCMetrics {
-    #if os(Linux)
-    static let retains = BenchmarkMetric.custom("retains", polarity: .prefersSmaller, useScalingFactor: true)
-    static let releases = BenchmarkMetric.custom("releases", polarity: .prefersSmaller, useScalingFactor: true)
-    static let metrics: [BenchmarkMetric] = [retains, releases]
-    #else
-    static let metrics: [BenchmarkMetric] = [.retainCount, .releaseCount]
-    #endif
-}
-
-#if os(Linux)
-private final class ARCProbe {}
-
-/// Whether the counting `swift_retain` sees this executable's retains; the
-/// benchmarks refuse to run rather than report zeros from a dead counter.
-@inline(never)
-func arcCounterWorks() -> Bool {
-    let object = ARCProbe()
-    let before = carc_counter_retains()
-    let unmanaged = Unmanaged.passUnretained(object)
-    _ = unmanaged.retain()
-    blackHole(object)
-    unmanaged.release()
-    return carc_counter_available() == 1 && carc_counter_retains() > before
-}
-#endif
-
-/// Sub-nanosecond time per operation, for the read-side operations (the
-/// wall-clock metric is whole nanoseconds per operation once scaled).
-let picoseconds = BenchmarkMetric.custom("Time (ps)", polarity: .prefersSmaller, useScalingFactor: true)
-
-/// Measures `body` alone: `startMeasurement()` before, `stopMeasurement()` after,
-/// and on Linux the retains and releases it made.
-@inline(__always)
-func measure(_ benchmark: Benchmark, _ body: () -> Void) {
-    benchmark.startMeasurement()
-    #if os(Linux)
-    let retains = carc_counter_retains()
-    let releases = carc_counter_releases()
-    #endif
-    body()
-    #if os(Linux)
-    let retainsAfter = carc_counter_retains()
-    let releasesAfter = carc_counter_releases()
-    #endif
-    benchmark.stopMeasurement()
-    #if os(Linux)
-    benchmark.measurement(ARCMetrics.retains, Int(retainsAfter &- retains))
-    benchmark.measurement(ARCMetrics.releases, Int(releasesAfter &- releases))
-    #endif
-}
-
-/// Like `measure(_:_:)`, and also records the time of `body` in picoseconds.
-@inline(__always)
-func measurePicoseconds(_ benchmark: Benchmark, _ body: () -> Void) {
-    let clock = ContinuousClock()
-    var elapsed = Duration.zero
-    measure(benchmark) {
-        let start = clock.now
-        body()
-        elapsed = start.duration(to: clock.now)
-    }
-    let (seconds, attoseconds) = elapsed.components
-    benchmark.measurement(picoseconds, Int(seconds) * 1_000_000_000_000 + Int(attoseconds / 1_000_000))
 }
 
 // MARK: Registration
@@ -406,18 +329,3 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
-/// Tolerances for `swift package benchmark thresholds check` against the p90
-/// values committed under `Thresholds/`. Time may vary 2x either way (shared,
-/// noisy VMs: the check is for order-of-magnitude regressions); allocations and
-/// retains on read paths must stay exactly as committed (zero), while update
-/// paths may allocate a node slab or a batch record now and then.
-func thresholds(_ timeMetrics: [BenchmarkMetric], readPath: Bool) -> [BenchmarkMetric: BenchmarkThresholds] {
-    var result: [BenchmarkMetric: BenchmarkThresholds] = [:]
-    for metric in timeMetrics + [.throughput] {
-        result[metric] = .init(relative: [.p90: 100.0])
-    }
-    let counts = BenchmarkThresholds(absolute: [.p90: readPath ? 0 : 2])
-    result[.mallocCountTotal] = counts
-    for metric in ARCMetrics.metrics { result[metric] = counts }
-    return result
-}

@@ -42,8 +42,8 @@ public final class AddressSpace: @unchecked Sendable {
     /// The kernel's `invalidate_seq`.
     @usableFromInline let sequence: Atomic<UInt64>
     /// Guards everything below and every write of `sequence` (the kernel's
-    /// `subscriptions->lock`); a spinlock, rwlock, mutex or pthread mutex,
-    /// depending on the strategy.
+    /// `subscriptions->lock`); a spinlock, rwlock or mutex, depending on the
+    /// strategy.
     @usableFromInline let lock: AnyRegistryLock
     /// How lookups are protected (derived from the strategy).
     @usableFromInline let readers: ReaderProtection

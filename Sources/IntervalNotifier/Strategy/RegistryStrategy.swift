@@ -19,7 +19,7 @@ public enum RCUFlavor: String, Sendable, Hashable, CaseIterable {
 ///
 /// | strategy | update-side lock | lookups | `readBegin` | tree memory |
 /// |---|---|---|---|---|
-/// | `rcu(memb)`, `rcu(qsbr)` | pthread mutex | RCU read-side section, no lock | lock-free | reused after a grace period |
+/// | `rcu(memb)`, `rcu(qsbr)` | `Mutex` | RCU read-side section, no lock | lock-free | reused after a grace period |
 /// | `kernel` | spinlock | take the spinlock | takes the spinlock (as the kernel) | reused at once |
 /// | `rwlock` | `pthread_rwlock` for writing | read lock | read lock | reused at once |
 /// | `mutex` | one `Synchronization.Mutex` | the mutex | the mutex | reused at once |

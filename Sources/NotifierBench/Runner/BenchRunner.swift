@@ -143,7 +143,7 @@ public enum BenchRunner {
         precondition(workers >= 0 && duration > 0)
         let control = BenchControl()
         var states: [BenchWorker] = []
-        var threads: [BenchThread] = []
+        var threads: [NativeThread] = []
         let total = workers + helpers.count
         for threadIndex in 0..<total {
             let measured = threadIndex < workers
@@ -151,7 +151,7 @@ public enum BenchRunner {
                                     isMeasured: measured, control: control)
             let body = measured ? worker : helpers[threadIndex - workers]
             states.append(state)
-            threads.append(BenchThread {
+            threads.append(NativeThread {
                 placement.pinCurrentThread(index: threadIndex)
                 RCU.registerCurrentThread()
                 state.output = body(state)
