@@ -201,8 +201,10 @@ public enum FaultLoopWorkload {
             let range = try! InvalidationRange(start: UInt64(first) * page, last: UInt64(last + 1) * page - 1, event: .clear)
             try! space.invalidateRangeStart(range)
             for p in first...last {
-                // Releasing: pairs with the faulter's acquiring load of the primary.
-                cnp_atomic_store_u64(primary + p, primary[p] &+ 1)
+                // An atomic increment (sequentially consistent, so also
+                // releasing for the faulter's acquiring load): two invalidators
+                // may bump the same page at once.
+                _ = cnp_atomic_add_u64(primary + p, 1)
             }
             // Inside the window no fault can install into the range: the
             // callbacks cleared it, and a faulter either retries (its sequence
