@@ -78,6 +78,41 @@ struct StrategyTests {
         #expect(space.subscriptionCount == 0)
     }
 
+    @Test("removed subscriptions and the address space are freed: none leaks through the registry",
+          arguments: RegistryStrategy.allCases)
+    func nothingLeaks(strategy: RegistryStrategy) throws {
+        final class WeakBox: @unchecked Sendable { weak var subscription: IntervalSubscription? }
+        weak var weakSpace: AddressSpace?
+        var boxes: [WeakBox] = []
+        do {
+            let space = AddressSpace(strategy: strategy)
+            weakSpace = space
+            var subs: [IntervalSubscription] = []
+            for index in 0..<100 {
+                subs.append(try space.insert(start: UInt64(index) << 12, length: 4096) { s, _, q in s.setSequence(q); return true })
+            }
+            boxes = subs.map { sub in
+                let box = WeakBox()
+                box.subscription = sub
+                return box
+            }
+            // A few removals, fewer than one batch: synchronize still drops them.
+            for index in 0..<10 { try space.remove(subs[index]) }
+            subs.removeFirst(10)
+            space.synchronize()
+            #expect(boxes.prefix(10).allSatisfy { $0.subscription == nil }, "removed subscriptions still alive after synchronize")
+            #expect(boxes.dropFirst(10).allSatisfy { $0.subscription != nil })
+            // Remove the rest: the registry becomes empty, its last batch goes to RCU.
+            for sub in subs { try space.remove(sub) }
+            subs.removeAll()
+        }
+        RCU.barrier()
+        RCU.QSBR.offline()
+        RCUCallbackQueue.qsbr.barrier()
+        #expect(boxes.allSatisfy { $0.subscription == nil }, "subscriptions leaked")
+        #expect(weakSpace == nil, "the address space leaked")
+    }
+
     @Test("qsbr: an online reader holds back a put's release until it announces a quiescent state")
     func qsbrOnlineReaderHoldsBackRelease() throws {
         let space = AddressSpace(strategy: .rcu(.qsbr))

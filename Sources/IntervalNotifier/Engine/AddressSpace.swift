@@ -1,5 +1,4 @@
 import CNotifierPlatform
-import CURCU
 import Synchronization
 
 /// A registry of interval subscriptions over a 64-bit address space, with the
@@ -59,6 +58,8 @@ public final class AddressSpace: @unchecked Sendable {
     var deferred: [IntervalSubscription] = []
     var isReleased = false
     var statisticsValue = AddressSpaceStatistics()
+    /// References of removed subscriptions waiting to be handed to RCU.
+    var pendingDrops: UnsafeMutablePointer<SubscriptionDropBatch>?
     /// Test hook: runs under the lock in the end step after the sequence turned
     /// even and before the deferred list is applied (stretches that instant).
     var windowClosingHookForTesting: (@Sendable () -> Void)?
@@ -250,6 +251,7 @@ public final class AddressSpace: @unchecked Sendable {
             subscription.state = .removed
             statisticsValue.deferredInsertsCancelled += 1
             finishUnlink(subscription, release: release)
+            flushReferenceDropsIfEmpty()
             return nil
         case .inTree:
             // Relaxed: under `lock`, which orders every write of the sequences.
@@ -260,6 +262,7 @@ public final class AddressSpace: @unchecked Sendable {
                 subscription.state = .removed
                 statisticsValue.removes += 1
                 finishUnlink(subscription, release: release)
+                flushReferenceDropsIfEmpty()
                 return nil
             }
             subscription.state = .pendingRemove
@@ -289,9 +292,10 @@ public final class AddressSpace: @unchecked Sendable {
     /// Completes an unlink once the subscription is out of the tree (lock held):
     /// runs a pending release callback and drops the registry's reference once
     /// no lookup can still see the object: after a grace period for the RCU
-    /// strategies; at once for the locked ones, whose lookups hold the lock that
-    /// the unlink holds (a `put` release still runs later, on the RCU callback
-    /// thread, never inside the caller).
+    /// strategies (batched: the object may live until 63 more removals, the
+    /// registry becoming empty, or ``synchronize()``); at once for the locked
+    /// ones, whose lookups hold the lock that the unlink holds (a `put` release
+    /// still runs later, on the RCU callback thread, never inside the caller).
     func finishUnlink(_ subscription: IntervalSubscription, release: (@Sendable (IntervalSubscription) -> Void)?) {
         let retained = Unmanaged.passUnretained(subscription)
         if readers == .registryLock && release == nil {
@@ -300,11 +304,8 @@ public final class AddressSpace: @unchecked Sendable {
             return
         }
         if release == nil {
-            // The common case: one record and no closure (2 allocations fewer
-            // per remove than a captured closure, measured in EngineBenchmarks).
-            let record = UnsafeMutablePointer<SubscriptionReleaseRecord>.allocate(capacity: 1)
-            record.initialize(to: SubscriptionReleaseRecord(subscription: retained.toOpaque()))
-            callbackQueue.enqueue(UnsafeMutableRawPointer(record).assumingMemoryBound(to: rcu_head.self), releaseSubscriptionReference)
+            // The common case: batched (see `SubscriptionDropBatch`).
+            queueReferenceDrop(retained)
             return
         }
         let reference = UInt(bitPattern: retained.toOpaque())
@@ -323,31 +324,16 @@ public final class AddressSpace: @unchecked Sendable {
     }
 
     /// Waits until every release callback of an earlier ``put(_:release:)`` has
-    /// run (the kernel's `mmu_notifier_synchronize`). Call it before freeing what
-    /// release callbacks use.
+    /// run (the kernel's `mmu_notifier_synchronize`), and until the registry has
+    /// dropped its references to every subscription removed before the call.
+    /// Call it before freeing what release callbacks use.
     ///
     /// - Precondition: not inside an RCU read-side section or a release callback.
     public func synchronize() {
         precondition(!RCU.isInReadSection, "AddressSpace.synchronize() called inside an RCU read-side section")
         // Releases queued on the deferred list are handed to RCU by the end step.
         waitUntil { !deferred.contains(where: { $0.state == .pendingRemove && $0.releaseCallback != nil }) }
+        lock.withLock { flushReferenceDrops() }
         callbackQueue.barrier()
     }
-}
-
-/// The registry's reference to a removed subscription, dropped after a grace period.
-struct SubscriptionReleaseRecord {
-    /// Must stay the first stored property: the callback casts its address back.
-    var head = rcu_head()
-    /// The subscription, retained once by the registry.
-    var subscription: UnsafeMutableRawPointer
-}
-
-/// RCU callback: no lookup can still see the subscription; drop the registry's reference.
-let releaseSubscriptionReference: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void = { head in
-    let record = UnsafeMutableRawPointer(head!).assumingMemoryBound(to: SubscriptionReleaseRecord.self)
-    let subscription = record.pointee.subscription
-    record.deinitialize(count: 1)
-    record.deallocate()
-    Unmanaged<IntervalSubscription>.fromOpaque(subscription).release()
 }

@@ -1,0 +1,67 @@
+import CURCU
+
+/// The registry's references to removed subscriptions, dropped after a grace
+/// period in batches (RCU strategies): one record and one RCU callback per
+/// ``capacity`` removals instead of one each, and the references (and with them
+/// the subscriptions' references to their address space) released together on
+/// the callback thread, so the cache lines involved cross cores once per batch.
+struct SubscriptionDropBatch {
+    /// Must stay the first stored property: the callback casts its address back.
+    var head = rcu_head()
+    /// References gathered so far.
+    var count = 0
+    /// The references, each a `+1` of the registry on an `IntervalSubscription`.
+    let references: UnsafeMutablePointer<UnsafeMutableRawPointer>
+
+    /// References per batch.
+    static let capacity = 64
+
+    /// A new, empty batch in manually allocated memory.
+    static func make() -> UnsafeMutablePointer<SubscriptionDropBatch> {
+        let batch = UnsafeMutablePointer<SubscriptionDropBatch>.allocate(capacity: 1)
+        batch.initialize(to: SubscriptionDropBatch(references: .allocate(capacity: capacity)))
+        return batch
+    }
+}
+
+/// RCU callback: no lookup can still see the batch's subscriptions; drop the
+/// registry's references and free the batch.
+let dropSubscriptionReferences: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void = { head in
+    let batch = UnsafeMutableRawPointer(head!).assumingMemoryBound(to: SubscriptionDropBatch.self)
+    let references = batch.pointee.references
+    let count = batch.pointee.count
+    batch.deinitialize(count: 1)
+    batch.deallocate()
+    for index in 0..<count {
+        Unmanaged<IntervalSubscription>.fromOpaque(references[index]).release()
+    }
+    references.deallocate()
+}
+
+extension AddressSpace {
+    /// Adds the registry's reference to `subscription`, which just left the
+    /// tree, to the current batch (lock held).
+    func queueReferenceDrop(_ subscription: Unmanaged<IntervalSubscription>) {
+        let batch = pendingDrops ?? SubscriptionDropBatch.make()
+        pendingDrops = batch
+        batch.pointee.references[batch.pointee.count] = subscription.toOpaque()
+        batch.pointee.count += 1
+        if batch.pointee.count == SubscriptionDropBatch.capacity { flushReferenceDrops() }
+    }
+
+    /// Hands the current batch to RCU (lock held). Called when it is full, when
+    /// the registry becomes empty (the batch's subscriptions hold the address
+    /// space, which must not outlive its last registration because of them),
+    /// and by ``synchronize()``.
+    func flushReferenceDrops() {
+        guard let batch = pendingDrops else { return }
+        pendingDrops = nil
+        callbackQueue.enqueue(UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self),
+                              dropSubscriptionReferences)
+    }
+
+    /// Flushes the batch if nothing is registered any more (lock held).
+    func flushReferenceDropsIfEmpty() {
+        if pendingDrops != nil && tree.isEmpty && deferred.isEmpty { flushReferenceDrops() }
+    }
+}
