@@ -256,7 +256,7 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     for strategy in RegistryStrategy.allCases {
-        Benchmark("Read side readBegin + readRetry (idle subscription)\(suffix(strategy))", configuration: readSide) { benchmark in
+        Benchmark(benchmarkName("Read side readBegin + readRetry (idle subscription)\(suffix(strategy))"), configuration: readSide) { benchmark in
             let subscription = idleFixture(strategy).subscription
             let n = benchmark.scaledIterations.count
             measurePicoseconds(benchmark) { blackHole(try! readPairs(subscription, n)) }
@@ -266,7 +266,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("Read side checkRetry", configuration: readSide) { benchmark in
+    Benchmark(benchmarkName("Read side checkRetry"), configuration: readSide) { benchmark in
         let subscription = idleFixture.subscription
         let sequence = subscription.currentSequence
         let n = benchmark.scaledIterations.count
@@ -276,7 +276,7 @@ let benchmarks: @Sendable () -> Void = {
         _ = idleFixture
     }
 
-    Benchmark("Read side setSequence", configuration: readSide) { benchmark in
+    Benchmark(benchmarkName("Read side setSequence"), configuration: readSide) { benchmark in
         let subscription = idleFixture.subscription
         let first = subscription.currentSequence
         let n = benchmark.scaledIterations.count
@@ -292,7 +292,7 @@ let benchmarks: @Sendable () -> Void = {
     for hits in [0, 1, 16] {
         // "00 hits", "01 hit", "16 hits": names that sort by the number of hits.
         let label = (hits < 10 ? "0" : "") + "\(hits) hit" + (hits == 1 ? "" : "s")
-        Benchmark("Invalidation start + end, \(label) (1000 others)") { benchmark in
+        Benchmark(benchmarkName("Invalidation start + end, \(label) (1000 others)")) { benchmark in
             let fixture = invalidationFixture(hits: hits)
             let space = fixture.space
             let range = fixture.range
@@ -305,7 +305,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     for strategy in RegistryStrategy.allCases {
-        Benchmark("Insert + remove one subscription N=0100K\(suffix(strategy))", configuration: updates) { benchmark in
+        Benchmark(benchmarkName("Insert + remove one subscription N=0100K\(suffix(strategy))"), configuration: updates) { benchmark in
             let fixture = populated100K(strategy)
             strategy.readerThreadOnline()
             let n = benchmark.scaledIterations.count
@@ -315,7 +315,7 @@ let benchmarks: @Sendable () -> Void = {
             _ = populated100K(strategy)
         }
 
-        Benchmark("Lookup withSubscription(containing:) N=0100K\(suffix(strategy))") { benchmark in
+        Benchmark(benchmarkName("Lookup withSubscription(containing:) N=0100K\(suffix(strategy))")) { benchmark in
             let space = populated100K(strategy).space
             // qsbr: the benchmark thread is a long-lived online reader.
             strategy.readerThreadOnline()

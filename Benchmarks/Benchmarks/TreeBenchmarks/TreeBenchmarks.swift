@@ -158,7 +158,7 @@ let benchmarks: @Sendable () -> Void = {
     for size in sizes {
         let label = sizeLabel(size)
 
-        Benchmark("Lookup count all hits N=\(label)") { benchmark in
+        Benchmark(benchmarkName("Lookup count all hits N=\(label)")) { benchmark in
             let tree = fixture(size: size).tree
             var rng = pointGenerator(benchmark)
             let n = benchmark.scaledIterations.count
@@ -168,7 +168,7 @@ let benchmarks: @Sendable () -> Void = {
             _ = fixture(size: size)
         }
 
-        Benchmark("Lookup first hit N=\(label)") { benchmark in
+        Benchmark(benchmarkName("Lookup first hit N=\(label)")) { benchmark in
             let tree = fixture(size: size).tree
             var rng = pointGenerator(benchmark)
             let n = benchmark.scaledIterations.count
@@ -178,7 +178,7 @@ let benchmarks: @Sendable () -> Void = {
             _ = fixture(size: size)
         }
 
-        Benchmark("Update pair N=\(label)", configuration: updates) { benchmark in
+        Benchmark(benchmarkName("Update pair N=\(label)"), configuration: updates) { benchmark in
             let fixture = fixture(size: size)
             let n = benchmark.scaledIterations.count
             measure(benchmark) { updatePairs(fixture, n) }
@@ -188,7 +188,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("Lookup first hit, own read section per query N=0001K") { benchmark in
+    Benchmark(benchmarkName("Lookup first hit, own read section per query N=0001K")) { benchmark in
         let tree = fixture1K.tree
         var rng = pointGenerator(benchmark)
         let n = benchmark.scaledIterations.count
@@ -198,8 +198,7 @@ let benchmarks: @Sendable () -> Void = {
         _ = fixture1K
     }
 
-    Benchmark(
-        "RCU read section (readLock + readUnlock)",
+    Benchmark(benchmarkName("RCU read section (readLock + readUnlock)"),
         configuration: .init(
             metrics: metrics + [picoseconds],
             timeUnits: .nanoseconds,

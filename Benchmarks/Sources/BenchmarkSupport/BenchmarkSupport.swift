@@ -91,15 +91,24 @@ public func measurePicoseconds(_ benchmark: Benchmark, _ body: () -> Void) {
 /// Tolerances for `swift package benchmark thresholds check` against the p90
 /// values committed under `Thresholds/`. Time may vary 2x either way (shared,
 /// noisy VMs: the check is for order-of-magnitude regressions); allocations and
-/// retains on read paths must stay exactly as committed (zero), while update
-/// paths may allocate a node slab or a batch record now and then.
+/// retains on read paths must stay exactly as committed (zero), while on update
+/// paths (a node slab, a batch record now and then) they may move by 5 %.
 public func thresholds(_ timeMetrics: [BenchmarkMetric], readPath: Bool) -> [BenchmarkMetric: BenchmarkThresholds] {
     var result: [BenchmarkMetric: BenchmarkThresholds] = [:]
     for metric in timeMetrics + [.throughput] {
         result[metric] = .init(relative: [.p90: 100.0])
     }
-    let counts = BenchmarkThresholds(absolute: [.p90: readPath ? 0 : 2])
+    let counts = readPath ? BenchmarkThresholds(absolute: [.p90: 0]) : BenchmarkThresholds(relative: [.p90: 5.0])
     result[.mallocCountTotal] = counts
     for metric in ARCMetrics.metrics { result[metric] = counts }
     return result
+}
+
+/// A benchmark's name as registered: `readable` with spaces and slashes turned
+/// into underscores. package-benchmark 1.38.1 writes static thresholds under
+/// such a cleaned-up file name (`thresholds update`) but looks them up under the
+/// raw name (`thresholds check`), so a name with a space never finds its
+/// thresholds; names without spaces make both agree.
+public func benchmarkName(_ readable: String) -> String {
+    String(readable.map { $0 == " " || $0 == "/" ? "_" : $0 })
 }
