@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import IntervalNotifier
 import NotifierBench
@@ -34,6 +35,10 @@ struct NotifierBenchCommand: ParsableCommand {
     var quick = false
     @Option(help: "Directory the report is written to.")
     var out = "results"
+    @Option(name: .customLong("report-from"), help: ArgumentHelp(
+        "Measure nothing: regenerate the report (tables, plots, README with the notes of --out/notes) from a bench.json written earlier.",
+        valueName: "bench.json"))
+    var reportFrom: String?
 
     static func list(_ text: String, _ what: String) throws -> [String] {
         let items = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
@@ -117,6 +122,18 @@ struct NotifierBenchCommand: ParsableCommand {
     func validate() throws { _ = try options() }
 
     func run() throws {
+        if let reportFrom {
+            let data = try Data(contentsOf: URL(fileURLWithPath: reportFrom))
+            let results = try JSONDecoder().decode(BenchResults.self, from: data)
+            let report = BenchReport(environment: results.environment, measurements: results.measurements)
+            print("targets (ratios from the run of \(results.environment.date)):")
+            for target in report.targets() { print("  " + target.summary) }
+            // Read before writing: `reportFrom` may be `out/bench.json` itself.
+            let paths = try report.write(to: out)
+            print("wrote:")
+            for path in paths { print("  \(path)") }
+            return
+        }
         let options = try options()
         let items = BenchSuite.items(options)
         let points = items.reduce(0) { $0 + $1.plan.points }
