@@ -175,6 +175,8 @@ public final class AddressSpace: @unchecked Sendable {
             if current & 1 == 1 && !injectedFaults.contains(.applyInsertsDuringWindow) {
                 // Invalidating: the tree is frozen. Equal odd sequence: readBegin
                 // waits until the window closes and the subscription is in the tree.
+                // Relaxed: no other thread has the subscription yet; returning it
+                // (or the end step's publication of the tree) orders this store.
                 subscription.sequence.store(current, ordering: .relaxed)
                 subscription.state = .pendingInsert
                 deferred.append(subscription)
@@ -189,6 +191,8 @@ public final class AddressSpace: @unchecked Sendable {
             subscription.sequence.store(current | 1, ordering: .relaxed)
         } else {
             // Idle: odd and as far as possible from being reached again.
+            // Relaxed: no other thread has the subscription yet; the tree's
+            // releasing publication below orders this store for lookups.
             subscription.sequence.store(current &- 1, ordering: .relaxed)
         }
         tree.insertSerialized(subscription.treeEntry)

@@ -76,12 +76,13 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// - Complexity: O(1); no lock, no allocation, no reference counting unless it waits.
     @inlinable @inline(__always)
     public func readBegin() throws(NotifierError) -> UInt64 {
-        // Acquiring: if this load returns a value set by `setSequence` in an
-        // invalidate callback, the address space's odd sequence published before
-        // that callback ran is visible to the next load.
+        // The locked strategies read both sequences under the registry lock.
         guard _fastPath(addressSpace.readers != .registryLock) else {
             return try addressSpace.lockedReadBegin(self)
         }
+        // Acquiring: if this load returns a value set by `setSequence` in an
+        // invalidate callback, the address space's odd sequence published before
+        // that callback ran is visible to the next load.
         let observed = sequence.load(ordering: .acquiring)
         if _slowPath(addressSpace.currentSequence == observed) || _slowPath(addressSpace.isCallbackThread) {
             return try addressSpace.waitForReadBegin(self, observed: observed)

@@ -43,7 +43,9 @@ public final class BenchWorker: @unchecked Sendable {
 
     /// Waits until every thread of the run is ready, then starts this thread's clock.
     public func waitForStart() {
+        // Releasing: the thread's set-up happens before the runner sees it ready.
         control.ready.add(1, ordering: .releasing)
+        // Acquiring: pairs with the runner's releasing start signal.
         // Yielding: a sweep point may have more threads than CPUs.
         while !control.go.load(ordering: .acquiring) { sched_yield() }
         startNanoseconds = MonotonicClock.nanoseconds()
@@ -161,8 +163,10 @@ public enum BenchRunner {
         // Acquiring: pairs with each thread's releasing arrival.
         while control.ready.load(ordering: .acquiring) < total { usleep(100) }
         let begin = MonotonicClock.nanoseconds()
+        // Releasing: everything set up before the start is visible to the threads.
         control.go.store(true, ordering: .releasing)
         sleepSeconds(duration)
+        // Releasing: a stop flag; the join, not this store, orders the results.
         control.stop.store(true, ordering: .releasing)
         let end = MonotonicClock.nanoseconds()
         for thread in threads { thread.join() }

@@ -92,6 +92,7 @@ public enum MixedWorkload {
             for i in 0..<keys / 2 {
                 order.swapAt(i, i + benchRandom(&rng, below: keys - i))
                 let k = order[i]
+                // Relaxed: set-up, before the threads start (the start barrier orders it).
                 words[k].store(Self.word(try! space.insert(start: address(k), length: 4096, invalidate: benchNoOpInvalidate)),
                                ordering: .relaxed)
             }
@@ -118,9 +119,11 @@ public enum MixedWorkload {
             while true {
                 if current == lockedWord {
                     sched_yield()
+                    // Relaxed: as above.
                     current = words[k].load(ordering: .relaxed)
                     continue
                 }
+                // Acquiring: the previous holder's writes (its insert or remove) are seen.
                 let (exchanged, original) = words[k].compareExchange(expected: current, desired: lockedWord, ordering: .acquiring)
                 if exchanged { return current }
                 current = original
@@ -130,12 +133,14 @@ public enum MixedWorkload {
         /// Unlocks key `k`'s word, storing `word`.
         @inline(__always)
         func unlock(_ k: Int, _ word: UInt) {
+            // Releasing: publishes this holder's insert or remove to the next holder.
             words[k].store(word, ordering: .releasing)
         }
 
         /// Removes every subscription still present.
         func removeAll() {
             for k in 0..<keys {
+                // Relaxed (both): after the threads were joined.
                 let word = words[k].load(ordering: .relaxed)
                 if word > lockedWord {
                     try? space.remove(Self.subscription(word))
