@@ -129,7 +129,6 @@ extension AddressSpace {
             }
         }
         deferred.removeAll(keepingCapacity: true)
-        flushReferenceDropsIfEmpty()
     }
 
     /// Tears the address space down (the kernel's `mn_itree_release` at

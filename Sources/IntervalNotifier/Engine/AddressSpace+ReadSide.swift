@@ -2,7 +2,7 @@ extension AddressSpace {
     /// Slow path of ``IntervalSubscription/readBegin()``: the subscription is in
     /// the current window (or the caller is an invalidate callback).
     @usableFromInline @inline(never)
-    func waitForReadBegin(_ subscription: IntervalSubscription, observed: UInt64) throws(NotifierError) -> UInt64 {
+    func waitForReadBegin(_ subscription: IntervalSubscription) throws(NotifierError) -> UInt64 {
         guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: "readBegin") }
         // Re-read under the lock, as the kernel does, then sleep until the window
         // closes; the end step changes the sequence under this lock.
@@ -33,7 +33,7 @@ extension AddressSpace {
         let invalidating = seen == sequence.load(ordering: .relaxed)
         lock.unlockShared()
         if _fastPath(!invalidating) { return seen }
-        return try waitForReadBegin(subscription, observed: seen)
+        return try waitForReadBegin(subscription)
     }
 
     /// Calls `body` with each subscription overlapping `[start, last]`, in

@@ -40,28 +40,24 @@ let dropSubscriptionReferences: @convention(c) (UnsafeMutablePointer<rcu_head>?)
 
 extension AddressSpace {
     /// Adds the registry's reference to `subscription`, which just left the
-    /// tree, to the current batch (lock held).
+    /// tree (or the deferred list), to the current batch (lock held). The batch
+    /// goes to RCU when it is full or when the tree is empty: the batch's
+    /// subscriptions hold the address space, which must not outlive its last
+    /// registration because of them (pending inserts hold it themselves).
     func queueReferenceDrop(_ subscription: Unmanaged<IntervalSubscription>) {
         let batch = pendingDrops ?? SubscriptionDropBatch.make()
         pendingDrops = batch
         batch.pointee.references[batch.pointee.count] = subscription.toOpaque()
         batch.pointee.count += 1
-        if batch.pointee.count == SubscriptionDropBatch.capacity { flushReferenceDrops() }
+        if batch.pointee.count == SubscriptionDropBatch.capacity || tree.isEmpty { flushReferenceDrops() }
     }
 
-    /// Hands the current batch to RCU (lock held). Called when it is full, when
-    /// the registry becomes empty (the batch's subscriptions hold the address
-    /// space, which must not outlive its last registration because of them),
-    /// and by ``synchronize()``.
+    /// Hands the current batch to RCU (lock held); see ``queueReferenceDrop(_:)``,
+    /// and ``synchronize()``, which flushes a partial batch.
     func flushReferenceDrops() {
         guard let batch = pendingDrops else { return }
         pendingDrops = nil
         callbackQueue.enqueue(UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self),
                               dropSubscriptionReferences)
-    }
-
-    /// Flushes the batch if nothing is registered any more (lock held).
-    func flushReferenceDropsIfEmpty() {
-        if pendingDrops != nil && tree.isEmpty && deferred.isEmpty { flushReferenceDrops() }
     }
 }

@@ -255,7 +255,6 @@ public final class AddressSpace: @unchecked Sendable {
             subscription.state = .removed
             statisticsValue.deferredInsertsCancelled += 1
             finishUnlink(subscription, release: release)
-            flushReferenceDropsIfEmpty()
             return nil
         case .inTree:
             // Relaxed: under `lock`, which orders every write of the sequences.
@@ -266,7 +265,6 @@ public final class AddressSpace: @unchecked Sendable {
                 subscription.state = .removed
                 statisticsValue.removes += 1
                 finishUnlink(subscription, release: release)
-                flushReferenceDropsIfEmpty()
                 return nil
             }
             subscription.state = .pendingRemove

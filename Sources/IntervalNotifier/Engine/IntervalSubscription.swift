@@ -85,7 +85,7 @@ public final class IntervalSubscription: @unchecked Sendable {
         // that callback ran is visible to the next load.
         let observed = sequence.load(ordering: .acquiring)
         if _slowPath(addressSpace.currentSequence == observed) || _slowPath(addressSpace.isCallbackThread) {
-            return try addressSpace.waitForReadBegin(self, observed: observed)
+            return try addressSpace.waitForReadBegin(self)
         }
         return observed
     }

@@ -127,7 +127,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
 
             let now = MonotonicClock.nanoseconds()
             if now < lastGracePeriod + minimumIntervalNanoseconds {
-                Self.sleep(nanoseconds: lastGracePeriod + minimumIntervalNanoseconds - now)
+                MonotonicClock.sleep(nanoseconds: lastGracePeriod + minimumIntervalNanoseconds - now)
             }
             // Acquiring: the pushers' writes to the queued records (and to the
             // memory they retire) happen before the callbacks run.
@@ -172,7 +172,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
         RCU.QSBR.whileOffline {
             // Acquiring: pairs with the marker's releasing store.
             while !marker.pointee.done.load(ordering: .acquiring) {
-                Self.sleep(nanoseconds: 20_000)
+                MonotonicClock.sleep(nanoseconds: 20_000)
             }
         }
         marker.deinitialize(count: 1)
@@ -182,11 +182,5 @@ final class RCUCallbackQueue: @unchecked Sendable {
     private struct BarrierMarker: ~Copyable {
         var head = rcu_head()
         let done = Atomic<Bool>(false)
-    }
-
-    static func sleep(nanoseconds: UInt64) {
-        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }

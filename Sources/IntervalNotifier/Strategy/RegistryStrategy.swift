@@ -72,12 +72,6 @@ public enum RegistryStrategy: Sendable, Hashable, CustomStringConvertible {
 
     /// The strategy's ``name``.
     public var description: String { name }
-
-    /// Whether lookups and the `readBegin` fast path take no lock.
-    public var hasLockFreeReaders: Bool {
-        if case .rcu = self { return true }
-        return false
-    }
 }
 
 // MARK: Reader threads (the qsbr contract)

@@ -165,7 +165,7 @@ public enum BenchRunner {
         let begin = MonotonicClock.nanoseconds()
         // Releasing: everything set up before the start is visible to the threads.
         control.go.store(true, ordering: .releasing)
-        sleepSeconds(duration)
+        MonotonicClock.sleep(nanoseconds: UInt64(duration * 1e9))
         // Releasing: a stop flag; the join, not this store, orders the results.
         control.stop.store(true, ordering: .releasing)
         let end = MonotonicClock.nanoseconds()
@@ -176,11 +176,5 @@ public enum BenchRunner {
         let results = states.map { BenchThreadResult(output: $0.output, seconds: $0.seconds) }
         return BenchRunResult(workers: Array(results.prefix(workers)), helpers: Array(results.dropFirst(workers)),
                               wallSeconds: Double(end - begin) / 1e9)
-    }
-
-    static func sleepSeconds(_ seconds: Double) {
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 { request = remaining }
     }
 }
