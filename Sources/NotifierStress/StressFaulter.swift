@@ -168,7 +168,11 @@ extension StressRun {
         while true {
             let t0 = record ? StressClock.now() : 0
             let sequence: UInt64
-            do { sequence = try sub.readBegin() } catch {
+            do { sequence = try sub.readBegin() } catch .notRegistered {
+                // A churner removed it between the lookup and here: the fault
+                // targets a subscription that is gone, as the slot check below.
+                return .aborted
+            } catch {
                 violation("readBegin threw \(error)")
                 return .aborted
             }

@@ -149,7 +149,7 @@ extension StressRun {
                 table.write(page, rng.next() % 4 == 0 ? 0 : generation.add(1, ordering: .relaxed).newValue)
             }
             if rng.next() % 8 == 0 { usleep(UInt32(rng.next() % 32)) }   // hmm-tests: delay < 32 us
-            space.invalidateRangeEnd(range)
+            do { try space.invalidateRangeEnd(range) } catch { violation("invalidateRangeEnd threw \(error)") }
             mirrorsDidInvalidate(held)
             table.uncover(pages)
             counters.invalidations.add(1, ordering: .relaxed)

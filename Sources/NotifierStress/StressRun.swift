@@ -290,7 +290,7 @@ public final class StressRun: @unchecked Sendable {
             // Releasing: pairs with the callbacks' acquiring load (rule 7).
             context.poisoned.store(true, ordering: .releasing)
         }
-        space.synchronize()
+        do { try space.synchronize() } catch { violation("synchronize threw \(error)") }
     }
 
     func result(started: UInt64, measuredSeconds: Double, finalChecksDone: Bool) -> StressResult {

@@ -55,7 +55,7 @@ struct EngineInsertTests {
         let reader = JoinableThread { returned.store(try! sub.readBegin(), ordering: .releasing) }
         sleepMilliseconds(50)
         #expect(!reader.isFinished, "readBegin must sleep while the window is open")
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         reader.join()
         let returnedValue = returned.load(ordering: .acquiring)
         #expect(returnedValue == 3)
@@ -82,14 +82,14 @@ struct EngineInsertTests {
         sleepMilliseconds(50)
         #expect(!reader.isFinished)
         #expect(space.forEachSubscription(overlapping: 0x1000, last: 0x1000) { _ in false }, "not visible to lookups yet")
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         reader.join()
         state = space.state
         #expect(state.pendingInserts == 0)
         #expect(state.subscriptionsInTree == 2)
         recorder.reset()
         try space.invalidateRangeStart(range(0x1500, 0x1600))
-        space.invalidateRangeEnd(range(0x1500, 0x1600))
+        try space.invalidateRangeEnd(range(0x1500, 0x1600))
         #expect(recorder.calls.map(\.start) == [0x800], "the deferred subscription now gets callbacks")
         try space.checkInvariants()
     }

@@ -29,7 +29,7 @@ struct EngineInvalidationTests {
             #expect(Set(calls.map { "\($0.start)-\($0.last)" }).count == Set(expected.map { "\($0.start)-\($0.last)" }).count)
             #expect(calls.allSatisfy { $0.sequence == window && $0.range == r })
             for sub in expected { #expect(sub.currentSequence == window) }
-            space.invalidateRangeEnd(r)
+            try space.invalidateRangeEnd(r)
             #expect(space.state.sequence & 1 == 0)
         }
         try space.checkInvariants()
@@ -49,7 +49,7 @@ struct EngineInvalidationTests {
         // A subscription outside the range does not wait and does not collide.
         let otherSeq = try other.readBegin()
         #expect(!other.readRetry(otherSeq))
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         let again = try sub.readBegin()
         #expect(again == space.state.sequence - 1, "the window's value, now stale")
         #expect(!sub.readRetry(again))
@@ -64,11 +64,11 @@ struct EngineInvalidationTests {
         try space.invalidateRangeStart(miss)
         try space.invalidateRangeStart(hit)
         #expect(space.state.active == 2)
-        space.invalidateRangeEnd(hit)
+        try space.invalidateRangeEnd(hit)
         #expect(space.state.sequence & 1 == 1, "still open: another invalidation is in flight")
         let late = try space.subscribe(0x5000, 0x10, recorder)
         #expect(space.state.pendingInserts == 1)
-        space.invalidateRangeEnd(miss)
+        try space.invalidateRangeEnd(miss)
         let state = space.state
         #expect(state.sequence & 1 == 0 && state.active == 0 && state.pendingInserts == 0)
         #expect(state.subscriptionsInTree == 2)
@@ -94,7 +94,7 @@ struct EngineInvalidationTests {
         let b = range(0, 0x4000)
         try space.invalidateRangeStart(b)
         #expect(recorder.calls.count == 4)
-        space.invalidateRangeEnd(b)
+        try space.invalidateRangeEnd(b)
         #expect(space.statistics.blockableCallbackFailures == 1)
         try space.checkInvariants()
     }
@@ -111,7 +111,7 @@ struct EngineInvalidationTests {
         let waiter = JoinableThread { _ = try! sub.readBegin() }
         sleepMilliseconds(30)
         #expect(!waiter.isFinished)
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         waiter.join()
         #expect(space.state.sequence == 0, "wrapped to an even value")
         let fresh = try space.subscribe(0x2000, 0x10, recorder)
@@ -122,13 +122,13 @@ struct EngineInvalidationTests {
         let remove = JoinableThread { try! space.remove(sub) }
         sleepMilliseconds(30)
         #expect(!remove.isFinished)
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         remove.join()
         #expect(try fresh.readBegin() == UInt64.max)
         try space.checkInvariants()
     }
 
-    @Test("calls from inside a callback fail clearly instead of deadlocking", arguments: RegistryStrategy.allCases)
+    @Test("calls that would wait for the callback's own window fail clearly instead of deadlocking", arguments: RegistryStrategy.allCases)
     func reentrantCallsFail(strategy: RegistryStrategy) throws {
         let space = AddressSpace(strategy: strategy)
         let errors = Mutex<[NotifierError]>([])
@@ -138,27 +138,26 @@ struct EngineInvalidationTests {
             func record(_ body: () throws(NotifierError) -> Void) {
                 do { try body() } catch { errors.withLock { $0.append(error) } }
             }
-            record { () throws(NotifierError) in _ = try space.insert(start: 0x5000, length: 1) { _, _, _ in true } }
             record { () throws(NotifierError) in try space.remove(sub) }
             record { () throws(NotifierError) in try space.remove(victim) }
-            record { () throws(NotifierError) in try space.put(sub) { _ in } }
             record { () throws(NotifierError) in _ = try sub.readBegin() }
             record { () throws(NotifierError) in try space.release() }
+            record { () throws(NotifierError) in try space.synchronize() }
             return true
         }
         let r = range(0, 0x10)
         try space.invalidateRangeStart(r)
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         let got = errors.withLock { $0 }
         #expect(got == [
-            .calledFromInvalidateCallback(operation: "insert"),
-            .calledFromInvalidateCallback(operation: "remove"),
-            .calledFromInvalidateCallback(operation: "remove"),
-            .calledFromInvalidateCallback(operation: "put"),
-            .calledFromInvalidateCallback(operation: "readBegin"),
-            .calledFromInvalidateCallback(operation: "release"),
+            .calledFromInvalidateCallback(operation: .remove),
+            .calledFromInvalidateCallback(operation: .remove),
+            .calledFromInvalidateCallback(operation: .readBegin),
+            .calledFromInvalidateCallback(operation: .release),
+            .calledFromInvalidateCallback(operation: .synchronize),
         ])
         #expect(space.subscriptionCount == 2, "nothing half-done")
+        #expect(!space.isTornDown)
         try space.checkInvariants()
     }
 

@@ -16,7 +16,7 @@ struct EngineRemoveTests {
         #expect(throws: NotifierError.notRegistered) { try space.remove(sub) }
         #expect(throws: NotifierError.notRegistered) { try space.put(sub) { _ in } }
         try space.invalidateRangeStart(range(0, 0x10000))
-        space.invalidateRangeEnd(range(0, 0x10000))
+        try space.invalidateRangeEnd(range(0, 0x10000))
         #expect(recorder.calls.isEmpty)
         try space.checkInvariants()
     }
@@ -44,7 +44,7 @@ struct EngineRemoveTests {
         invalidator.join()
         sleepMilliseconds(30)
         #expect(!remover.isFinished, "the window stays open until invalidateRangeEnd")
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         remover.join()
         let removedValue = removed.load(ordering: .acquiring)
         #expect(removedValue)
@@ -60,7 +60,7 @@ struct EngineRemoveTests {
         let r = range(0, 0x1000)
         try space.invalidateRangeStart(r)
         // Stretch the instant between "sequence even" and "deferred list applied".
-        space.lock.withLock { space.windowClosingHookForTesting = { usleep(100_000) } }
+        space.setWindowClosingHookForTesting { usleep(100_000) }
         let stillInTree = Atomic<Int>(-1)
         let remover = JoinableThread {
             try! space.remove(sub)
@@ -70,7 +70,7 @@ struct EngineRemoveTests {
             stillInTree.store(found, ordering: .releasing)
         }
         sleepMilliseconds(30)
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         remover.join()
         let stillInTreeValue = stillInTree.load(ordering: .acquiring)
         #expect(stillInTreeValue == 0)
@@ -88,7 +88,7 @@ struct EngineRemoveTests {
         try space.remove(late)                      // returns at once
         #expect(space.state.pendingInserts == 0)
         #expect(throws: NotifierError.notRegistered) { try space.remove(late) }
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         #expect(space.subscriptionCount == 1)
         try space.checkInvariants()
     }
@@ -103,7 +103,7 @@ struct EngineRemoveTests {
                 while !stop.load(ordering: .relaxed) {
                     let r = range(0, 0x10_0000)
                     try! space.invalidateRangeStart(r)
-                    space.invalidateRangeEnd(r)
+                    try! space.invalidateRangeEnd(r)
                 }
             }
         }
@@ -140,8 +140,8 @@ struct EngineRemoveTests {
         #expect(throws: NotifierError.notRegistered) { try space.remove(busy) }
         RCU.barrier()
         #expect(released.withLock { $0 } == [0x10_0000], "the busy one waits for the window")
-        space.invalidateRangeEnd(r)
-        space.synchronize()
+        try space.invalidateRangeEnd(r)
+        try space.synchronize()
         #expect(released.withLock { $0.sorted() } == [0, 0x10_0000])
         #expect(space.subscriptionCount == 0)
         try space.checkInvariants()
@@ -156,10 +156,10 @@ struct EngineRemoveTests {
         try space.invalidateRangeStart(r)
         let count = Atomic<Int>(0)
         try space.put(sub) { _ in count.add(1, ordering: .relaxed) }
-        let syncer = JoinableThread { space.synchronize() }
+        let syncer = JoinableThread { try! space.synchronize() }
         sleepMilliseconds(50)
         #expect(!syncer.isFinished)
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         syncer.join()
         let countValue = count.load(ordering: .relaxed)
         #expect(countValue == 1)

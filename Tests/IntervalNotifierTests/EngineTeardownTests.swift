@@ -46,7 +46,7 @@ struct EngineTeardownTests {
         sleepMilliseconds(30)
         #expect(!teardown.isFinished)
         #expect(throws: NotifierError.addressSpaceReleased) { try space.subscribe(0x9000, 1, recorder) }
-        space.invalidateRangeEnd(r)
+        try space.invalidateRangeEnd(r)
         teardown.join()
         let releases = recorder.calls.filter { $0.range.event == .release }
         #expect(releases.map(\.start).sorted() == [0, 0x4000])

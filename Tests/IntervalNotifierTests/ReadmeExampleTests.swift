@@ -56,7 +56,7 @@ struct ReadmeExampleTests {
         let range = try InvalidationRange(start: 0x11000, end: 0x12000, event: .unmap)
         try space.invalidateRangeStart(range)
         #expect(mirror.lock.withLock { mirror.pages[1] } == nil)
-        space.invalidateRangeEnd(range)
+        try space.invalidateRangeEnd(range)
         try space.remove(mirror.subscription)
     }
 }

@@ -99,7 +99,7 @@ struct StrategyTests {
             // A few removals, fewer than one batch: synchronize still drops them.
             for index in 0..<10 { try space.remove(subs[index]) }
             subs.removeFirst(10)
-            space.synchronize()
+            try space.synchronize()
             #expect(boxes.prefix(10).allSatisfy { $0.subscription == nil }, "removed subscriptions still alive after synchronize")
             #expect(boxes.dropFirst(10).allSatisfy { $0.subscription != nil })
             // Remove the rest: the registry becomes empty, its last batch goes to RCU.
@@ -135,7 +135,7 @@ struct StrategyTests {
         announce.signal()
         #expect(reader.join())
         #expect(eventually { released.isSet })
-        space.synchronize()
+        try space.synchronize()
     }
 
     @Test("qsbr: an online thread may remove, put and synchronize without stalling itself")
@@ -149,7 +149,7 @@ struct StrategyTests {
                 let sub = try! space.insert(start: UInt64(index) * 4096, length: 4096) { s, _, q in s.setSequence(q); return true }
                 if index % 2 == 0 { try! space.remove(sub) } else { try! space.put(sub) { _ in } }
             }
-            space.synchronize()
+            try! space.synchronize()
             #expect(RCU.QSBR.isOnline, "synchronize must bring the thread back online")
             done.set()
         }
@@ -200,7 +200,7 @@ struct StrategyTests {
                 subs[index] = try space.insert(start: UInt64(index) << 16, length: 4096, invalidate: noop)
             }
         }
-        let memory = space.tree.memoryStatistics
+        let memory = space.registry.tree.memoryStatistics
         // 1000 entries need 1000 nodes; path copying needs one path more at most
         // per update, so reuse keeps the slabs near the entry count.
         #expect(memory.allocatedNodes <= 2048, "\(memory.allocatedNodes) nodes allocated for 1000 entries")

@@ -1,22 +1,59 @@
-import CNotifierPlatform
-import Synchronization
-
 /// A registry of interval subscriptions over a 64-bit address space, with the
-/// semantics of the Linux kernel's `mmu_interval_notifier` (the kernel's
-/// `struct mmu_notifier_subscriptions` of one `mm`).
+/// semantics of the Linux kernel's `mmu_interval_notifier` (the kernel's `mm`
+/// and its `struct mmu_notifier_subscriptions`).
+///
+/// ## Ownership
+/// As in the kernel, a subscription pins what it needs of its address space
+/// (the registry: sequence, lock, tree), and teardown releases everything; as a
+/// Swift user expects, dropping the last reference frees the memory:
+/// - The ``AddressSpace`` object is yours. While it lives, it keeps every
+///   registered subscription alive (you may drop your references to them).
+/// - When the last reference to it goes, it is torn down, as the kernel's
+///   `exit_mmap` does: an invalidation window still open (started and never
+///   ended) is closed, every subscription gets one ``InvalidationEvent/release``
+///   invalidation unless ``release()`` ran already, and then every subscription
+///   is detached and the registry's references to them dropped. Subscriptions
+///   you still hold stay valid objects: ``IntervalSubscription/readBegin()``
+///   throws ``NotifierError/addressSpaceReleased``, ``IntervalSubscription/readRetry(_:)``
+///   returns true, ``IntervalSubscription/addressSpace`` is nil.
+/// - Pending ``put(_:release:)`` release callbacks still run, exactly once,
+///   before the memory they hold goes.
+/// - Tree nodes retired by updates are freed after their grace period, also
+///   after the address space is gone.
+/// - Your cycle: an invalidate callback that captures its own address space
+///   strongly keeps the space alive for as long as the subscription is
+///   registered, and the subscription registered for as long as the space is
+///   alive. Capture it `weak` (or capture only what the callback needs).
 ///
 /// ## State
 /// - `sequence` (the kernel's `invalidate_seq`): starts at 2; even while no
 ///   subscription is being invalidated, odd during an invalidation window.
 /// - `active` (`active_invalidate_ranges`): invalidations in flight.
-/// - the interval tree of subscriptions (an ``RCUIntervalTree``), and the
-///   deferred list of inserts and removes that arrive while the tree is frozen.
+/// - the interval tree of subscriptions, and the deferred list of inserts,
+///   removes and updates that arrive while the tree is frozen.
 ///
 /// | state | active | sequence | tree |
 /// |---|---|---|---|
 /// | idle | 0 | even | changes at once |
 /// | partially excluded | > 0 | even | changes at once (no range in flight touches a subscription) |
-/// | invalidating | > 0 | odd | frozen: inserts and removes are deferred |
+/// | invalidating | > 0 | odd | frozen: inserts, removes and updates are deferred |
+///
+/// ## Calls that would wait for themselves
+/// The kernel relies on lockdep to find a thread that waits for its own
+/// invalidation; here they are refused at run time with an error:
+/// - inside an invalidate callback of this space: ``remove(_:)``, ``release()``,
+///   ``synchronize()``, ``IntervalSubscription/readBegin()`` throw
+///   ``NotifierError/calledFromInvalidateCallback(operation:)``;
+/// - on a thread with an invalidation of this space in flight (start returned,
+///   end not called): ``remove(_:)``, ``release()``, ``synchronize()``, and a
+///   ``IntervalSubscription/readBegin()`` that would have to wait, throw
+///   ``NotifierError/calledInsideOwnWindow(operation:)``;
+/// - ``synchronize()`` in a release callback or inside a lookup throws
+///   ``NotifierError/calledFromReleaseCallback(operation:)`` or
+///   ``NotifierError/calledInsideLookup(operation:)``.
+/// ``insert(start:length:invalidate:)``, ``put(_:release:)`` and
+/// ``update(_:start:length:)`` never wait: inside a window (or a callback)
+/// they are deferred to the end of the window, as the kernel defers inserts.
 ///
 /// ## Locking
 /// One registry lock (the kernel's `subscriptions->lock`; its kind depends on the
@@ -29,7 +66,7 @@ import Synchronization
 /// shared mode) on those paths.
 ///
 /// ## Memory ordering
-/// `sequence` is written only under the mutex and read without it with acquiring
+/// `sequence` is written only under the lock and read without it with acquiring
 /// loads. ``IntervalSubscription/readBegin()`` reads the subscription's sequence
 /// (acquiring) and then the address space's. If it sees the odd value X that an
 /// invalidate callback stored with ``IntervalSubscription/setSequence(_:)``
@@ -38,71 +75,37 @@ import Synchronization
 /// closed). Any other interleaving is caught later by
 /// ``IntervalSubscription/readRetry(_:)`` under the user lock, as in the kernel.
 public final class AddressSpace: @unchecked Sendable {
-    /// The kernel's `invalidate_seq`.
-    @usableFromInline let sequence: Atomic<UInt64>
-    /// Guards everything below and every write of `sequence` (the kernel's
-    /// `subscriptions->lock`); a spinlock, rwlock or mutex, depending on the
-    /// strategy.
-    @usableFromInline let lock: AnyRegistryLock
-    /// How lookups are protected (derived from the strategy).
-    @usableFromInline let readers: ReaderProtection
-    /// The wait queue (the kernel's `subscriptions->wq`); see ``waitUntil(_:)``.
-    let waitQueue = PThreadMutex()
-    /// Threads in ``waitUntil(_:)``, so that wakers skip an empty queue.
-    let waiterCount = Atomic<Int>(0)
-    /// Subscriptions, keyed by `[start, last]`, valued by their object address.
-    @usableFromInline let tree: RCUIntervalTree
+    /// The engine: what subscriptions keep alive after this object is gone.
+    @usableFromInline let registry: SubscriptionRegistry
 
-    // Protected by `lock`.
-    var active = 0
-    var deferred: [IntervalSubscription] = []
-    var isReleased = false
-    var statisticsValue = AddressSpaceStatistics()
-    /// References of removed subscriptions waiting to be handed to RCU.
-    var pendingDrops: UnsafeMutablePointer<SubscriptionDropBatch>?
-    /// Test hook: runs under the lock in the end step after the sequence turned
-    /// even and before the deferred list is applied (stretches that instant).
-    var windowClosingHookForTesting: (@Sendable () -> Void)?
+    /// How this address space synchronises readers and updaters.
+    public var strategy: RegistryStrategy { registry.strategy }
 
     /// Creates an empty address space.
     ///
-    /// - Parameter initialSequence: the starting sequence, which must be even
-    ///   (default 2, as in the kernel). Tests start it near `UInt64.max` to
-    ///   exercise wraparound.
+    /// - Parameters:
+    ///   - strategy: how readers and updaters are kept apart (default `rcu(.memb)`).
+    ///   - initialSequence: the starting sequence, which must be even
+    ///     (default 2, as in the kernel). Tests start it near `UInt64.max` to
+    ///     exercise wraparound. An odd value is a programming error: it traps
+    ///     with a message, in release builds too.
     public init(strategy: RegistryStrategy = .default, initialSequence: UInt64 = 2) {
-        precondition(initialSequence & 1 == 0, "the initial sequence must be even (idle)")
-        self.strategy = strategy
-        sequence = Atomic(initialSequence)
-        injectedFaults = []
-        (lock, readers, tree) = Self.makeRegistry(strategy)
-    }
-
-    deinit {
-        lock.destroy()
-    }
-
-    /// The registry lock, reader protection and tree of `strategy`.
-    private static func makeRegistry(_ strategy: RegistryStrategy) -> (AnyRegistryLock, ReaderProtection, RCUIntervalTree) {
-        let readers: ReaderProtection
-        let reclamation: IntervalTreeReclamation
-        switch strategy {
-        case .rcu(.memb): (readers, reclamation) = (.rcuMemb, .rcu(.memb))
-        case .rcu(.qsbr): (readers, reclamation) = (.rcuQSBR, .rcu(.qsbr))
-        case .kernel, .rwlock, .mutex: (readers, reclamation) = (.registryLock, .immediate)
+        if initialSequence & 1 == 1 {
+            fatalError("AddressSpace(initialSequence: \(initialSequence)): the initial sequence must be even (an odd sequence means an invalidation window is open)")
         }
-        return (AnyRegistryLock(for: strategy), readers, RCUIntervalTree(reclaimBatchSize: 256, reclamation: reclamation))
+        registry = SubscriptionRegistry(strategy: strategy, initialSequence: initialSequence, injectedFaults: [])
+        registry.owner = self
     }
-
-    /// How this address space synchronises readers and updaters.
-    public let strategy: RegistryStrategy
 
     /// Creates an address space with deliberate protocol bugs, so that tests can
     /// prove the stress oracle catches them. Never use outside tests.
     package init(injectedFaults: InjectedFaults, strategy: RegistryStrategy = .default, initialSequence: UInt64 = 2) {
-        self.strategy = strategy
-        sequence = Atomic(initialSequence)
-        self.injectedFaults = injectedFaults
-        (lock, readers, tree) = Self.makeRegistry(strategy)
+        registry = SubscriptionRegistry(strategy: strategy, initialSequence: initialSequence, injectedFaults: injectedFaults)
+        registry.owner = self
+    }
+
+    deinit {
+        registry.detachAll()
     }
 
     /// Deliberate bugs for oracle tests (see `init(injectedFaults:)`).
@@ -117,22 +120,6 @@ public final class AddressSpace: @unchecked Sendable {
         package static let applyInsertsDuringWindow = InjectedFaults(rawValue: 2)
     }
 
-    /// The bugs this instance was built with (empty in production).
-    let injectedFaults: InjectedFaults
-
-    /// The current sequence (acquiring load, no lock).
-    @inlinable @inline(__always)
-    var currentSequence: UInt64 {
-        // Acquiring: see "Memory ordering" above.
-        sequence.load(ordering: .acquiring)
-    }
-
-    /// Whether the calling thread is inside an invalidate callback of this space.
-    @inlinable @inline(__always)
-    var isCallbackThread: Bool {
-        cnp_callback_context() == Unmanaged.passUnretained(self).toOpaque()
-    }
-
     // MARK: Insert
 
     /// Registers a subscription to invalidations of `[start, start + length - 1]`
@@ -141,67 +128,36 @@ public final class AddressSpace: @unchecked Sendable {
     /// On return the subscription is registered: idle, it is in the tree with an
     /// odd sequence that is not current; during a partial exclusion it is in the
     /// tree and the address space's sequence is made odd (the ranges in flight may
-    /// cover it); during an invalidation window it waits on the deferred list and
-    /// enters the tree when the window closes, and ``IntervalSubscription/readBegin()``
-    /// on it sleeps until then.
+    /// cover it); during an invalidation window (also from an invalidate
+    /// callback, or on a thread with an invalidation in flight) it waits on the
+    /// deferred list and enters the tree when the window closes, and
+    /// ``IntervalSubscription/readBegin()`` on it sleeps until then. Insert never
+    /// waits, so it is never refused as a self-wait.
     ///
     /// - Throws: ``NotifierError/emptyRange(start:)`` for `length == 0`,
     ///   ``NotifierError/rangeOverflow(start:length:)`` when the last address does
-    ///   not fit, ``NotifierError/addressSpaceReleased`` after ``release()``,
-    ///   ``NotifierError/calledFromInvalidateCallback(operation:)`` from a callback.
+    ///   not fit, ``NotifierError/addressSpaceReleased`` after ``release()``.
     /// - Complexity: O(log n).
     public func insert(start: UInt64, length: UInt64, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
-        guard length > 0 else { throw .emptyRange(start: start) }
-        let (last, overflow) = start.addingReportingOverflow(length - 1)
-        guard !overflow else { throw .rangeOverflow(start: start, length: length) }
-        return try insert(start: start, last: last, invalidate: invalidate)
+        let last = try Self.lastAddress(start: start, length: length)
+        return try registry.insert(start: start, last: last, invalidate: invalidate)
     }
 
     /// Registers a subscription to invalidations of the closed interval
     /// `[start, last]`; see ``insert(start:length:invalidate:)``.
     public func insert(start: UInt64, last: UInt64, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
-        guard last >= start else { throw .emptyRange(start: start) }
-        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: "insert") }
-        let subscription = IntervalSubscription(start: start, last: last, addressSpace: self, invalidate: invalidate)
-        lock.lock()
-        defer { lock.unlock() }
-        guard !isReleased else { throw .addressSpaceReleased }
-        // The registry's own reference: lock-free lookups may see the object
-        // until a grace period after it leaves the tree.
-        _ = Unmanaged.passRetained(subscription)
-        // Relaxed: under `lock`, which orders every write of the sequences.
-        let current = sequence.load(ordering: .relaxed)
-        if active > 0 {
-            if current & 1 == 1 && !injectedFaults.contains(.applyInsertsDuringWindow) {
-                // Invalidating: the tree is frozen. Equal odd sequence: readBegin
-                // waits until the window closes and the subscription is in the tree.
-                // Relaxed: no other thread has the subscription yet; returning it
-                // (or the end step's publication of the tree) orders this store.
-                subscription.sequence.store(current, ordering: .relaxed)
-                subscription.state = .pendingInsert
-                deferred.append(subscription)
-                statisticsValue.deferredInserts += 1
-                return subscription
-            }
-            // Partially excluded: the ranges in flight are unknown, assume they
-            // cover the new subscription.
-            // Releasing: publishes the odd sequence to lock-free readers.
-            sequence.store(current | 1, ordering: .releasing)
-            // Relaxed: under `lock`, which orders every write of the sequences.
-            subscription.sequence.store(current | 1, ordering: .relaxed)
-        } else {
-            // Idle: odd and as far as possible from being reached again.
-            // Relaxed: no other thread has the subscription yet; the tree's
-            // releasing publication below orders this store for lookups.
-            subscription.sequence.store(current &- 1, ordering: .relaxed)
-        }
-        tree.insertSerialized(subscription.treeEntry)
-        subscription.state = .inTree
-        statisticsValue.inserts += 1
-        return subscription
+        try registry.insert(start: start, last: last, invalidate: invalidate)
     }
 
-    // MARK: Remove
+    /// `start + length - 1`, or the error for an empty or overflowing range.
+    private static func lastAddress(start: UInt64, length: UInt64) throws(NotifierError) -> UInt64 {
+        guard length > 0 else { throw .emptyRange(start: start) }
+        let (last, overflow) = start.addingReportingOverflow(length - 1)
+        guard !overflow else { throw .rangeOverflow(start: start, length: length) }
+        return last
+    }
+
+    // MARK: Remove, put, update
 
     /// Unregisters `subscription` and waits until no callback for it runs
     /// (`mmu_interval_notifier_remove`). On return no invalidate callback for it
@@ -215,9 +171,10 @@ public final class AddressSpace: @unchecked Sendable {
     ///
     /// - Throws: ``NotifierError/notRegistered`` (double remove, or after
     ///   ``put(_:release:)``), ``NotifierError/foreignSubscription``,
-    ///   ``NotifierError/calledFromInvalidateCallback(operation:)``.
+    ///   ``NotifierError/calledFromInvalidateCallback(operation:)``,
+    ///   ``NotifierError/calledInsideOwnWindow(operation:)``.
     public func remove(_ subscription: IntervalSubscription) throws(NotifierError) {
-        try unlink(subscription, operation: "remove", release: nil)
+        try registry.unlink(subscription, operation: .remove, release: nil)
     }
 
     /// Unregisters `subscription` without waiting, and calls `release` once no
@@ -225,104 +182,58 @@ public final class AddressSpace: @unchecked Sendable {
     /// closes and an RCU grace period passes (the kernel's `mmu_notifier_put`,
     /// for interval subscriptions). ``synchronize()`` waits for pending releases.
     ///
+    /// Allowed from any invalidate callback of this space, for any subscription
+    /// (the one being called included), and on a thread with an invalidation in
+    /// flight: the subscription leaves the tree when the current window closes
+    /// (until then its callback may still be called for ranges of that window;
+    /// never after), then `release` runs. A `put` supersedes an
+    /// ``update(_:start:length:)`` still pending in the same window.
+    ///
     /// `release` runs on the RCU callback thread; it must not wait for a grace
-    /// period (``RCU/synchronize()``, ``RCU/barrier()``, ``synchronize()``).
-    /// - Throws: as ``remove(_:)``.
-    public func put(_ subscription: IntervalSubscription, release: @escaping @Sendable (IntervalSubscription) -> Void) throws(NotifierError) {
-        try unlink(subscription, operation: "put", release: release)
+    /// period (``synchronize()`` there throws).
+    /// - Throws: ``NotifierError/notRegistered``, ``NotifierError/foreignSubscription``.
+    public func put(_ subscription: IntervalSubscription, release: @escaping ReleaseCallback) throws(NotifierError) {
+        try registry.unlink(subscription, operation: .put, release: release)
     }
 
-    private func unlink(_ subscription: IntervalSubscription, operation: String, release: (@Sendable (IntervalSubscription) -> Void)?) throws(NotifierError) {
-        guard subscription.addressSpace === self else { throw .foreignSubscription }
-        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: operation) }
-        let windowToWaitFor = try unlinkLocked(subscription, release: release)
-        // Like the kernel, sleep after dropping the lock; `waitUntilSequenceChanges`
-        // re-reads the sequence under the lock (the 2022 fix).
-        if let window = windowToWaitFor { waitUntilSequenceChanges(from: window) }
+    /// Changes the range of `subscription` to `[start, start + length - 1]`
+    /// (what the 2019 LKML series "make interval notifier updates safe" asked
+    /// for: a device or cache that learns inside its callback that part of a
+    /// region is gone shrinks or moves it there).
+    ///
+    /// - Outside a window it takes effect at once, in one tree publication:
+    ///   a concurrent lookup finds the subscription at its old range or at its
+    ///   new one, never at neither.
+    /// - During a window (from an invalidate callback, or any thread while the
+    ///   sequence is odd) the tree is frozen: the update is applied when the
+    ///   window closes, like a deferred insert. A second update in the same
+    ///   window replaces the first (the last one wins); a ``put(_:release:)`` or
+    ///   ``remove(_:)`` cancels it.
+    /// - The sequence: the subscription gets a sequence that no reader holds, so
+    ///   every read-side region begun before the update retries
+    ///   (``IntervalSubscription/readRetry(_:)`` returns true), whether or not
+    ///   its address left the range; one begun after sees the new range.
+    ///
+    /// Parallel updates: every update (and every insert, remove and put) runs
+    /// under the registry lock, and an update changes the tree and the sequence
+    /// in one locked section, so concurrent updates of one subscription are
+    /// applied one after the other, each whole; the last to take the lock wins.
+    /// An invalidation in flight sees the tree as frozen when its window opened.
+    ///
+    /// - Throws: ``NotifierError/emptyRange(start:)``,
+    ///   ``NotifierError/rangeOverflow(start:length:)``,
+    ///   ``NotifierError/notRegistered`` (removed, put, or removal pending),
+    ///   ``NotifierError/foreignSubscription``, ``NotifierError/addressSpaceReleased``.
+    /// - Complexity: O(log n).
+    public func update(_ subscription: IntervalSubscription, start: UInt64, length: UInt64) throws(NotifierError) {
+        let last = try Self.lastAddress(start: start, length: length)
+        try registry.update(subscription, start: start, last: last)
     }
 
-    /// Unlinks under the lock; returns the window's sequence when a blocking
-    /// remove must wait for that window to close.
-    private func unlinkLocked(_ subscription: IntervalSubscription, release: (@Sendable (IntervalSubscription) -> Void)?) throws(NotifierError) -> UInt64? {
-        lock.lock()
-        defer { lock.unlock() }
-        switch subscription.state {
-        case .unlinked, .removed, .pendingRemove:
-            throw .notRegistered
-        case .pendingInsert:
-            // Never reached the tree, so no callback can run for it: drop it.
-            deferred.removeAll { $0 === subscription }
-            subscription.state = .removed
-            statisticsValue.deferredInsertsCancelled += 1
-            finishUnlink(subscription, release: release)
-            return nil
-        case .inTree:
-            // Relaxed: under `lock`, which orders every write of the sequences.
-            let current = sequence.load(ordering: .relaxed)
-            if current & 1 == 0 {
-                // No walk can be running (the sequence is even): unlink now.
-                _ = tree.removeSerialized(subscription.treeEntry)
-                subscription.state = .removed
-                statisticsValue.removes += 1
-                finishUnlink(subscription, release: release)
-                return nil
-            }
-            subscription.state = .pendingRemove
-            subscription.releaseCallback = release
-            deferred.append(subscription)
-            statisticsValue.deferredRemoves += 1
-            if release != nil {
-                statisticsValue.pendingReleases += 1
-                return nil
-            }
-            statisticsValue.removeWaits += 1
-            return injectedFaults.contains(.removeDoesNotWait) ? nil : current
-        }
-    }
-
-    /// Sleeps until the sequence differs from `window` (the kernel's
-    /// `wait_event(..., mmu_interval_seq_released(...))`). The sequence is re-read
-    /// under `lock`, the lock the end step holds from the moment it makes the
-    /// sequence even until it has applied the deferred list: so on return every
-    /// pending remove of that window is out of the tree. A lockless re-read could
-    /// return in between (the use-after-free the kernel fixed in 2022).
-    func waitUntilSequenceChanges(from window: UInt64) {
-        // Relaxed: under `lock`, which orders every write of the sequences.
-        waitUntil { sequence.load(ordering: .relaxed) != window }
-    }
-
-    /// Completes an unlink once the subscription is out of the tree (lock held):
-    /// runs a pending release callback and drops the registry's reference once
-    /// no lookup can still see the object: after a grace period for the RCU
-    /// strategies (batched: the object may live until 63 more removals, the
-    /// registry becoming empty, or ``synchronize()``); at once for the locked
-    /// ones, whose lookups hold the lock that the unlink holds (a `put` release
-    /// still runs later, on the RCU callback thread, never inside the caller).
-    func finishUnlink(_ subscription: IntervalSubscription, release: (@Sendable (IntervalSubscription) -> Void)?) {
-        let retained = Unmanaged.passUnretained(subscription)
-        if readers == .registryLock && release == nil {
-            // The caller of `remove` still holds its own reference: not the last.
-            retained.release()
-            return
-        }
-        if release == nil {
-            // The common case: batched (see `SubscriptionDropBatch`).
-            queueReferenceDrop(retained)
-            return
-        }
-        let reference = UInt(bitPattern: retained.toOpaque())
-        callbackQueue.callAfterGracePeriod {
-            let subscription = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: reference)!)
-            if let release { release(subscription.takeUnretainedValue()) }
-            subscription.release()
-        }
-    }
-
-    /// The queue that defers reference drops and release callbacks: the grace
-    /// periods of the strategy's flavour (memb for the locked strategies, where
-    /// it only serves to run `put` releases outside the caller).
-    var callbackQueue: RCUCallbackQueue {
-        readers == .rcuQSBR ? .qsbr : .shared
+    /// Changes the range of `subscription` to the closed interval `[start, last]`;
+    /// see ``update(_:start:length:)``.
+    public func update(_ subscription: IntervalSubscription, start: UInt64, last: UInt64) throws(NotifierError) {
+        try registry.update(subscription, start: start, last: last)
     }
 
     /// Waits until every release callback of an earlier ``put(_:release:)`` has
@@ -330,12 +241,105 @@ public final class AddressSpace: @unchecked Sendable {
     /// dropped its references to every subscription removed before the call.
     /// Call it before freeing what release callbacks use.
     ///
-    /// - Precondition: not inside an RCU read-side section or a release callback.
-    public func synchronize() {
-        precondition(!RCU.isInReadSection, "AddressSpace.synchronize() called inside an RCU read-side section")
-        // Releases queued on the deferred list are handed to RCU by the end step.
-        waitUntil { !deferred.contains(where: { $0.state == .pendingRemove && $0.releaseCallback != nil }) }
-        lock.withLock { flushReferenceDrops() }
-        callbackQueue.barrier()
+    /// - Throws: ``NotifierError/calledFromInvalidateCallback(operation:)``,
+    ///   ``NotifierError/calledInsideOwnWindow(operation:)``,
+    ///   ``NotifierError/calledFromReleaseCallback(operation:)``,
+    ///   ``NotifierError/calledInsideLookup(operation:)``: each would wait for itself.
+    public func synchronize() throws(NotifierError) {
+        try registry.synchronize()
     }
+
+    // MARK: Invalidation
+
+    /// Starts invalidating `range` (`mmu_notifier_invalidate_range_start` for
+    /// interval subscriptions) and calls the invalidate callback of every
+    /// subscription that overlaps it, on the calling thread.
+    ///
+    /// Under the lock: `active += 1`; if a subscription overlaps, the sequence is
+    /// made odd (the window opens and the tree freezes). Then, without the lock,
+    /// each overlapping subscription's callback gets the window's sequence.
+    /// Pair every successful call with ``invalidateRangeEnd(_:)`` of the same
+    /// range (on any thread); the window closes when every invalidation in
+    /// flight has ended.
+    ///
+    /// - Throws: ``NotifierError/wouldBlock`` when `range` is not blockable and a
+    ///   callback returned false: the walk stopped there and the range was ended
+    ///   already (`active` is back to its value before): do not call end.
+    ///   A false return on a blockable range is a callback bug: it is counted in
+    ///   ``AddressSpaceStatistics/blockableCallbackFailures`` and the walk goes on.
+    /// - Complexity: O(log n + k) for k overlapping subscriptions, plus the callbacks.
+    public func invalidateRangeStart(_ range: InvalidationRange) throws(NotifierError) {
+        try registry.invalidateRangeStart(range)
+    }
+
+    /// Ends an invalidation started by ``invalidateRangeStart(_:)``
+    /// (`mmu_notifier_invalidate_range_end`).
+    ///
+    /// When it is the last invalidation in flight and the window is open, the
+    /// sequence becomes even, the deferred list is applied (pending inserts enter
+    /// the tree, pending removes and puts leave it, pending updates move), and
+    /// every waiter wakes.
+    ///
+    /// - Throws: ``NotifierError/unbalancedInvalidateEnd(start:last:)`` when no
+    ///   invalidation of this range is in flight (never started, ended twice, or
+    ///   its start threw ``NotifierError/wouldBlock``); nothing changes then.
+    public func invalidateRangeEnd(_ range: InvalidationRange) throws(NotifierError) {
+        try registry.invalidateRangeEnd(range)
+    }
+
+    /// Tears the address space down (the kernel's `mn_itree_release` at
+    /// `exit_mmap`): invalidates every subscription once with event
+    /// ``InvalidationEvent/release`` over `[0, UInt64.max]`, blockable, then ends.
+    ///
+    /// Subscriptions stay registered (remove them as usual); later inserts throw
+    /// ``NotifierError/addressSpaceReleased``. Idempotent: a second call delivers
+    /// nothing. It waits for an open invalidation window to close first, so that
+    /// every subscription accepted before it (also deferred ones) is in the tree
+    /// and gets exactly one release event. Dropping the address space does the
+    /// same (see "Ownership").
+    ///
+    /// - Throws: ``NotifierError/calledFromInvalidateCallback(operation:)``,
+    ///   ``NotifierError/calledInsideOwnWindow(operation:)``.
+    public func release() throws(NotifierError) {
+        try registry.release()
+    }
+
+    /// Whether ``release()`` has run.
+    public var isTornDown: Bool { registry.withLock { $0.isReleased } }
+
+    // MARK: Lookups
+
+    /// Calls `body` with each subscription overlapping `[start, last]`, in
+    /// address order, until it returns false; no lock is taken with the RCU
+    /// strategies (RCU read-side section). This is the fault path's lookup.
+    ///
+    /// `body` must not block, wait for a grace period, or keep the subscription
+    /// beyond the call without its own strong reference; it may call
+    /// ``IntervalSubscription/readBegin()`` only if that cannot sleep for long.
+    /// - Returns: false if `body` stopped the walk.
+    /// - Complexity: O(log n + k); no allocation, no reference counting.
+    @inlinable
+    @discardableResult
+    public func forEachSubscription(overlapping start: UInt64, last: UInt64, _ body: (IntervalSubscription) throws -> Bool) rethrows -> Bool {
+        try registry.forEachSubscription(overlapping: start, last: last, body)
+    }
+
+    /// Calls `body` with the lowest subscription containing `address` (or nil),
+    /// inside an RCU read-side section, without a lock (RCU strategies).
+    /// - Complexity: O(log n); no allocation, no reference counting.
+    @inlinable
+    public func withSubscription<Result>(containing address: UInt64, _ body: (IntervalSubscription?) throws -> Result) rethrows -> Result {
+        try registry.withSubscription(containing: address, body)
+    }
+
+    /// Number of subscriptions in the tree (excluding pending inserts).
+    public var subscriptionCount: Int { registry.tree.count }
+
+    // MARK: Observing
+
+    /// The counters so far (taken under the lock).
+    public var statistics: AddressSpaceStatistics { registry.statistics }
+
+    /// The current state (taken under the lock).
+    public var state: AddressSpaceState { registry.stateSummary }
 }

@@ -9,54 +9,148 @@ import Synchronization
 /// only when the range is not blockable (``InvalidationRange/isBlockable``) and it
 /// would have to sleep (for example, `tryLock` of the user lock failed).
 ///
-/// It must not call ``AddressSpace/insert(start:length:invalidate:)``,
-/// ``AddressSpace/remove(_:)``, ``AddressSpace/put(_:release:)``,
-/// ``AddressSpace/release()`` or ``IntervalSubscription/readBegin()`` on the same
-/// address space: they throw ``NotifierError/calledFromInvalidateCallback(operation:)``.
+/// From inside the callback it may call, on the same address space,
+/// ``AddressSpace/put(_:release:)`` and ``AddressSpace/update(_:start:length:)``
+/// for any subscription (this one included): both take effect when the current
+/// invalidation window closes. ``AddressSpace/insert(start:length:invalidate:)``
+/// is deferred the same way. Calls that would wait for the window the callback
+/// runs in (``AddressSpace/remove(_:)``, ``AddressSpace/release()``,
+/// ``AddressSpace/synchronize()``, ``IntervalSubscription/readBegin()``) throw
+/// ``NotifierError/calledFromInvalidateCallback(operation:)``.
+///
+/// A callback that captures its own ``AddressSpace`` strongly makes a cycle
+/// (space → subscription → callback → space) that keeps both alive until the
+/// subscription is removed: capture it `weak` or `unowned`, or capture only what
+/// the callback needs.
 public typealias InvalidateCallback = @Sendable (_ subscription: IntervalSubscription, _ range: InvalidationRange, _ sequence: UInt64) -> Bool
+
+/// The callback ``AddressSpace/put(_:release:)`` runs once no invalidate callback
+/// for the subscription can run any more (the kernel's `free_notifier`).
+public typealias ReleaseCallback = @Sendable (_ subscription: IntervalSubscription) -> Void
 
 /// A subscription to invalidations of the interval `[start, last]` of an
 /// ``AddressSpace`` (the kernel's `struct mmu_interval_notifier`).
 ///
 /// Create one with ``AddressSpace/insert(start:length:invalidate:)``; end it with
 /// ``AddressSpace/remove(_:)`` (blocking) or ``AddressSpace/put(_:release:)``
-/// (non-blocking). The read side (``readBegin()``, ``readRetry(_:)``,
-/// ``checkRetry(_:)``) takes no lock and touches no reference count.
+/// (non-blocking); change its range with ``AddressSpace/update(_:start:length:)``.
+/// The read side (``readBegin()``, ``readRetry(_:)``, ``checkRetry(_:)``) takes no
+/// lock and touches no reference count.
+///
+/// ## Lifetime
+/// A subscription keeps its address space's registry alive (as the kernel's
+/// subscription pins its `mm`), never the ``AddressSpace`` object: when the last
+/// reference to the address space goes, the space is torn down (every
+/// subscription gets one ``InvalidationEvent/release`` invalidation, unless
+/// ``AddressSpace/release()`` ran already) and every subscription is detached.
+/// A detached subscription is safe to keep: ``readBegin()`` throws
+/// ``NotifierError/addressSpaceReleased`` and ``readRetry(_:)`` returns true.
 public final class IntervalSubscription: @unchecked Sendable {
-    /// First address covered.
-    public let start: UInt64
-    /// Last address covered (inclusive).
-    public let last: UInt64
-    /// The address space this subscription belongs to.
-    public let addressSpace: AddressSpace
+    /// The registry of the address space this subscription belongs to (strong:
+    /// it outlives the ``AddressSpace`` object while subscriptions need it).
+    @usableFromInline let registry: SubscriptionRegistry
     /// The user's invalidate callback.
     public let invalidate: InvalidateCallback
 
-    /// The kernel's `invalidate_seq`: always odd. Written by the address space
-    /// under its lock (insert) and by ``setSequence(_:)`` under the user lock.
+    /// The kernel's `invalidate_seq`: odd while registered, ``SubscriptionRegistry/unregisteredSequence``
+    /// (even) once removed or detached, so that ``readBegin()`` leaves its fast
+    /// path. Written by the registry under its lock (insert, update, unlink) and
+    /// by ``setSequence(_:)`` under the user lock.
     @usableFromInline let sequence: Atomic<UInt64>
 
-    // State below is protected by the address space's lock.
+    /// The range `[rangeStart, rangeLast]`, written under the registry lock (a
+    /// seqlock: `rangeVersion` is odd while a write is in progress), read by
+    /// anyone without a lock; see ``bounds``.
+    let rangeVersion = Atomic<UInt64>(0)
+    let rangeStart: Atomic<UInt64>
+    let rangeLast: Atomic<UInt64>
+
+    // State below is protected by the registry's lock.
     /// Where the subscription is in its life.
     var state: SubscriptionState = .unlinked
     /// The release callback of a pending ``AddressSpace/put(_:release:)``.
-    var releaseCallback: (@Sendable (IntervalSubscription) -> Void)?
+    var releaseCallback: ReleaseCallback?
+    /// The range a deferred ``AddressSpace/update(_:start:length:)`` will give it.
+    var pendingRange: (start: UInt64, last: UInt64)?
 
-    init(start: UInt64, last: UInt64, addressSpace: AddressSpace, invalidate: @escaping InvalidateCallback) {
-        self.start = start
-        self.last = last
-        self.addressSpace = addressSpace
+    init(start: UInt64, last: UInt64, registry: SubscriptionRegistry, invalidate: @escaping InvalidateCallback) {
+        self.registry = registry
         self.invalidate = invalidate
         self.sequence = Atomic(1)
+        self.rangeStart = Atomic(start)
+        self.rangeLast = Atomic(last)
+        // Relaxed: a counter for leak tests.
+        LiveObjectCounters.subscriptions.add(1, ordering: .relaxed)
     }
 
-    /// The tree entry that stands for this subscription (its address is the value).
-    var treeEntry: IntervalTreeEntry {
-        IntervalTreeEntry(start: start, last: last, value: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()))
+    deinit {
+        // Relaxed: a counter for leak tests.
+        LiveObjectCounters.subscriptions.subtract(1, ordering: .relaxed)
     }
+
+    // MARK: Range
+
+    /// The interval `[start, last]` as of one instant: never the start of one
+    /// ``AddressSpace/update(_:start:length:)`` and the last of another.
+    /// No lock: a seqlock read (about three loads).
+    public var bounds: ClosedRange<UInt64> {
+        while true {
+            // Acquiring: the range loads below see the writes of every update
+            // whose closing version store this load observed.
+            let before = rangeVersion.load(ordering: .acquiring)
+            // Relaxed: validated by the version re-read after the fence.
+            let start = rangeStart.load(ordering: .relaxed)
+            // Relaxed: as above.
+            let last = rangeLast.load(ordering: .relaxed)
+            // Acquiring fence: the two range loads complete before the re-read.
+            atomicMemoryFence(ordering: .acquiring)
+            // Relaxed: ordered after the range loads by the fence above.
+            if before & 1 == 0 && rangeVersion.load(ordering: .relaxed) == before { return start...last }
+        }
+    }
+
+    /// First address covered.
+    public var start: UInt64 { bounds.lowerBound }
+    /// Last address covered (inclusive).
+    public var last: UInt64 { bounds.upperBound }
 
     /// Number of addresses covered, or nil for the whole 2^64 space.
-    public var length: UInt64? { last - start == .max ? nil : last - start + 1 }
+    public var length: UInt64? {
+        let range = bounds
+        return range.upperBound - range.lowerBound == .max ? nil : range.upperBound - range.lowerBound + 1
+    }
+
+    /// Changes the range (registry lock held; the only writer).
+    func setBounds(start: UInt64, last: UInt64) {
+        // Relaxed: only writer (registry lock); the fence below orders it.
+        let version = rangeVersion.load(ordering: .relaxed)
+        // Relaxed: the releasing fence below orders it before the range stores.
+        rangeVersion.store(version &+ 1, ordering: .relaxed)
+        // Releasing fence: a reader that sees a new range value also sees the odd version.
+        atomicMemoryFence(ordering: .releasing)
+        // Relaxed: published by the releasing version store below.
+        rangeStart.store(start, ordering: .relaxed)
+        // Relaxed: as above.
+        rangeLast.store(last, ordering: .relaxed)
+        // Releasing: a reader that sees the even version sees the range writes.
+        rangeVersion.store(version &+ 2, ordering: .releasing)
+    }
+
+    /// The range as the registry sees it (registry lock held: no concurrent write).
+    var lockedBounds: (start: UInt64, last: UInt64) {
+        // Relaxed: only written under the registry lock, which the caller holds.
+        (rangeStart.load(ordering: .relaxed), rangeLast.load(ordering: .relaxed))
+    }
+
+    /// The tree entry that stands for this subscription as registered now
+    /// (its address is the value); registry lock held.
+    var treeEntry: IntervalTreeEntry {
+        let (start, last) = lockedBounds
+        return IntervalTreeEntry(start: start, last: last, value: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()))
+    }
+
+    /// The address space this subscription belongs to, or nil once it is gone.
+    public var addressSpace: AddressSpace? { registry.owner }
 
     // MARK: Read side (the collision-retry protocol)
 
@@ -71,27 +165,33 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// Lock-free on the fast path: two acquiring loads and a compare. The kernel
     /// takes its spinlock here only to read both sequences; reading them in this
     /// order is enough (see ``AddressSpace`` "Memory ordering").
-    /// - Throws: ``NotifierError/calledFromInvalidateCallback(operation:)`` when
-    ///   called from an invalidate callback of the same address space.
+    /// - Throws: ``NotifierError/notRegistered`` after the subscription was
+    ///   removed or put; ``NotifierError/addressSpaceReleased`` once its address
+    ///   space is gone; ``NotifierError/calledFromInvalidateCallback(operation:)``
+    ///   from an invalidate callback of the same address space;
+    ///   ``NotifierError/calledInsideOwnWindow(operation:)`` when it would have to
+    ///   wait for an invalidation window that the calling thread itself opened.
     /// - Complexity: O(1); no lock, no allocation, no reference counting unless it waits.
     @inlinable @inline(__always)
     public func readBegin() throws(NotifierError) -> UInt64 {
         // The locked strategies read both sequences under the registry lock.
-        guard _fastPath(addressSpace.readers != .registryLock) else {
-            return try addressSpace.lockedReadBegin(self)
+        guard _fastPath(registry.readers != .registryLock) else {
+            return try registry.lockedReadBegin(self)
         }
         // Acquiring: if this load returns a value set by `setSequence` in an
         // invalidate callback, the address space's odd sequence published before
         // that callback ran is visible to the next load.
         let observed = sequence.load(ordering: .acquiring)
-        if _slowPath(addressSpace.currentSequence == observed) || _slowPath(addressSpace.isCallbackThread) {
-            return try addressSpace.waitForReadBegin(self)
+        // An even value: removed or detached (the slow path says which).
+        if _slowPath(registry.currentSequence == observed) || _slowPath(observed & 1 == 0) || _slowPath(registry.isCallbackThread) {
+            return try registry.waitForReadBegin(self)
         }
         return observed
     }
 
     /// Whether the region begun by ``readBegin()`` returning `sequence` collided
-    /// with an invalidation (`mmu_interval_read_retry`).
+    /// with an invalidation, an update of the range, or the end of the
+    /// subscription (`mmu_interval_read_retry`).
     ///
     /// - Precondition: the caller holds the user lock under which the invalidate
     ///   callback calls ``setSequence(_:)``; that lock orders the two.
@@ -124,9 +224,20 @@ public final class IntervalSubscription: @unchecked Sendable {
         // Relaxed: diagnostics only.
         sequence.load(ordering: .relaxed)
     }
+
+    /// Whether the subscription is registered (in the tree, or about to enter
+    /// or leave it when the current window closes). Takes the registry lock.
+    public var isRegistered: Bool {
+        registry.lock.withLock {
+            switch state {
+            case .inTree, .pendingInsert, .pendingRemove, .pendingUpdate: true
+            case .unlinked, .removed, .detached: false
+            }
+        }
+    }
 }
 
-/// Where a subscription is in its life (protected by the address space's lock).
+/// Where a subscription is in its life (protected by the registry's lock).
 enum SubscriptionState: Equatable {
     /// Created, not yet linked (only inside `insert`).
     case unlinked
@@ -135,9 +246,14 @@ enum SubscriptionState: Equatable {
     /// Inserted during an invalidation window: on the deferred list, enters the
     /// tree when the window closes.
     case pendingInsert
-    /// Removed during an invalidation window: still in the tree, on the deferred
-    /// list, leaves the tree when the window closes.
+    /// Removed or put during an invalidation window: still in the tree, on the
+    /// deferred list, leaves the tree when the window closes.
     case pendingRemove
-    /// Out of the tree for good.
+    /// In the tree with its old range, on the deferred list: takes
+    /// `pendingRange` when the window closes.
+    case pendingUpdate
+    /// Out of the tree for good (removed or put).
     case removed
+    /// Out of the tree because its address space was dropped.
+    case detached
 }

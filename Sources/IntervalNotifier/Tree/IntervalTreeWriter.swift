@@ -56,6 +56,8 @@ struct IntervalTreeWriter {
         let bytes = MemoryLayout<IntervalTreeNode>.stride * Self.nodesPerSlab
         let slab = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         slabs.append(slab)
+        // Relaxed: a counter for leak tests.
+        LiveObjectCounters.treeSlabs.add(1, ordering: .relaxed)
         let nodes = slab.bindMemory(to: IntervalTreeNode.self, capacity: Self.nodesPerSlab)
         for index in 0..<Self.nodesPerSlab {
             let next: IntervalTreeNodePointer? = index + 1 < Self.nodesPerSlab ? nodes + index + 1 : nil

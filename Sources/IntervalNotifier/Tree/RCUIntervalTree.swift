@@ -51,11 +51,12 @@ public final class RCUIntervalTree: @unchecked Sendable {
 
     deinit {
         // No reader can hold a snapshot of a tree nobody references. Hand the last
-        // retired nodes over, then free the slabs once every batch of this tree has
-        // run. Normally that is a barrier; but the last reference may be dropped
+        // retired nodes over, then free the slabs from one more RCU callback,
+        // which runs after every callback queued before it (so after every
+        // batch of this tree). Not a barrier: the last reference may be dropped
         // by an RCU callback (an engine release callback, say), where a barrier
-        // would wait for itself: then free from one more callback, which runs
-        // after every callback queued before it.
+        // would wait for itself, and a barrier per destroyed tree would make
+        // dropping an address space cost a grace period.
         writer.pointee.flushRetired()
         let writer = self.writer, reclaimQueue = self.reclaimQueue
         guard case .rcu(let flavor) = reclamation else {
@@ -63,15 +64,9 @@ public final class RCUIntervalTree: @unchecked Sendable {
             IntervalTreeCleanup.free(writer: writer, reclaimQueue: reclaimQueue)
             return
         }
-        let queue = RCUCallbackQueue.queue(for: flavor)
-        if queue.isCallbackThread {
-            let cleanup = UnsafeMutablePointer<IntervalTreeCleanup>.allocate(capacity: 1)
-            cleanup.initialize(to: IntervalTreeCleanup(writer: writer, reclaimQueue: reclaimQueue))
-            queue.enqueue(UnsafeMutableRawPointer(cleanup).assumingMemoryBound(to: rcu_head.self), intervalTreeCleanup)
-        } else {
-            queue.barrier()
-            IntervalTreeCleanup.free(writer: writer, reclaimQueue: reclaimQueue)
-        }
+        let cleanup = UnsafeMutablePointer<IntervalTreeCleanup>.allocate(capacity: 1)
+        cleanup.initialize(to: IntervalTreeCleanup(writer: writer, reclaimQueue: reclaimQueue))
+        RCUCallbackQueue.queue(for: flavor).enqueue(UnsafeMutableRawPointer(cleanup).assumingMemoryBound(to: rcu_head.self), intervalTreeCleanup)
     }
 
     // MARK: Reading
@@ -240,6 +235,8 @@ struct IntervalTreeCleanup {
     /// Frees every slab and the writer and reclaimer records.
     static func free(writer: UnsafeMutablePointer<IntervalTreeWriter>, reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>) {
         for slab in writer.pointee.slabs { slab.deallocate() }
+        // Relaxed: a counter for leak tests.
+        LiveObjectCounters.treeSlabs.subtract(writer.pointee.slabs.count, ordering: .relaxed)
         writer.deinitialize(count: 1)
         writer.deallocate()
         reclaimQueue.deinitialize(count: 1)

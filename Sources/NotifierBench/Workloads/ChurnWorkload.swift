@@ -97,7 +97,7 @@ public enum ChurnWorkload {
             let entry = WorkloadL.interval(&rng, value: 0)
             let range = try! InvalidationRange(start: entry.start, last: entry.last, event: .clear)
             try! space.invalidateRangeStart(range)
-            space.invalidateRangeEnd(range)
+            try! space.invalidateRangeEnd(range)
             operations &+= 1
         }
         return BenchThreadOutput(operations: operations)

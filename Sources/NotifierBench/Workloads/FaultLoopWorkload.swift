@@ -215,7 +215,7 @@ public enum FaultLoopWorkload {
                 if mirror[p] != 0 { stale &+= 1 }
                 pthread_mutex_unlock(lock)
             }
-            space.invalidateRangeEnd(range)
+            try! space.invalidateRangeEnd(range)
             operations &+= 1
         }
         return BenchThreadOutput(operations: operations, counters: [stale])

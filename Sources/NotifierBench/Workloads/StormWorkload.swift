@@ -92,12 +92,12 @@ public enum StormWorkload {
                 if operations % samplePeriod == 0 {
                     let begin = MonotonicClock.nanoseconds()
                     try! space.invalidateRangeStart(range)
-                    space.invalidateRangeEnd(range)
+                    try! space.invalidateRangeEnd(range)
                     samples[taken & (sampleCapacity - 1)] = MonotonicClock.nanoseconds() &- begin
                     taken &+= 1
                 } else {
                     try! space.invalidateRangeStart(range)
-                    space.invalidateRangeEnd(range)
+                    try! space.invalidateRangeEnd(range)
                 }
                 operations &+= 1
             }

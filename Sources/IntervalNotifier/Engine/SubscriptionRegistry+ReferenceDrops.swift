@@ -3,7 +3,7 @@ import CURCU
 /// The registry's references to removed subscriptions, dropped after a grace
 /// period in batches (RCU strategies): one record and one RCU callback per
 /// ``capacity`` removals instead of one each, and the references (and with them
-/// the subscriptions' references to their address space) released together on
+/// the subscriptions' references to their registry) released together on
 /// the callback thread, so the cache lines involved cross cores once per batch.
 struct SubscriptionDropBatch {
     /// Must stay the first stored property: the callback casts its address back.
@@ -38,25 +38,26 @@ let dropSubscriptionReferences: @convention(c) (UnsafeMutablePointer<rcu_head>?)
     references.deallocate()
 }
 
-extension AddressSpace {
+extension SubscriptionRegistry {
     /// Adds the registry's reference to `subscription`, which just left the
     /// tree (or the deferred list), to the current batch (lock held). The batch
-    /// goes to RCU when it is full or when the tree is empty: the batch's
-    /// subscriptions hold the address space, which must not outlive its last
-    /// registration because of them (pending inserts hold it themselves).
-    func queueReferenceDrop(_ subscription: Unmanaged<IntervalSubscription>) {
-        let batch = pendingDrops ?? SubscriptionDropBatch.make()
-        pendingDrops = batch
+    /// goes to RCU when it is full or when the tree is empty, so that an idle
+    /// registry holds no removed subscription (and their memory) back.
+    func queueReferenceDrop(_ subscription: Unmanaged<IntervalSubscription>, _ state: inout RegistryState) {
+        assertLocked()
+        let batch = state.pendingDrops ?? SubscriptionDropBatch.make()
+        state.pendingDrops = batch
         batch.pointee.references[batch.pointee.count] = subscription.toOpaque()
         batch.pointee.count += 1
-        if batch.pointee.count == SubscriptionDropBatch.capacity || tree.isEmpty { flushReferenceDrops() }
+        if batch.pointee.count == SubscriptionDropBatch.capacity || tree.isEmpty { flushReferenceDrops(&state) }
     }
 
-    /// Hands the current batch to RCU (lock held); see ``queueReferenceDrop(_:)``,
+    /// Hands the current batch to RCU (lock held); see ``queueReferenceDrop(_:_:)``,
     /// and ``synchronize()``, which flushes a partial batch.
-    func flushReferenceDrops() {
-        guard let batch = pendingDrops else { return }
-        pendingDrops = nil
+    func flushReferenceDrops(_ state: inout RegistryState) {
+        assertLocked()
+        guard let batch = state.pendingDrops else { return }
+        state.pendingDrops = nil
         callbackQueue.enqueue(UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self),
                               dropSubscriptionReferences)
     }

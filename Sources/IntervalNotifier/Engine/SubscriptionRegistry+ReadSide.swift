@@ -1,22 +1,35 @@
-extension AddressSpace {
+extension SubscriptionRegistry {
     /// Slow path of ``IntervalSubscription/readBegin()``: the subscription is in
-    /// the current window (or the caller is an invalidate callback).
+    /// the current window, it is no longer registered, or the caller is an
+    /// invalidate callback.
     @usableFromInline @inline(never)
     func waitForReadBegin(_ subscription: IntervalSubscription) throws(NotifierError) -> UInt64 {
-        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: "readBegin") }
+        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: .readBegin) }
         // Re-read under the lock, as the kernel does, then sleep until the window
         // closes; the end step changes the sequence under this lock.
-        let (seen, invalidating) = lock.withLock {
-            // Relaxed: read under `lock`, which every write of the sequence holds.
+        let (seen, invalidating) = try withLock { (state) throws(NotifierError) -> (UInt64, Bool) in
+            // Relaxed: read under `lock`, which every write of the sequence holds
+            // (`setSequence` writes only during a window, which this lock orders).
             let seen = subscription.sequence.load(ordering: .relaxed)
+            try checkReadable(subscription, seen: seen)
             // Relaxed: as above.
-            let invalidating = seen == sequence.load(ordering: .relaxed)
-            if invalidating { statisticsValue.readBeginWaits += 1 }
-            return (seen, invalidating)
+            guard seen == sequence.load(ordering: .relaxed) else { return (seen, false) }
+            // The window is open and covers the subscription: sleeping would
+            // wait for whoever opened it.
+            if state.callerHoldsWindow() { throw .calledInsideOwnWindow(operation: .readBegin) }
+            state.statistics.readBeginWaits += 1
+            return (seen, true)
         }
         // Relaxed: read under `lock` (in `waitUntil`), which every write holds.
-        if invalidating { waitUntil { sequence.load(ordering: .relaxed) != seen } }
+        if invalidating { waitUntil { _ in sequence.load(ordering: .relaxed) != seen } }
         return seen
+    }
+
+    /// Throws the error of an unregistered subscription (lock held): even
+    /// sequence `seen` means removed or detached.
+    private func checkReadable(_ subscription: IntervalSubscription, seen: UInt64) throws(NotifierError) {
+        guard seen & 1 == 0 else { return }
+        throw subscription.state == .detached ? .addressSpaceReleased : .notRegistered
     }
 
     /// ``IntervalSubscription/readBegin()`` of the locked strategies, as the
@@ -25,29 +38,22 @@ extension AddressSpace {
     /// is in the current window.
     @usableFromInline @inline(never)
     func lockedReadBegin(_ subscription: IntervalSubscription) throws(NotifierError) -> UInt64 {
-        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: "readBegin") }
+        guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: .readBegin) }
         lock.lockShared()
         // Relaxed: both are written only under `lock`, which we hold.
         let seen = subscription.sequence.load(ordering: .relaxed)
         // Relaxed: as above.
         let invalidating = seen == sequence.load(ordering: .relaxed)
         lock.unlockShared()
-        if _fastPath(!invalidating) { return seen }
+        if _fastPath(!invalidating && seen & 1 == 1) { return seen }
         return try waitForReadBegin(subscription)
     }
 
     /// Calls `body` with each subscription overlapping `[start, last]`, in
-    /// address order, until it returns false; no lock is taken (RCU read-side
-    /// section). This is the fault path's lookup.
-    ///
-    /// `body` must not block, wait for a grace period, or keep the subscription
-    /// beyond the call without its own strong reference; it may call
-    /// ``IntervalSubscription/readBegin()`` only if that cannot sleep for long.
-    /// - Returns: false if `body` stopped the walk.
-    /// - Complexity: O(log n + k); no allocation, no reference counting.
+    /// address order, until it returns false, with no lock (RCU read-side
+    /// section) or the registry lock shared (locked strategies).
     @inlinable
-    @discardableResult
-    public func forEachSubscription(overlapping start: UInt64, last: UInt64, _ body: (IntervalSubscription) throws -> Bool) rethrows -> Bool {
+    func forEachSubscription(overlapping start: UInt64, last: UInt64, _ body: (IntervalSubscription) throws -> Bool) rethrows -> Bool {
         let token = enterLookup()
         defer { exitLookup(token) }
         return try tree.snapshot().forEachOverlapping(start: start, last: last) { entry in
@@ -56,11 +62,9 @@ extension AddressSpace {
         }
     }
 
-    /// Calls `body` with the lowest subscription containing `address` (or nil),
-    /// inside an RCU read-side section, without a lock.
-    /// - Complexity: O(log n); no allocation, no reference counting.
+    /// Calls `body` with the lowest subscription containing `address` (or nil).
     @inlinable
-    public func withSubscription<Result>(containing address: UInt64, _ body: (IntervalSubscription?) throws -> Result) rethrows -> Result {
+    func withSubscription<Result>(containing address: UInt64, _ body: (IntervalSubscription?) throws -> Result) rethrows -> Result {
         let token = enterLookup()
         defer { exitLookup(token) }
         guard let entry = tree.snapshot().firstOverlapping(start: address, last: address) else { return try body(nil) }
@@ -94,7 +98,4 @@ extension AddressSpace {
         case .registryLock: lock.unlockShared()
         }
     }
-
-    /// Number of subscriptions in the tree (excluding pending inserts).
-    public var subscriptionCount: Int { tree.count }
 }

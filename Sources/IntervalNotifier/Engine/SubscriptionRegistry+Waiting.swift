@@ -1,4 +1,4 @@
-extension AddressSpace {
+extension SubscriptionRegistry {
     /// Sleeps until `condition`, evaluated with the registry lock held
     /// exclusively, is true (the kernel's `wait_event(subscriptions->wq, ...)`
     /// whose condition takes `subscriptions->lock`).
@@ -18,14 +18,26 @@ extension AddressSpace {
     /// hold a subscription that only the read-side protection keeps alive, and
     /// nothing that closes a window waits for a grace period, so sleeping online
     /// only delays reclamation.
-    func waitUntil(_ condition: () -> Bool) {
+    func waitUntil(_ condition: (inout RegistryState) -> Bool) {
+        waitUntil(condition, thenLocked: { _ in })
+    }
+
+    /// ``waitUntil(_:)``, then `body` in the same locked section in which
+    /// `condition` was found true; returns what `body` returns.
+    func waitUntil<Result>(_ condition: (inout RegistryState) -> Bool, thenLocked body: (inout RegistryState) -> Result) -> Result {
         waitQueue.lock()
         // Sequentially consistent: see above; pairs with the load in `wakeWaiters`.
         waiterCount.add(1, ordering: .sequentiallyConsistent)
-        while !lock.withLock(condition) { waitQueue.wait() }
+        var result: Result?
+        while true {
+            result = withLock { state in condition(&state) ? body(&state) : nil }
+            if result != nil { break }
+            waitQueue.wait()
+        }
         // Relaxed: only a hint that a broadcast may be needed.
         waiterCount.subtract(1, ordering: .relaxed)
         waitQueue.unlock()
+        return result!
     }
 
     /// Wakes every waiter of ``waitUntil(_:)`` (the kernel's `wake_up_all`).
