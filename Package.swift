@@ -79,6 +79,13 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Checks that need a process of their own: leak patterns with live-object
+        // counters and RSS, and misuse traps whose message must survive -c release.
+        .executableTarget(
+            name: "notifier-check",
+            dependencies: ["IntervalNotifier"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "IntervalNotifierTests",
             dependencies: ["IntervalNotifier", "CNotifierPlatform", "NotifierStress", "NotifierBench"],

@@ -366,3 +366,13 @@ package enum LiveObjectCounters {
     /// Tree node slabs allocated and not yet freed.
     package static let treeSlabs = Atomic<Int>(0)
 }
+
+extension LiveObjectCounters {
+    /// Waits until every RCU callback queued before the call (reference drops,
+    /// `put` releases, retired tree nodes, tree cleanups) has run, on both
+    /// callback queues (leak checks).
+    package static func waitForDeferredFrees() {
+        RCUCallbackQueue.shared.barrier()
+        RCUCallbackQueue.qsbr.barrier()
+    }
+}
