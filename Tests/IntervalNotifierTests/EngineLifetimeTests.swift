@@ -56,7 +56,9 @@ struct EngineLifetimeTests {
         try space!.invalidateRangeStart(range(0x1000, 0x2000))
         let outcome = Mutex<NotifierError?>(nil)
         let reader = JoinableThread {
-            do throws(NotifierError) { _ = try sub.readBegin(); _ = try sub.readBegin() } catch { outcome.withLock { $0 = error } }
+            // Sleeps in the window; once woken, begins again until the teardown
+            // has detached the subscription.
+            do throws(NotifierError) { while true { _ = try sub.readBegin(); usleep(100) } } catch { outcome.withLock { $0 = error } }
         }
         sleepMilliseconds(50)
         #expect(!reader.isFinished, "the reader must sleep in the open window")
