@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import IntervalNotifier
+import NotifierHarness
 
 /// What differs between the strategies: lookups racing with updates, the qsbr
 /// reader contract, and names.

@@ -1,4 +1,4 @@
-import CNotifierPlatform
+import CNotifierCore
 import Synchronization
 
 extension AddressSpace {

@@ -1,4 +1,4 @@
-import CNotifierPlatform
+import CNotifierCore
 import Synchronization
 
 /// A registry of interval subscriptions over a 64-bit address space, with the

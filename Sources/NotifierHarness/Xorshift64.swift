@@ -1,3 +1,5 @@
+import IntervalNotifier
+
 /// The 64-bit xorshift generator of the project's workloads (Marsaglia's
 /// 13/7/17 triple), so that every benchmark and test draws the same sequences
 /// from the same seed.
