@@ -9,7 +9,7 @@ import Synchronization
 /// - `sequence` (the kernel's `invalidate_seq`): starts at 2; even while no
 ///   subscription is being invalidated, odd during an invalidation window.
 /// - `active` (`active_invalidate_ranges`): invalidations in flight.
-/// - the interval tree of subscriptions (an ``RCUIntervalTree``), and the
+/// - the interval tree of subscriptions (an ``IntervalTreeStorage``), and the
 ///   deferred list of inserts and removes that arrive while the tree is frozen.
 ///
 /// | state | active | sequence | tree |
@@ -51,7 +51,7 @@ public final class AddressSpace: @unchecked Sendable {
     /// Threads in ``waitUntil(_:)``, so that wakers skip an empty queue.
     let waiterCount = Atomic<Int>(0)
     /// Subscriptions, keyed by `[start, last]`, valued by their object address.
-    @usableFromInline let tree: RCUIntervalTree
+    @usableFromInline let tree: IntervalTreeStorage
 
     // Protected by `lock`.
     var active = 0
@@ -82,7 +82,7 @@ public final class AddressSpace: @unchecked Sendable {
     }
 
     /// The registry lock, reader protection and tree of `strategy`.
-    private static func makeRegistry(_ strategy: RegistryStrategy) -> (AnyRegistryLock, ReaderProtection, RCUIntervalTree) {
+    private static func makeRegistry(_ strategy: RegistryStrategy) -> (AnyRegistryLock, ReaderProtection, IntervalTreeStorage) {
         let readers: ReaderProtection
         let reclamation: IntervalTreeReclamation
         switch strategy {
@@ -90,7 +90,7 @@ public final class AddressSpace: @unchecked Sendable {
         case .rcu(.qsbr): (readers, reclamation) = (.rcuQSBR, .rcu(.qsbr))
         case .kernel, .rwlock, .mutex: (readers, reclamation) = (.registryLock, .immediate)
         }
-        return (AnyRegistryLock(for: strategy), readers, RCUIntervalTree(reclaimBatchSize: 256, reclamation: reclamation))
+        return (AnyRegistryLock(for: strategy), readers, IntervalTreeStorage(reclaimBatchSize: 256, reclamation: reclamation))
     }
 
     /// How this address space synchronises readers and updaters.

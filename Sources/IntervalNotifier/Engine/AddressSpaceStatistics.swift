@@ -59,9 +59,9 @@ extension AddressSpace {
     /// Checks the invariants of the notifier state machine under the lock
     /// (items 1 to 5 of the reference semantics) and the tree's structure.
     /// - Throws: a description of the first violation.
-    public func checkInvariants() throws(RCUIntervalTree.InvariantViolation) {
+    package func checkInvariants() throws(IntervalTreeStorage.InvariantViolation) {
         let problem: String? = lock.withLock {
-            do throws(RCUIntervalTree.InvariantViolation) { try tree.validateSerialized() } catch { return error.description }
+            do throws(IntervalTreeStorage.InvariantViolation) { try tree.validateSerialized() } catch { return error.description }
             // Relaxed: read under `lock`, which every write holds.
             let seq = sequence.load(ordering: .relaxed)
             if active == 0 && seq & 1 == 1 { return "sequence \(seq) is odd with no invalidation in flight" }
@@ -85,6 +85,6 @@ extension AddressSpace {
             }
             return nil
         }
-        if let problem { throw RCUIntervalTree.InvariantViolation(description: problem) }
+        if let problem { throw IntervalTreeStorage.InvariantViolation(description: problem) }
     }
 }
