@@ -5,6 +5,7 @@
 /// - Readers: ``snapshot()`` inside an RCU read-side section, or the convenience
 ///   queries that open their own read-side section. No lock, no allocation, no ARC.
 /// - Writers: ``insert(_:)`` and ``remove(_:)`` are serialised by the writer lock.
+@usableFromInline
 package final class RCUIntervalTree: @unchecked Sendable {
     /// The tree itself.
     @usableFromInline package let storage: IntervalTreeStorage
