@@ -10,6 +10,9 @@ let package = Package(
     name: "interval-notifier",
     products: [
         .library(name: "IntervalNotifier", targets: ["IntervalNotifier"]),
+        // The harness's shared pieces (workload generators, threads), for the
+        // separate Benchmarks package; not part of the library.
+        .library(name: "NotifierHarness", targets: ["NotifierHarness"]),
         .executable(name: "notifier-stress", targets: ["notifier-stress"]),
         .executable(name: "notifier-bench", targets: ["notifier-bench"]),
     ],
@@ -32,16 +35,27 @@ let package = Package(
             pkgConfig: "liburcu-qsbr",
             providers: [.apt(["liburcu-dev"])]
         ),
-        // The C calls Swift cannot make directly: CPU affinity (`_GNU_SOURCE`
-        // extensions of <sched.h>) and libnuma.
+        // The library's own C helpers: the per-thread callback marker, the
+        // thread id, the spin-wait hint, the TSan hooks (libc only).
+        .target(name: "CNotifierCore"),
         .target(
-            name: "CNotifierPlatform",
+            name: "IntervalNotifier",
+            dependencies: ["CURCU", "CURCUQSBR", "CNotifierCore"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The harness's C calls Swift cannot make directly: CPU affinity
+        // (`_GNU_SOURCE` extensions of <sched.h>), libnuma, the reader-preferring
+        // rwlock, atomics on plain memory. Never linked by the library.
+        .target(
+            name: "CNotifierHarness",
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("numa")]
         ),
+        // What the harnesses, the tests and the Benchmarks package share:
+        // workload L, the xorshift generator, joinable pthreads.
         .target(
-            name: "IntervalNotifier",
-            dependencies: ["CURCU", "CURCUQSBR", "CNotifierPlatform"],
+            name: "NotifierHarness",
+            dependencies: ["IntervalNotifier"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The stress harness: simulated page table and device mirrors, pinned
@@ -49,7 +63,7 @@ let package = Package(
         .target(
             name: "NotifierStress",
             dependencies: [
-                "IntervalNotifier", "CNotifierPlatform",
+                "IntervalNotifier", "NotifierHarness", "CNotifierHarness",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -66,7 +80,7 @@ let package = Package(
         .target(
             name: "NotifierBench",
             dependencies: [
-                "IntervalNotifier", "NotifierStress", "CNotifierPlatform",
+                "IntervalNotifier", "NotifierHarness", "NotifierStress", "CNotifierHarness",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -88,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntervalNotifierTests",
-            dependencies: ["IntervalNotifier", "CNotifierPlatform", "NotifierStress", "NotifierBench"],
+            dependencies: ["IntervalNotifier", "NotifierHarness", "NotifierStress", "NotifierBench"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -31,6 +31,7 @@ let package = Package(
             name: "BenchmarkSupport",
             dependencies: [
                 .product(name: "IntervalNotifier", package: "interval-notifier"),
+                .product(name: "NotifierHarness", package: "interval-notifier"),
                 .product(name: "Benchmark", package: "benchmark"),
                 "CARCCounter",
             ],
@@ -40,6 +41,7 @@ let package = Package(
             name: "TreeBenchmarks",
             dependencies: [
                 .product(name: "IntervalNotifier", package: "interval-notifier"),
+                .product(name: "NotifierHarness", package: "interval-notifier"),
                 .product(name: "Benchmark", package: "benchmark"),
                 "BenchmarkSupport",
             ],
@@ -51,6 +53,7 @@ let package = Package(
             name: "EngineBenchmarks",
             dependencies: [
                 .product(name: "IntervalNotifier", package: "interval-notifier"),
+                .product(name: "NotifierHarness", package: "interval-notifier"),
                 .product(name: "Benchmark", package: "benchmark"),
                 "BenchmarkSupport",
             ],

@@ -1,4 +1,4 @@
-import CNotifierPlatform
+import CNotifierHarness
 
 #if canImport(Glibc)
 import Glibc

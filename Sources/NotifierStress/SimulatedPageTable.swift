@@ -1,4 +1,4 @@
-import CNotifierPlatform
+import CNotifierHarness
 
 /// The primary (CPU) page table of the simulated address space: one atomic
 /// entry per page holding a generation (0 = unmapped), plus per-page coverage

@@ -1,6 +1,7 @@
 import Histogram
 import IntervalNotifier
 import Synchronization
+import NotifierHarness
 
 /// What one fault works on: a slot with the subscription, context and range it
 /// held when picked (under its lock), and the faulting page.

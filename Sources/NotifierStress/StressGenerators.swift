@@ -1,6 +1,7 @@
-import CNotifierPlatform
+import CNotifierHarness
 import Histogram
 import IntervalNotifier
+import NotifierHarness
 import Synchronization
 
 #if canImport(Glibc)

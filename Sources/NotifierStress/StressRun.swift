@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import IntervalNotifier
+import NotifierHarness
 import Synchronization
 
 #if canImport(Glibc)

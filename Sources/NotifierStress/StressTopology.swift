@@ -1,4 +1,4 @@
-import CNotifierPlatform
+import CNotifierHarness
 
 /// The CPUs and NUMA nodes a run uses, and where each thread goes.
 public struct StressTopology: Sendable, CustomStringConvertible {

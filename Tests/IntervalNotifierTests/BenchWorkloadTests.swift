@@ -1,6 +1,7 @@
 import IntervalNotifier
 @testable import NotifierBench
 import Testing
+import NotifierHarness
 
 /// Every `notifier-bench` workload (but the fault path and memory at 1 000 000)
 /// runs a tiny sweep and returns sane measurements with the suite's exact

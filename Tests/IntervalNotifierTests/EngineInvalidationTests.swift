@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import IntervalNotifier
+import NotifierHarness
 
 @Suite("Engine: invalidation")
 struct EngineInvalidationTests {

@@ -2,6 +2,7 @@ import Foundation
 @testable import IntervalNotifier
 import Synchronization
 import Testing
+import NotifierHarness
 
 /// Readers on their own threads walk the tree under RCU while a writer churns it.
 ///

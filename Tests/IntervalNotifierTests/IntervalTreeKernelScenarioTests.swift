@@ -1,5 +1,6 @@
 import IntervalNotifier
 import Testing
+import NotifierHarness
 
 /// The Linux kernel's `lib/interval_tree_test.c`, with loop counts reduced so
 /// that it runs quickly in debug builds, and with every answer checked against

@@ -1,5 +1,6 @@
 import IntervalNotifier
 import Testing
+import NotifierHarness
 
 /// The tree against a brute-force model (an unordered array of entries) over long
 /// random sequences of inserts, removes and every kind of query.

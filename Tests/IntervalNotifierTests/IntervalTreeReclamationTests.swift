@@ -1,6 +1,7 @@
 import Foundation
 import IntervalNotifier
 import Testing
+import NotifierHarness
 
 /// Retired nodes travel through a grace period before reuse: they are all
 /// reclaimed eventually, never while a reader that could see them is inside its

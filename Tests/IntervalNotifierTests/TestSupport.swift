@@ -1,6 +1,7 @@
 import Foundation
 import IntervalNotifier
 import Synchronization
+import NotifierHarness
 
 // Shared helpers of the test suites: the brute-force model of the tree, random
 // intervals, and threads that tests can join with a timeout.

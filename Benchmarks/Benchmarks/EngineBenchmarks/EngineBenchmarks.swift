@@ -12,6 +12,7 @@
 import Benchmark
 import BenchmarkSupport
 import IntervalNotifier
+import NotifierHarness
 
 // MARK: Fixtures
 
@@ -84,7 +85,7 @@ final class PopulatedFixture: @unchecked Sendable {
         space = AddressSpace(strategy: strategy)
         var generator = Xorshift64(seed: seed)
         for index in 0..<size {
-            let entry = WorkloadL.interval(&generator, value: UInt(index))
+            let entry = WorkloadL.bounds(&generator)
             _ = try! space.insert(start: entry.start, last: entry.last, invalidate: acceptAndSetSequence)
         }
         precondition(space.subscriptionCount == size)
@@ -197,7 +198,7 @@ func insertRemovePairs(_ fixture: PopulatedFixture, _ n: Int) throws(NotifierErr
     var rng = fixture.rng.pointee
     let strategy = space.strategy
     for _ in 0..<n {
-        let entry = WorkloadL.interval(&rng, value: 0)
+        let entry = WorkloadL.bounds(&rng)
         let subscription = try space.insert(start: entry.start, length: entry.last - entry.start + 1, invalidate: acceptAndSetSequence)
         try space.remove(subscription)
         strategy.readerQuiescentState()

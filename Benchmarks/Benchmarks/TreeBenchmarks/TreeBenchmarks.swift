@@ -1,4 +1,4 @@
-// Benchmarks of RCUIntervalTree on workload L (shared/perf-anchors.md):
+// Benchmarks of RCUIntervalTree (through its SPI view BenchmarkTree) on workload L (shared/perf-anchors.md):
 // point lookups, lookups with a read-side section each, the bare RCU read
 // section, and update pairs (remove a random entry, insert a new random one).
 //
@@ -9,7 +9,9 @@
 
 import Benchmark
 import BenchmarkSupport
-import IntervalNotifier
+// SPI: the tree and the RCU read side are below the library's public surface.
+@_spi(Benchmarking) import IntervalNotifier
+import NotifierHarness
 
 // MARK: Fixtures
 
@@ -18,19 +20,20 @@ import IntervalNotifier
 /// The live entries live in manually allocated memory: no copy-on-write, no
 /// exclusivity checks and no reference counting inside the measured loops.
 final class TreeFixture: @unchecked Sendable {
-    let tree: RCUIntervalTree
-    let live: UnsafeMutableBufferPointer<IntervalTreeEntry>
+    let tree: BenchmarkTree
+    let live: UnsafeMutableBufferPointer<BenchmarkTree.Entry>
     /// Generator state carried across iterations of the update benchmark.
     let rng: UnsafeMutablePointer<Xorshift64>
     /// Next value for an inserted entry.
     var nextValue: UInt
 
     init(size: Int, seed: UInt64) {
-        tree = RCUIntervalTree()
+        tree = BenchmarkTree()
         live = .allocate(capacity: size)
         var generator = Xorshift64(seed: seed)
         for index in 0..<size {
-            let entry = WorkloadL.interval(&generator, value: UInt(index))
+            let (start, last) = WorkloadL.bounds(&generator)
+            let entry = BenchmarkTree.Entry(start: start, last: last, value: UInt(index))
             live[index] = entry
             tree.insert(entry)
         }
@@ -57,8 +60,8 @@ func fixture(size: Int) -> TreeFixture {
 
 /// `n` stabbing queries counting every hit, all in one read-side section.
 @inline(never)
-func countAllHits(_ tree: RCUIntervalTree, _ n: Int, _ rng: inout Xorshift64) -> Int {
-    RCU.read {
+func countAllHits(_ tree: BenchmarkTree, _ n: Int, _ rng: inout Xorshift64) -> Int {
+    BenchmarkRCU.read {
         let snapshot = tree.snapshot()
         var hits = 0
         for _ in 0..<n {
@@ -71,8 +74,8 @@ func countAllHits(_ tree: RCUIntervalTree, _ n: Int, _ rng: inout Xorshift64) ->
 
 /// `n` stabbing queries stopping at the first hit, all in one read-side section.
 @inline(never)
-func firstHits(_ tree: RCUIntervalTree, _ n: Int, _ rng: inout Xorshift64) -> Int {
-    RCU.read {
+func firstHits(_ tree: BenchmarkTree, _ n: Int, _ rng: inout Xorshift64) -> Int {
+    BenchmarkRCU.read {
         let snapshot = tree.snapshot()
         var found = 0
         for _ in 0..<n {
@@ -85,11 +88,11 @@ func firstHits(_ tree: RCUIntervalTree, _ n: Int, _ rng: inout Xorshift64) -> In
 
 /// `n` first-hit queries, each in its own read-side section.
 @inline(never)
-func firstHitsOwnSection(_ tree: RCUIntervalTree, _ n: Int, _ rng: inout Xorshift64) -> Int {
+func firstHitsOwnSection(_ tree: BenchmarkTree, _ n: Int, _ rng: inout Xorshift64) -> Int {
     var found = 0
     for _ in 0..<n {
         let point = WorkloadL.point(&rng)
-        let hit = RCU.read { tree.snapshot().firstOverlapping(start: point, last: point) }
+        let hit = BenchmarkRCU.read { tree.snapshot().firstOverlapping(start: point, last: point) }
         if hit != nil { found &+= 1 }
     }
     return found
@@ -99,8 +102,8 @@ func firstHitsOwnSection(_ tree: RCUIntervalTree, _ n: Int, _ rng: inout Xorshif
 @inline(never)
 func bareReadSections(_ n: Int) {
     for _ in 0..<n {
-        RCU.readLock()
-        RCU.readUnlock()
+        BenchmarkRCU.readLock()
+        BenchmarkRCU.readUnlock()
     }
 }
 
@@ -116,7 +119,8 @@ func updatePairs(_ fixture: TreeFixture, _ n: Int) {
         let index = Int(rng.next() % count)
         let removed = tree.remove(live[index])
         precondition(removed, "a live entry was missing from the tree")
-        let entry = WorkloadL.interval(&rng, value: value)
+        let (start, last) = WorkloadL.bounds(&rng)
+        let entry = BenchmarkTree.Entry(start: start, last: last, value: value)
         value &+= 1
         tree.insert(entry)
         live[index] = entry

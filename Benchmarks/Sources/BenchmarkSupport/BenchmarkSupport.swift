@@ -4,6 +4,7 @@
 import Benchmark
 import CARCCounter
 import IntervalNotifier
+import NotifierHarness
 
 /// A point generator for one iteration, different in every iteration.
 @inlinable @inline(__always)

@@ -1,4 +1,4 @@
-import CNotifierPlatform
+import CNotifierCore
 import Synchronization
 
 extension SubscriptionRegistry {
@@ -206,11 +206,11 @@ extension SubscriptionRegistry {
                 references.append(subscription)
             }
             flushReferenceDrops(&state)
+            tree.flushRetiredSerialized()
             return references
         }
         // Outside the lock: a subscription's deinit runs user code (its callback's captures).
         for reference in references { reference.release() }
-        tree.flushRetired()
         wakeWaiters()
     }
 }

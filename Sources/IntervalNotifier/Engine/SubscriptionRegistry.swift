@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CNotifierPlatform
+import CNotifierCore
 import Synchronization
 
 /// What the registry lock guards (the kernel's fields of `struct
@@ -59,7 +59,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// How lookups are protected (derived from the strategy).
     @usableFromInline let readers: ReaderProtection
     /// Subscriptions, keyed by `[start, last]`, valued by their object address.
-    @usableFromInline let tree: RCUIntervalTree
+    @usableFromInline let tree: IntervalTreeStorage
     /// The state `lock` guards; see ``withLock(_:)``.
     private let state: UnsafeMutablePointer<RegistryState>
     /// The wait queue (the kernel's `subscriptions->wq`); see ``waitUntil(_:)``.
@@ -96,7 +96,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
         case .kernel, .rwlock, .mutex: (readers, reclamation) = (.registryLock, .immediate)
         }
         lock = AnyRegistryLock(for: strategy)
-        tree = RCUIntervalTree(reclaimBatchSize: 256, reclamation: reclamation)
+        tree = IntervalTreeStorage(reclaimBatchSize: 256, reclamation: reclamation)
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.registries.add(1, ordering: .relaxed)
     }

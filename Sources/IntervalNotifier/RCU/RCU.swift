@@ -11,7 +11,7 @@ import CURCU
 /// thread on its first use and a thread-exit destructor unregisters it, so a
 /// thread created by any means (Foundation, Dispatch, pthreads, a call_rcu worker)
 /// is always a registered reader when it enters a read-side section.
-public enum RCU {
+@usableFromInline package enum RCU {
     /// Enters a read-side critical section; sections nest.
     ///
     /// Until the matching ``readUnlock()``, memory reached through a pointer that
@@ -20,7 +20,7 @@ public enum RCU {
     /// for the section itself.
     /// - Complexity: O(1), no lock, no allocation, no reference counting.
     @inlinable @inline(__always)
-    public static func readLock() {
+    package static func readLock() {
         // The registration check reads a flag in the same thread-local reader
         // record the lock writes, so it costs one predictable branch.
         if _slowPath(curcu_reader_registered() == 0) {
@@ -31,7 +31,7 @@ public enum RCU {
 
     /// Leaves the read-side critical section entered by the matching ``readLock()``.
     @inlinable @inline(__always)
-    public static func readUnlock() {
+    package static func readUnlock() {
         curcu_read_unlock()
     }
 
@@ -39,7 +39,7 @@ public enum RCU {
     ///
     /// Pointers dereferenced inside `body` must not be used after it returns.
     @inlinable @inline(__always)
-    public static func read<Result: ~Copyable, Failure: Error>(
+    package static func read<Result: ~Copyable, Failure: Error>(
         _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
         readLock()
@@ -49,7 +49,7 @@ public enum RCU {
 
     /// Whether the calling thread is inside a read-side critical section.
     @inlinable
-    public static var isInReadSection: Bool {
+    package static var isInReadSection: Bool {
         curcu_reader_registered() != 0 && curcu_read_ongoing() != 0
     }
 
@@ -58,7 +58,7 @@ public enum RCU {
     ///
     /// - Precondition: the caller is not inside a read-side section (it would
     ///   wait for itself forever).
-    public static func synchronize() {
+    package static func synchronize() {
         precondition(!isInReadSection, "RCU.synchronize() called inside an RCU read-side section: it would wait for itself")
         RCUThreadRegistration.ensureRegistered()
         curcu_synchronize()
@@ -69,7 +69,7 @@ public enum RCU {
     ///
     /// - Precondition: the caller is not inside a read-side section and is not an
     ///   RCU callback itself.
-    public static func barrier() {
+    package static func barrier() {
         precondition(!isInReadSection, "RCU.barrier() called inside an RCU read-side section")
         RCUThreadRegistration.ensureRegistered()
         RCUCallbackQueue.shared.barrier()
@@ -82,7 +82,7 @@ public enum RCU {
     /// frees or recycles. Callbacks run one at a time, in the order queued.
     ///
     /// - Complexity: O(1), lock-free; no allocation.
-    public static func call(
+    package static func call(
         _ head: UnsafeMutablePointer<rcu_head>,
         _ callback: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void
     ) {
@@ -93,13 +93,13 @@ public enum RCU {
     ///
     /// Convenience for slow paths: it allocates one small record per call. Hot
     /// paths batch their frees and use ``call(_:_:)`` with an embedded `rcu_head`.
-    public static func callAfterGracePeriod(_ body: @escaping @Sendable () -> Void) {
+    package static func callAfterGracePeriod(_ body: @escaping @Sendable () -> Void) {
         RCUCallbackQueue.shared.callAfterGracePeriod(body)
     }
 
     /// Registers the calling thread as a reader now (optional: ``readLock()``
     /// registers lazily). Idempotent.
-    public static func registerCurrentThread() {
+    package static func registerCurrentThread() {
         RCUThreadRegistration.ensureRegistered()
     }
 
@@ -107,7 +107,7 @@ public enum RCU {
     /// undone automatically at thread exit). Idempotent.
     ///
     /// - Precondition: the caller is not inside a read-side section.
-    public static func unregisterCurrentThread() {
+    package static func unregisterCurrentThread() {
         RCUThreadRegistration.unregisterCurrentThread()
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CNotifierPlatform
+import CNotifierCore
 import CURCU
 import CURCUQSBR
 import Synchronization

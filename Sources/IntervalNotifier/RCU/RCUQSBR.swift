@@ -23,10 +23,10 @@ extension RCU {
     /// again (two full memory barriers, about 20 ns, instead of 0).
     ///
     /// Registration is lazy and undone at thread exit, as for the memb flavour.
-    public enum QSBR {
+    @usableFromInline package enum QSBR {
         /// Puts the calling thread online (registering it on first use).
         /// Idempotent.
-        public static func online() {
+        @usableFromInline package static func online() {
             if cqsbr_registered() == 0 {
                 QSBRThreadRegistration.registerCurrentThread()
             } else if cqsbr_online() == 0 {
@@ -36,7 +36,7 @@ extension RCU {
 
         /// Takes the calling thread offline: grace periods stop waiting for it.
         /// Idempotent; a no-op for a thread that never went online.
-        public static func offline() {
+        @usableFromInline package static func offline() {
             if cqsbr_registered() != 0 && cqsbr_online() != 0 { cqsbr_thread_offline() }
         }
 
@@ -44,19 +44,19 @@ extension RCU {
         /// obtained in an earlier read. A no-op unless the thread is online.
         /// - Complexity: O(1); about 0.3 ns when no grace period waits.
         @inlinable @inline(__always)
-        public static func quiescentState() {
+        package static func quiescentState() {
             if cqsbr_online() != 0 { cqsbr_quiescent_state() }
         }
 
         /// Whether the calling thread is online.
         @inlinable
-        public static var isOnline: Bool { cqsbr_online() != 0 }
+        package static var isOnline: Bool { cqsbr_online() != 0 }
 
         /// Enters a read-side section: free for an online thread; otherwise brings
         /// the thread online and returns true, and ``exitReadSection(_:)`` then
         /// takes it offline again.
         @inlinable @inline(__always)
-        public static func enterReadSection() -> Bool {
+        package static func enterReadSection() -> Bool {
             if _fastPath(cqsbr_online() != 0) { return false }
             online()
             return true
@@ -64,14 +64,14 @@ extension RCU {
 
         /// Leaves a section begun by ``enterReadSection()``, passing its result.
         @inlinable @inline(__always)
-        public static func exitReadSection(_ wentOnline: Bool) {
+        package static func exitReadSection(_ wentOnline: Bool) {
             if _slowPath(wentOnline) { cqsbr_thread_offline() }
         }
 
         /// Runs `body` offline (if the thread was online), then goes back online:
         /// for waits that must not stall grace periods.
         @inlinable
-        public static func whileOffline<Result>(_ body: () throws -> Result) rethrows -> Result {
+        package static func whileOffline<Result>(_ body: () throws -> Result) rethrows -> Result {
             guard cqsbr_online() != 0 else { return try body() }
             cqsbr_thread_offline()
             defer { cqsbr_thread_online() }
@@ -79,7 +79,7 @@ extension RCU {
         }
 
         /// Waits for a qsbr grace period (an online caller goes offline meanwhile).
-        public static func synchronize() {
+        package static func synchronize() {
             cqsbr_synchronize()
         }
     }

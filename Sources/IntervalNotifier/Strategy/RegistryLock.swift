@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CNotifierPlatform
+import CNotifierCore
 import Synchronization
 
 /// The lock of an ``AddressSpace``'s registry (the kernel's

@@ -11,12 +11,12 @@ import Musl
 /// `Synchronization.Mutex` does not offer. Like NIOLock, the pthread objects live
 /// in memory allocated once, whose address never changes. ThreadSanitizer
 /// intercepts pthread calls, so it sees every ordering this lock provides.
-public final class PThreadMutex: @unchecked Sendable {
+@usableFromInline package final class PThreadMutex: @unchecked Sendable {
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
     @usableFromInline let condition: UnsafeMutablePointer<pthread_cond_t>
 
     /// Creates an unlocked mutex and its condition variable.
-    public init() {
+    package init() {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
         var attributes = pthread_mutexattr_t()
@@ -46,27 +46,27 @@ public final class PThreadMutex: @unchecked Sendable {
 
     /// Acquires the mutex.
     @inlinable @inline(__always)
-    public func lock() {
+    package func lock() {
         let rc = pthread_mutex_lock(mutex)
         precondition(rc == 0, "pthread_mutex_lock failed: \(rc)")
     }
 
     /// Acquires the mutex if it is free; returns whether it did.
     @inlinable @inline(__always)
-    public func tryLock() -> Bool {
+    package func tryLock() -> Bool {
         pthread_mutex_trylock(mutex) == 0
     }
 
     /// Releases the mutex.
     @inlinable @inline(__always)
-    public func unlock() {
+    package func unlock() {
         let rc = pthread_mutex_unlock(mutex)
         precondition(rc == 0, "pthread_mutex_unlock failed: \(rc)")
     }
 
     /// Runs `body` with the mutex held.
     @inlinable @inline(__always)
-    public func withLock<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+    package func withLock<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         lock()
         defer { unlock() }
         return try body()
@@ -74,14 +74,14 @@ public final class PThreadMutex: @unchecked Sendable {
 
     /// Sleeps until signalled. Precondition: the caller holds the mutex; it holds
     /// it again on return. Spurious wake-ups happen: re-check the condition.
-    public func wait() {
+    package func wait() {
         let rc = pthread_cond_wait(condition, mutex)
         precondition(rc == 0, "pthread_cond_wait failed: \(rc)")
     }
 
     /// Sleeps until signalled or until `nanoseconds` have passed; returns false
     /// on timeout. Precondition: the caller holds the mutex.
-    public func wait(timeoutNanoseconds nanoseconds: UInt64) -> Bool {
+    package func wait(timeoutNanoseconds nanoseconds: UInt64) -> Bool {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let total = UInt64(now.tv_nsec) + nanoseconds % 1_000_000_000
@@ -92,7 +92,7 @@ public final class PThreadMutex: @unchecked Sendable {
     }
 
     /// Wakes every waiter. The caller may or may not hold the mutex.
-    public func broadcast() {
+    package func broadcast() {
         pthread_cond_broadcast(condition)
     }
 }

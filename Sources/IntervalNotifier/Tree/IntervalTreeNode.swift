@@ -1,17 +1,17 @@
 /// One closed interval `[start, last]` with the caller's value, as stored in and
 /// returned by ``RCUIntervalTree``.
 @frozen
-public struct IntervalTreeEntry: Hashable, Sendable, CustomStringConvertible {
+@usableFromInline package struct IntervalTreeEntry: Hashable, Sendable, CustomStringConvertible {
     /// First address of the interval.
-    public var start: UInt64
+    @usableFromInline package var start: UInt64
     /// Last address of the interval (inclusive), `>= start`.
-    public var last: UInt64
+    @usableFromInline package var last: UInt64
     /// The caller's value (an id, or a pointer's bit pattern).
-    public var value: UInt
+    @usableFromInline package var value: UInt
 
     /// Creates an entry. - Precondition: `start <= last`.
     @inlinable
-    public init(start: UInt64, last: UInt64, value: UInt) {
+    package init(start: UInt64, last: UInt64, value: UInt) {
         precondition(start <= last, "interval start \(start) is after its last \(last)")
         self.start = start
         self.last = last
@@ -20,12 +20,12 @@ public struct IntervalTreeEntry: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether `[start, last]` overlaps `[queryStart, queryLast]`.
     @inlinable
-    public func overlaps(start queryStart: UInt64, last queryLast: UInt64) -> Bool {
+    package func overlaps(start queryStart: UInt64, last queryLast: UInt64) -> Bool {
         start <= queryLast && queryStart <= last
     }
 
     /// A compact form for logs: `[start, last]#value`.
-    public var description: String { "[\(start), \(last)]#\(value)" }
+    @usableFromInline package var description: String { "[\(start), \(last)]#\(value)" }
 }
 
 /// A tree node: 64 bytes, one cache line, in manually managed memory.

@@ -1,5 +1,5 @@
 /// When the nodes that an update of an ``RCUIntervalTree`` replaced may be reused.
-public enum IntervalTreeReclamation: Sendable, Hashable {
+@usableFromInline package enum IntervalTreeReclamation: Sendable, Hashable {
     /// After a grace period of the given RCU flavour: readers walk the tree
     /// without a lock inside read-side sections of that flavour.
     case rcu(RCUFlavor)

@@ -9,20 +9,20 @@
 ///
 /// Using a snapshot after the section ended is a use-after-free.
 @frozen
-public struct IntervalTreeSnapshot {
+@usableFromInline package struct IntervalTreeSnapshot {
     @usableFromInline let root: IntervalTreeNodePointer?
 
     @inlinable
     init(root: IntervalTreeNodePointer?) { self.root = root }
 
     /// Whether the tree is empty.
-    @inlinable public var isEmpty: Bool { root == nil }
+    @inlinable package var isEmpty: Bool { root == nil }
 
     /// The overlapping entry with the lowest `(start, last, value)`, or nil.
     ///
     /// - Complexity: O(log n).
     @inlinable
-    public func firstOverlapping(start: UInt64, last: UInt64) -> IntervalTreeEntry? {
+    package func firstOverlapping(start: UInt64, last: UInt64) -> IntervalTreeEntry? {
         guard let node = Self.firstOverlappingNode(root, start: start, last: last) else { return nil }
         return IntervalTreeEntry(start: node.pointee.start, last: node.pointee.last, value: node.pointee.value)
     }
@@ -56,7 +56,7 @@ public struct IntervalTreeSnapshot {
     /// - Complexity: O(log n + k) for k overlapping entries.
     @inlinable
     @discardableResult
-    public func forEachOverlapping(
+    package func forEachOverlapping(
         start: UInt64, last: UInt64, _ body: (IntervalTreeEntry) throws -> Bool
     ) rethrows -> Bool {
         try Self.visit(root, start: start, last: last, body)
@@ -88,7 +88,7 @@ public struct IntervalTreeSnapshot {
     ///
     /// - Complexity: O(log n + k).
     @inlinable
-    public func countOverlapping(start: UInt64, last: UInt64) -> Int {
+    package func countOverlapping(start: UInt64, last: UInt64) -> Int {
         var hits = 0
         forEachOverlapping(start: start, last: last) { _ in
             hits &+= 1
@@ -100,12 +100,12 @@ public struct IntervalTreeSnapshot {
     /// Calls `body` with every entry containing `point` (stabbing query).
     @inlinable
     @discardableResult
-    public func forEachContaining(_ point: UInt64, _ body: (IntervalTreeEntry) throws -> Bool) rethrows -> Bool {
+    package func forEachContaining(_ point: UInt64, _ body: (IntervalTreeEntry) throws -> Bool) rethrows -> Bool {
         try forEachOverlapping(start: point, last: point, body)
     }
 
     /// Every entry, in key order (allocates: for tests and diagnostics).
-    public func allEntries() -> [IntervalTreeEntry] {
+    package func allEntries() -> [IntervalTreeEntry] {
         var result: [IntervalTreeEntry] = []
         forEachOverlapping(start: 0, last: .max) { result.append($0); return true }
         return result

@@ -1,24 +1,16 @@
-/// Structural checks of an ``RCUIntervalTree`` for tests and the stress oracle.
-extension RCUIntervalTree {
-    /// A broken invariant found by ``validate()``.
-    public struct InvariantViolation: Error, CustomStringConvertible, Sendable {
+/// Structural checks of an ``IntervalTreeStorage`` for tests and the stress oracle.
+extension IntervalTreeStorage {
+    /// A broken invariant found by ``validateSerialized()``.
+    package struct InvariantViolation: Error, CustomStringConvertible, Sendable {
         /// What is wrong, with the node's interval.
-        public var description: String
+        package var description: String
     }
 
     /// Checks every structural invariant on a snapshot: key order, AVL balance and
     /// heights, the subtree maximum of every node, and the entry count.
-    /// Throws the first violation found.
-    ///
-    /// Takes the writer lock, so that the count and the nodes agree.
+    /// Throws the first violation found. The caller serialises the writers, so
+    /// that the count and the nodes agree.
     /// - Complexity: O(n); opens one read-side section.
-    public func validate() throws(InvariantViolation) {
-        writerLock.lock()
-        defer { writerLock.unlock() }
-        try validateSerialized()
-    }
-
-    /// ``validate()`` for a caller that already serialises the writers.
     package func validateSerialized() throws(InvariantViolation) {
         let failure: String? = RCU.read {
             var visited = 0

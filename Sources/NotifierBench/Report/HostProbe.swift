@@ -1,4 +1,4 @@
-import CNotifierPlatform
+import CNotifierHarness
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import CNotifierPlatform
+import CNotifierHarness
 import NotifierStress
 
 /// Where benchmark threads run: an ordered list of CPUs, thread `i` pinned to

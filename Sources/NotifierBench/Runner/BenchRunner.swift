@@ -3,6 +3,7 @@ import Glibc
 #endif
 import IntervalNotifier
 import Synchronization
+import NotifierHarness
 
 /// Start and stop flags shared by the threads of one run.
 final class BenchControl: Sendable {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import IntervalNotifier
+import NotifierHarness
 
 /// Keeps `value` alive as far as the optimiser can tell, so that a measured
 /// loop whose results are only summed is not removed.

@@ -1,4 +1,5 @@
 import IntervalNotifier
+import NotifierHarness
 
 /// `churn`: update pairs (remove a random subscription, insert a new random
 /// one) on a registry of 100 000 workload L subscriptions while one faulter and

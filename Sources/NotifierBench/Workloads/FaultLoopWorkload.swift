@@ -1,8 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CNotifierPlatform
+import CNotifierHarness
 import IntervalNotifier
+import NotifierHarness
 
 /// `fault-path`: the fault path of a device mirror as the kernel's drivers run
 /// it, and nothing else: look up the subscription of the faulting address in

@@ -1,4 +1,5 @@
 import IntervalNotifier
+import NotifierHarness
 
 /// `lookup`: stabbing lookups ("first hit") of workload L points in a registry
 /// of workload L subscriptions, with and without a concurrent writer.

@@ -1,4 +1,5 @@
 import IntervalNotifier
+import NotifierHarness
 
 /// `memory`: resident bytes per subscription with 1 000 000 subscriptions.
 ///

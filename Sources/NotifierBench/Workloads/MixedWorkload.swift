@@ -3,6 +3,7 @@ import Glibc
 #endif
 import IntervalNotifier
 import Synchronization
+import NotifierHarness
 
 /// `mixed`: the Citrus / RLU benchmark shape on the registry. Keys 0 ..< 200 000,
 /// key k standing for the subscription `[k * 4096, k * 4096 + 4095]`; 100 000

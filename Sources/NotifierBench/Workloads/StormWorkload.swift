@@ -1,4 +1,5 @@
 import IntervalNotifier
+import NotifierHarness
 
 /// `storm`: invalidation throughput and latency when each invalidation hits
 /// exactly 1, 16 or 256 subscriptions, while a faulter runs.

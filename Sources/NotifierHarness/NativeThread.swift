@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import IntervalNotifier
 import Synchronization
 
 /// A joinable pthread running a closure: the stress generators and benchmark

@@ -1,4 +1,4 @@
-extension RCUIntervalTree {
+extension IntervalTreeStorage {
     /// Replaces one entry equal to `old` with `new` in a single publication:
     /// a reader walking the tree meanwhile sees either the tree with `old` or
     /// the tree with `new`, never one with neither (``AddressSpace/update(_:start:length:)``).

@@ -1,3 +1,5 @@
+import IntervalNotifier
+
 /// The 64-bit xorshift generator of the project's workloads (Marsaglia's
 /// 13/7/17 triple), so that every benchmark and test draws the same sequences
 /// from the same seed.
@@ -24,12 +26,19 @@ public struct Xorshift64: RandomNumberGenerator, Sendable {
 /// Workload L of `shared/perf-anchors.md`: start uniform in [0, 2^32), length
 /// uniform in [1, 2^16].
 public enum WorkloadL {
-    /// One random interval of workload L carrying `value`.
+    /// The bounds `[start, last]` of one random interval of workload L.
     @inlinable
-    public static func interval(_ rng: inout Xorshift64, value: UInt) -> IntervalTreeEntry {
+    public static func bounds(_ rng: inout Xorshift64) -> (start: UInt64, last: UInt64) {
         let start = rng.next() & 0xFFFF_FFFF
         let length = (rng.next() & 0xFFFF) + 1
-        return IntervalTreeEntry(start: start, last: start + length - 1, value: value)
+        return (start, start + length - 1)
+    }
+
+    /// One random interval of workload L carrying `value` (the same draws as ``bounds(_:)``).
+    @inlinable
+    package static func interval(_ rng: inout Xorshift64, value: UInt) -> IntervalTreeEntry {
+        let (start, last) = bounds(&rng)
+        return IntervalTreeEntry(start: start, last: last, value: value)
     }
 
     /// One random query point of workload L.

@@ -1,16 +1,14 @@
-// Platform calls that Swift cannot make directly: the GNU extensions of
-// <sched.h> (CPU sets, affinity) and libnuma. Everything the engine and the
-// harnesses need from the operating system below the Swift standard library goes
-// through these functions, each prefixed `cnp_` (C names share one name space).
-#ifndef CNOTIFIER_PLATFORM_H
-#define CNOTIFIER_PLATFORM_H
+// Platform calls of the harness (stress, bench, tests) that Swift cannot make
+// directly: the GNU extensions of <sched.h> (CPU sets, affinity), libnuma, the
+// reader-preferring rwlock, and 64-bit atomics on plain (NUMA-placed) memory.
+// The library does not link this target (nor libnuma); its own C helpers are in
+// CNotifierCore. Names are prefixed `cnp_` (C names share one name space).
+#ifndef CNOTIFIER_HARNESS_H
+#define CNOTIFIER_HARNESS_H
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/// Number of CPUs the calling thread may run on (its affinity mask), at least 1.
-int cnp_allowed_cpu_count(void);
 
 /// Writes up to `capacity` CPU ids from the calling thread's affinity mask into
 /// `cpus`, lowest first; returns how many there are in total.
@@ -21,9 +19,6 @@ int cnp_pin_current_thread_to_cpu(int cpu);
 
 /// Pins the calling thread to a set of CPUs. Returns 0 or an errno value.
 int cnp_pin_current_thread_to_cpus(const int *cpus, int count);
-
-/// The CPU the calling thread runs on now, or -1.
-int cnp_current_cpu(void);
 
 /// Non-zero when libnuma reports a usable NUMA system.
 int cnp_numa_available(void);
@@ -47,49 +42,11 @@ void cnp_numa_free(void *memory, size_t size);
 /// Node on which the page holding `address` lives, or -1 (get_mempolicy).
 int cnp_numa_node_of_address(void *address);
 
-/// The per-thread "inside an invalidate callback of this registry" marker.
-/// The engine sets it around callbacks to detect re-entrant calls that would
-/// deadlock. `cnp_set_callback_context` returns the previous value.
-void *cnp_set_callback_context(void *context);
-
-/// Storage of the per-thread callback marker (use the functions).
-extern __thread void *cnp_callback_marker;
-
-/// The current value of the per-thread callback marker (inlined into Swift).
-static inline void *cnp_callback_context(void) { return cnp_callback_marker; }
-
-/// Stable small integer id of the calling thread (gettid).
-int cnp_thread_id(void);
-
-// ThreadSanitizer annotations for locks whose slow paths it cannot see
-// (`Synchronization.Mutex` parks in an uninstrumented library). Empty unless
-// the TSan build passes `-Xcc -DCURCU_TSAN_ANNOTATIONS=1` (see CURCU/curcu.h).
-#ifdef CURCU_TSAN_ANNOTATIONS
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-static inline void cnp_tsan_acquire(void *addr) { __tsan_acquire(addr); }
-static inline void cnp_tsan_release(void *addr) { __tsan_release(addr); }
-#else
-static inline void cnp_tsan_acquire(void *addr) { (void)addr; }
-static inline void cnp_tsan_release(void *addr) { (void)addr; }
-#endif
-
-/// Tells the CPU the caller is spinning (x86 `pause`, arm64 `yield`).
-static inline void cnp_cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /// Initialises `lock` as a reader-preferring rwlock (glibc's
 /// PTHREAD_RWLOCK_PREFER_READER_NP, a GNU extension Swift cannot see): a read
 /// lock is granted while writers wait, so read locks may be taken in any order.
 /// Returns 0 or an errno value.
 int cnp_rwlock_init_reader_preferring(pthread_rwlock_t *lock);
-
-
 
 /// Atomic 64-bit accesses on plain memory (page tables of the stress harness live
 /// in NUMA-placed memory, where Swift's `Atomic` cannot be placed).

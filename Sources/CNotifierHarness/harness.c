@@ -1,5 +1,5 @@
-// See cnotifier_platform.h. Compiled with _GNU_SOURCE (Package.swift).
-#include "cnotifier_platform.h"
+// See cnotifier_harness.h. Compiled with _GNU_SOURCE (Package.swift).
+#include "cnotifier_harness.h"
 
 #include <errno.h>
 #include <numa.h>
@@ -8,18 +8,6 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-__thread void *cnp_callback_marker;
-
-int cnp_allowed_cpu_count(void) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-    int n = CPU_COUNT(&set);
-    return n > 0 ? n : 1;
-}
 
 int cnp_allowed_cpus(int *cpus, int capacity) {
     cpu_set_t set;
@@ -50,8 +38,6 @@ int cnp_pin_current_thread_to_cpus(const int *cpus, int count) {
     }
     return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
-
-int cnp_current_cpu(void) { return sched_getcpu(); }
 
 int cnp_numa_available(void) { return numa_available() >= 0; }
 
@@ -89,15 +75,6 @@ int cnp_numa_node_of_address(void *address) {
     if (get_mempolicy(&node, NULL, 0, address, MPOL_F_NODE | MPOL_F_ADDR) != 0) return -1;
     return node;
 }
-
-void *cnp_set_callback_context(void *context) {
-    void *previous = cnp_callback_marker;
-    cnp_callback_marker = context;
-    return previous;
-}
-
-
-int cnp_thread_id(void) { return (int)syscall(SYS_gettid); }
 
 int cnp_rwlock_init_reader_preferring(pthread_rwlock_t *lock) {
     pthread_rwlockattr_t attributes;

@@ -1,0 +1,15 @@
+// See cnotifier_core.h.
+#include "cnotifier_core.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__thread void *cnp_callback_marker;
+
+void *cnp_set_callback_context(void *context) {
+    void *previous = cnp_callback_marker;
+    cnp_callback_marker = context;
+    return previous;
+}
+
+int cnp_thread_id(void) { return (int)syscall(SYS_gettid); }

@@ -1,0 +1,44 @@
+// The library's own small C helpers: the per-thread callback-context marker, the
+// calling thread's id, the spin-wait hint and the ThreadSanitizer hooks. Nothing
+// here links anything beyond libc. Names are prefixed `cnp_` (C names share one
+// name space across modules). The harness's platform calls (affinity, libnuma)
+// live in CNotifierHarness, which the library does not link.
+#ifndef CNOTIFIER_CORE_H
+#define CNOTIFIER_CORE_H
+
+/// The per-thread "inside an invalidate callback of this registry" marker.
+/// The engine sets it around callbacks to detect re-entrant calls that would
+/// deadlock. `cnp_set_callback_context` returns the previous value.
+void *cnp_set_callback_context(void *context);
+
+/// Storage of the per-thread callback marker (use the functions).
+extern __thread void *cnp_callback_marker;
+
+/// The current value of the per-thread callback marker (inlined into Swift).
+static inline void *cnp_callback_context(void) { return cnp_callback_marker; }
+
+/// Stable small integer id of the calling thread (gettid).
+int cnp_thread_id(void);
+
+// ThreadSanitizer annotations for locks whose slow paths it cannot see
+// (`Synchronization.Mutex` parks in an uninstrumented library). Empty unless
+// the TSan build passes `-Xcc -DCURCU_TSAN_ANNOTATIONS=1` (see CURCU/curcu.h).
+#ifdef CURCU_TSAN_ANNOTATIONS
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static inline void cnp_tsan_acquire(void *addr) { __tsan_acquire(addr); }
+static inline void cnp_tsan_release(void *addr) { __tsan_release(addr); }
+#else
+static inline void cnp_tsan_acquire(void *addr) { (void)addr; }
+static inline void cnp_tsan_release(void *addr) { (void)addr; }
+#endif
+
+/// Tells the CPU the caller is spinning (x86 `pause`, arm64 `yield`).
+static inline void cnp_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+#endif

@@ -1,0 +1,195 @@
+import CURCU
+import Synchronization
+
+/// The storage of an RCU interval tree of closed intervals `[start, last]` over
+/// `UInt64`: readers query it without a lock, under userspace RCU; writers must be
+/// serialised by the caller (the engine's registry lock, or the lock of the
+/// self-locking ``RCUIntervalTree``). It holds no lock of its own.
+///
+/// Overlapping intervals and exact duplicates are allowed. Each node carries the
+/// largest `last` of its subtree, so queries prune whole subtrees.
+///
+/// ## Design
+/// A persistent (path-copying) AVL tree in the style of the Bonsai tree: an update
+/// copies the O(log n) nodes on its path, rebalances the copies, and publishes the
+/// new root with one release store. Readers load the root with an acquiring load
+/// inside an RCU read-side section and walk immutable nodes, so they always see a
+/// complete tree as of one instant. Replaced nodes are retired in batches through
+/// `call_rcu` and reused once a grace period has passed. See the README's design
+/// note for the costs.
+///
+/// - Readers: ``snapshot()`` inside an RCU read-side section, or
+///   ``snapshotProtected()`` while holding the writers' serialisation.
+/// - Writers: ``insertSerialized(_:)`` and ``removeSerialized(_:)``, one at a time.
+@usableFromInline
+package final class IntervalTreeStorage: @unchecked Sendable {
+    @usableFromInline let root = RCUPointer<IntervalTreeNode>()
+    /// Entry count, readable without the writers' serialisation.
+    let entryCount = Atomic<Int>(0)
+    let writer: UnsafeMutablePointer<IntervalTreeWriter>
+    let reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
+    /// When replaced nodes are reused, and so how readers must be protected.
+    @usableFromInline package let reclamation: IntervalTreeReclamation
+
+    /// Creates an empty tree.
+    ///
+    /// - Parameters:
+    ///   - reclaimBatchSize: retired nodes gathered before one `call_rcu` batch is
+    ///     queued (more: fewer grace-period callbacks, more memory in flight).
+    ///   - poisonReclaimedNodes: overwrite nodes when their grace period ends, so
+    ///     tests can detect a reader that still sees one. Costs a write per node.
+    ///   - reclamation: `.rcu(.memb)` (default) for readers in ``RCU`` read-side
+    ///     sections; `.rcu(.qsbr)` for ``RCU/QSBR`` readers; `.immediate` when every
+    ///     reader holds a lock that excludes updates (then query
+    ///     ``snapshotProtected()`` under that lock).
+    package init(reclaimBatchSize: Int = 1024, poisonReclaimedNodes: Bool = false,
+                reclamation: IntervalTreeReclamation = .rcu(.memb)) {
+        self.reclamation = reclamation
+        reclaimQueue = .allocate(capacity: 1)
+        reclaimQueue.initialize(to: IntervalTreeReclaimQueue(poisonReclaimedNodes: poisonReclaimedNodes))
+        writer = .allocate(capacity: 1)
+        writer.initialize(to: IntervalTreeWriter(queue: reclaimQueue, batchThreshold: reclaimBatchSize, reclamation: reclamation))
+    }
+
+    deinit {
+        // No reader can hold a snapshot of a tree nobody references. Hand the last
+        // retired nodes over, then free the slabs from one more RCU callback,
+        // which runs after every callback queued before it (so after every
+        // batch of this tree). Not a barrier: the last reference may be dropped
+        // by an RCU callback (an engine release callback, say), where a barrier
+        // would wait for itself, and a barrier per destroyed tree would make
+        // dropping an address space cost a grace period.
+        writer.pointee.flushRetired()
+        let writer = self.writer, reclaimQueue = self.reclaimQueue
+        guard case .rcu(let flavor) = reclamation else {
+            // Nothing in flight: every replaced node went back to the free list.
+            IntervalTreeCleanup.free(writer: writer, reclaimQueue: reclaimQueue)
+            return
+        }
+        let cleanup = UnsafeMutablePointer<IntervalTreeCleanup>.allocate(capacity: 1)
+        cleanup.initialize(to: IntervalTreeCleanup(writer: writer, reclaimQueue: reclaimQueue))
+        RCUCallbackQueue.queue(for: flavor).enqueue(UnsafeMutableRawPointer(cleanup).assumingMemoryBound(to: rcu_head.self), intervalTreeCleanup)
+    }
+
+    // MARK: Reading
+
+    /// The tree as of now. - Precondition: the caller is inside an RCU read-side
+    /// section, and uses the snapshot only until that section ends.
+    @inlinable @inline(__always)
+    package func snapshot() -> IntervalTreeSnapshot {
+        IntervalTreeSnapshot(root: root.dereference())
+    }
+
+    /// The tree as of now, read on the update side: valid while the caller keeps
+    /// writers out (holds the serialisation that `insertSerialized` needs, or
+    /// otherwise knows that no update retires nodes) (`rcu_dereference_protected`).
+    package func snapshotProtected() -> IntervalTreeSnapshot {
+        IntervalTreeSnapshot(root: root.loadProtected())
+    }
+
+    /// Number of entries.
+    package var count: Int {
+        // Relaxed: a statistic that may be stale by the time it is used.
+        entryCount.load(ordering: .relaxed)
+    }
+
+    /// Whether the tree holds no entry.
+    package var isEmpty: Bool { count == 0 }
+
+    // MARK: Writing
+
+    /// Inserts `entry` (duplicates allowed); the caller serialises all writers.
+    /// - Complexity: O(log n): copies the nodes on one root-to-leaf path.
+    package func insertSerialized(_ entry: IntervalTreeEntry) {
+        let w = writer
+        let leaf = w.pointee.makeLeaf(entry)
+        let newRoot = w.pointee.insert(leaf, into: root.loadProtected())
+        root.publish(newRoot)
+        w.pointee.count += 1
+        // Relaxed: see `count`.
+        entryCount.store(w.pointee.count, ordering: .relaxed)
+        w.pointee.finishUpdate()
+    }
+
+    /// Removes one entry equal to `entry`; returns false if there is none. The
+    /// caller serialises all writers.
+    /// - Complexity: O(log n).
+    package func removeSerialized(_ entry: IntervalTreeEntry) -> Bool {
+        let w = writer
+        var found = false
+        let newRoot = w.pointee.remove(entry, from: root.loadProtected(), found: &found)
+        guard found else { return false }
+        root.publish(newRoot)
+        w.pointee.count -= 1
+        // Relaxed: see `count`.
+        entryCount.store(w.pointee.count, ordering: .relaxed)
+        w.pointee.finishUpdate()
+        return true
+    }
+
+    // MARK: Reclamation
+
+    /// Memory statistics of the tree.
+    package struct MemoryStatistics: Sendable, Equatable {
+        /// Nodes retired by updates so far.
+        package var retiredNodes: Int
+        /// Retired nodes whose grace period has ended and that are reusable.
+        package var reclaimedNodes: Int
+        /// Nodes allocated from the system (64 bytes each).
+        package var allocatedNodes: Int
+        /// Entries in the tree.
+        package var entries: Int
+    }
+
+    /// Current memory statistics; the caller serialises the writers.
+    package var memoryStatisticsSerialized: MemoryStatistics {
+        MemoryStatistics(
+            retiredNodes: writer.pointee.retiredTotal,
+            // Relaxed: callers that need an exact figure call
+            // `waitForReclamation()` first, whose barrier orders it.
+            reclaimedNodes: reclaimQueue.pointee.reclaimedNodes.load(ordering: .relaxed),
+            allocatedNodes: writer.pointee.capacity,
+            entries: writer.pointee.count)
+    }
+
+    /// Queues every retired node for reclamation now instead of waiting for a
+    /// full batch; the caller serialises the writers.
+    package func flushRetiredSerialized() {
+        writer.pointee.flushRetired()
+    }
+
+    /// Waits until every grace period that the batches queued so far need has
+    /// ended (an `rcu_barrier`); flushes nothing (see ``flushRetiredSerialized()``).
+    /// - Precondition: not inside a read-side section.
+    package func waitForQueuedReclamation() {
+        if case .rcu(let flavor) = reclamation { RCUCallbackQueue.queue(for: flavor).barrier() }
+    }
+}
+
+/// The memory of a destroyed tree, freed by a last RCU callback when the tree
+/// was destroyed on the callback thread (see `IntervalTreeStorage.deinit`).
+struct IntervalTreeCleanup {
+    /// Must stay the first stored property: the callback casts its address back.
+    var head = rcu_head()
+    var writer: UnsafeMutablePointer<IntervalTreeWriter>
+    var reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
+
+    /// Frees every slab and the writer and reclaimer records.
+    static func free(writer: UnsafeMutablePointer<IntervalTreeWriter>, reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>) {
+        for slab in writer.pointee.slabs { slab.deallocate() }
+        // Relaxed: a counter for leak tests.
+        LiveObjectCounters.treeSlabs.subtract(writer.pointee.slabs.count, ordering: .relaxed)
+        writer.deinitialize(count: 1)
+        writer.deallocate()
+        reclaimQueue.deinitialize(count: 1)
+        reclaimQueue.deallocate()
+    }
+}
+
+/// RCU callback freeing a destroyed tree's memory.
+let intervalTreeCleanup: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void = { head in
+    let cleanup = UnsafeMutableRawPointer(head!).assumingMemoryBound(to: IntervalTreeCleanup.self)
+    IntervalTreeCleanup.free(writer: cleanup.pointee.writer, reclaimQueue: cleanup.pointee.reclaimQueue)
+    cleanup.deinitialize(count: 1)
+    cleanup.deallocate()
+}
