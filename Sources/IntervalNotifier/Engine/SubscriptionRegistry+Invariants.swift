@@ -3,7 +3,7 @@ extension SubscriptionRegistry {
     /// of the reference semantics) or of the tree's structure, or nil.
     func invariantViolation() -> String? {
         withLock { state in
-            do throws(RCUIntervalTree.InvariantViolation) { try tree.validateSerialized() } catch { return error.description }
+            do throws(IntervalTreeStorage.InvariantViolation) { try tree.validateSerialized() } catch { return error.description }
             // Relaxed: read under `lock`, which every write holds.
             let seq = sequence.load(ordering: .relaxed)
             if state.active == 0 && seq & 1 == 1 { return "sequence \(seq) is odd with no invalidation in flight" }
@@ -40,8 +40,8 @@ extension AddressSpace {
     /// Checks the invariants of the notifier state machine under the lock
     /// (items 1 to 5 of the reference semantics) and the tree's structure.
     /// - Throws: a description of the first violation.
-    package func checkInvariants() throws(RCUIntervalTree.InvariantViolation) {
-        if let problem = registry.invariantViolation() { throw RCUIntervalTree.InvariantViolation(description: problem) }
+    package func checkInvariants() throws(IntervalTreeStorage.InvariantViolation) {
+        if let problem = registry.invariantViolation() { throw IntervalTreeStorage.InvariantViolation(description: problem) }
     }
 
     /// Test hook: `hook` runs under the lock in the end step after the sequence
