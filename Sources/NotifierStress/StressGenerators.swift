@@ -37,7 +37,6 @@ extension StressRun {
             return
         }
         counters.inserts.add(1, ordering: .relaxed)
-        contexts.withLock { $0.append(context) }
         switch configuration.mirrorProtocol {
         case .seq: break
         case .odp: odp.register(context)
@@ -56,6 +55,7 @@ extension StressRun {
         if !installed {
             do { try space.remove(sub) } catch { violation("remove threw \(error)") }
             context.poisoned.store(true, ordering: .releasing)
+            retire(context)
             counters.removes.add(1, ordering: .relaxed)
         }
     }
@@ -176,10 +176,16 @@ extension StressRun {
                 noteRemoval(context)
                 if Double(rng.next() % 1_000_000) / 1e6 < configuration.putFraction {
                     context.usedPut.store(true, ordering: .relaxed)
+                    // Listed until its release callback runs; the final checks
+                    // report any left (a callback that never ran).
+                    pendingPuts.withLock { $0[context.id] = context }
                     do {
-                        try space.put(sub) { _ in
-                            context.releaseCallbacks.add(1, ordering: .relaxed)
+                        try space.put(sub) { [self] _ in
+                            let calls = context.releaseCallbacks.add(1, ordering: .relaxed).newValue
                             context.poisoned.store(true, ordering: .releasing)
+                            if calls != 1 { violation("put of subscription \(context.id): release callback ran \(calls) times") }
+                            pendingPuts.withLock { _ = $0.removeValue(forKey: context.id) }
+                            retire(context)
                         }
                     } catch { violation("put threw \(error)") }
                 } else {
@@ -187,6 +193,7 @@ extension StressRun {
                     do { try space.remove(sub) } catch { violation("remove threw \(error)") }
                     _ = removeLatency.record(StressClock.now() - t0)
                     context.poisoned.store(true, ordering: .releasing)
+                    retire(context)
                 }
                 counters.removes.add(1, ordering: .relaxed)
             }

@@ -103,6 +103,9 @@ public struct StressResult: Sendable {
     public var violations: [String]
     /// False when a hang prevented the final checks.
     public var finalChecksDone: Bool
+    /// Resident-set-size samples of the process: when the generators started,
+    /// every 10 s, and when they stopped.
+    public var rss = RSSSummary(samples: [])
 
     /// Whether the run found no violation.
     public var isClean: Bool { violations.isEmpty && counters.violations == 0 }
@@ -137,6 +140,7 @@ public struct StressResult: Sendable {
         lines.append(row("readBegin", histograms.readBegin))
         lines.append(row("remove (blocking)", histograms.remove))
         lines.append(row("invalidation", histograms.invalidation))
+        lines.append(rss.line)
         for v in violations.prefix(20) { lines.append("VIOLATION: \(v)") }
         return lines.joined(separator: "\n")
     }

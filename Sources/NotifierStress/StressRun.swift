@@ -34,7 +34,13 @@ public final class StressRun: @unchecked Sendable {
     let nextContextID = Atomic<Int>(0)
     let counters = StressCounters()
     let violationLog = Locked<[String]>([])
-    let contexts = Locked<[SubscriptionContext]>([])
+    /// Contexts of subscriptions removed with `put` whose release callback has
+    /// not run yet (by id). Every other context is checked and dropped as soon
+    /// as its subscription's removal returns (see ``retire(_:)``), so memory
+    /// stays bounded however long the run.
+    let pendingPuts = Locked<[Int: SubscriptionContext]>([:])
+    /// RSS samples taken by the controller.
+    let rssSamples = Locked<[RSSSample]>([])
     let histograms = Locked<StressHistograms>(StressHistograms())
     /// Last progress of each worker (ns), for the hang watchdog.
     let heartbeats: [Heartbeat]
@@ -97,7 +103,7 @@ public final class StressRun: @unchecked Sendable {
         report("page table: \(table.pageCount) pages, \(table.placement)")
         report("mirror protocol \(configuration.mirrorProtocol), registry strategy \(configuration.strategy)")
         let populateStarted = StressClock.now()
-        populate()
+        populate(report: report)
         let populateSeconds = Double(StressClock.now() - populateStarted) / 1e9
         if populateSeconds >= 1 { report(String(format: "populated %d subscriptions in %.1f s", slots.count, populateSeconds)) }
         var threads: [NativeThread] = []
@@ -134,6 +140,12 @@ public final class StressRun: @unchecked Sendable {
         for beat in heartbeats { beat.time.store(started, ordering: .relaxed) }
         // Releasing: the set-up above happens before the generators run.
         go.store(true, ordering: .releasing)
+        func sampleRSS(_ now: UInt64) {
+            let sample = RSSSample(seconds: Double(now - started) / 1e9, bytes: RSSSample.currentBytes())
+            rssSamples.withLock { $0.append(sample) }
+        }
+        sampleRSS(started)
+        var nextSample = started + UInt64(RSSSummary.interval * 1e9)
 
         let end = started + UInt64(configuration.duration * 1e9)
         let teardownTime = configuration.teardownAt.map { started + UInt64(configuration.duration * $0 * 1e9) }
@@ -146,6 +158,10 @@ public final class StressRun: @unchecked Sendable {
                 tearDown()
                 report("teardown done at \(String(format: "%.1f", Double(now - started) / 1e9)) s")
             }
+            if now >= nextSample {
+                sampleRSS(now)
+                nextSample += UInt64(RSSSummary.interval * 1e9)
+            }
             if configuration.progress && now - lastReport >= 1_000_000_000 {
                 let current = counters.snapshot()
                 report(progressLine(current: current, previous: previous, seconds: Double(now - lastReport) / 1e9, elapsed: Double(now - started) / 1e9))
@@ -154,7 +170,9 @@ public final class StressRun: @unchecked Sendable {
             }
         }
         stop.store(true, ordering: .relaxed)
-        let measuredSeconds = Double(StressClock.now() - started) / 1e9
+        let stopped = StressClock.now()
+        let measuredSeconds = Double(stopped - started) / 1e9
+        sampleRSS(stopped)
         var hung: [String] = []
         for (i, thread) in threads.enumerated() where !thread.join(timeoutSeconds: configuration.hangBound) {
             hung.append(workerNames[i])
@@ -172,10 +190,26 @@ public final class StressRun: @unchecked Sendable {
         return result(started: started, measuredSeconds: measuredSeconds, finalChecksDone: configuration.oracleChecks)
     }
 
-    /// Fills every slot with a subscription before the generators start.
-    func populate() {
+    /// Fills every slot with a subscription before the generators start; a
+    /// population that takes more than a second reports its progress every second.
+    func populate(report: (String) -> Void = { _ in }) {
         var rng = Xorshift64(seed: configuration.seed ^ 0x5EED)
-        for slot in slots { subscribe(slot, rng: &rng) }
+        let started = StressClock.now()
+        var nextReport = started + 1_000_000_000
+        for (i, slot) in slots.enumerated() {
+            subscribe(slot, rng: &rng)
+            if i & 1023 == 1023 {
+                let now = StressClock.now()
+                if now >= nextReport {
+                    let done = i + 1
+                    let seconds = Double(now - started) / 1e9
+                    let left = Double(slots.count - done) * seconds / Double(done)
+                    report(String(format: "populating: %d of %d subscriptions (%.0f %%), %.0f s, about %.0f s left",
+                                  done, slots.count, 100 * Double(done) / Double(slots.count), seconds, left))
+                    nextReport = now + 1_000_000_000
+                }
+            }
+        }
     }
 
     func progressLine(current: StressCounters.Snapshot, previous: StressCounters.Snapshot, seconds: Double, elapsed: Double) -> String {
@@ -241,18 +275,11 @@ public final class StressRun: @unchecked Sendable {
         // across it; at most one for any.
         if teardownPhase.load(ordering: .relaxed) == 0 { tearDown() }
         // Remove everything, then every put's release callback must run exactly once.
+        // (Each removal's own checks ran in `retire` when it returned.)
         removeAll()
-        for context in contexts.withLock({ $0 }) {
-            let events = context.releaseEvents.load(ordering: .relaxed)
-            if events > 1 { violation("subscription \(context.id) got \(events) release events") }
-            if context.registeredAtTeardown.load(ordering: .relaxed)
-                && !context.removalOverlappedTeardown.load(ordering: .relaxed) && events != 1 {
-                violation("subscription \(context.id) was registered across teardown but got \(events) release events")
-            }
-            if context.usedPut.load(ordering: .relaxed) {
-                let calls = context.releaseCallbacks.load(ordering: .relaxed)
-                if calls != 1 { violation("put of subscription \(context.id): release callback ran \(calls) times") }
-            }
+        for (id, context) in pendingPuts.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            let calls = context.releaseCallbacks.load(ordering: .relaxed)
+            violation("put of subscription \(id): release callback ran \(calls) times")
         }
         if space.subscriptionCount != 0 { violation("\(space.subscriptionCount) subscriptions left in the tree after removing all") }
     }
@@ -290,17 +317,33 @@ public final class StressRun: @unchecked Sendable {
             do { try space.remove(sub) } catch { violation("final remove threw \(error)") }
             // Releasing: pairs with the callbacks' acquiring load (rule 7).
             context.poisoned.store(true, ordering: .releasing)
+            retire(context)
         }
         do { try space.synchronize() } catch { violation("synchronize threw \(error)") }
     }
 
+    /// The release-event checks of a subscription whose removal has returned
+    /// (`remove` returned, or `put`'s release callback ran): no callback may run
+    /// for it any more, so its counts are final and the context can be dropped
+    /// (a late callback still finds the poisoned flag through its own reference).
+    func retire(_ context: SubscriptionContext) {
+        let events = context.releaseEvents.load(ordering: .relaxed)
+        if events > 1 { violation("subscription \(context.id) got \(events) release events") }
+        if context.registeredAtTeardown.load(ordering: .relaxed)
+            && !context.removalOverlappedTeardown.load(ordering: .relaxed) && events != 1 {
+            violation("subscription \(context.id) was registered across teardown but got \(events) release events")
+        }
+    }
+
     func result(started: UInt64, measuredSeconds: Double, finalChecksDone: Bool) -> StressResult {
-        StressResult(
+        var result = StressResult(
             configuration: configuration, seconds: Double(StressClock.now() - started) / 1e9,
             measuredSeconds: measuredSeconds,
             counters: counters.snapshot(), statistics: space.statistics,
             histograms: histograms.withLock { $0 }, violations: violationLog.withLock { $0 },
             finalChecksDone: finalChecksDone)
+        result.rss = RSSSummary(samples: rssSamples.withLock { $0 })
+        return result
     }
 }
 

@@ -21,11 +21,21 @@ public struct StressTopology: Sendable, CustomStringConvertible {
     /// Every thread pinned to this CPU, if set.
     public var singleCPU: Int?
 
-    /// Reads the machine and applies the configuration's node choice.
-    public static func discover(_ configuration: StressConfiguration) -> StressTopology {
+    /// The CPUs this process may run on (`sched_getaffinity`), ascending.
+    public static func allowedCPUs() -> [Int] {
         var buffer = [Int32](repeating: 0, count: 4096)
         let total = Int(cnp_allowed_cpus(&buffer, Int32(buffer.count)))
-        let cpus = buffer.prefix(min(total, buffer.count)).map(Int.init)
+        return buffer.prefix(max(0, min(total, buffer.count))).map(Int.init)
+    }
+
+    /// The real NUMA nodes that have allowed CPUs, ascending.
+    public static func realNodes() -> [Int] {
+        Set(allowedCPUs().map { Int(cnp_numa_node_of_cpu(Int32($0))) }).sorted()
+    }
+
+    /// Reads the machine and applies the configuration's node choice.
+    public static func discover(_ configuration: StressConfiguration) -> StressTopology {
+        let cpus = allowedCPUs()
         let numa = cnp_numa_available() != 0
         var nodes: [Node]
         var fake = false
