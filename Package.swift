@@ -68,12 +68,20 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        .executableTarget(
-            name: "notifier-stress",
+        // The two commands' parsers, their validation (exit 64, one line) and
+        // output-path checks (exit 73), in a library so the tests can parse
+        // command lines; the executables only call their entry points.
+        .target(
+            name: "NotifierCommands",
             dependencies: [
-                "NotifierStress", "IntervalNotifier",
+                "NotifierBench", "NotifierStress", "IntervalNotifier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "notifier-stress",
+            dependencies: ["NotifierCommands"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The strategy comparison suite: workloads, thread sweeps, report.
@@ -87,10 +95,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "notifier-bench",
-            dependencies: [
-                "NotifierBench", "NotifierStress", "IntervalNotifier",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["NotifierCommands"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Checks that need a process of their own: leak patterns with live-object
@@ -102,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntervalNotifierTests",
-            dependencies: ["IntervalNotifier", "NotifierHarness", "NotifierStress", "NotifierBench"],
+            dependencies: ["IntervalNotifier", "NotifierHarness", "NotifierStress", "NotifierBench", "NotifierCommands"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

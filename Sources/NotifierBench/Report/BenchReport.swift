@@ -35,9 +35,9 @@ public struct BenchReport: Sendable {
     /// (one row per measurement, extras as `extra:NAME` columns), `plots/`
     /// (gnuplot scripts, data and PNGs; without gnuplot on `PATH` a note is
     /// printed and no PNG is made) and `README.md`, which quotes the notes in
-    /// `directory/notes/` for missed targets (see ``MissNotes``). Returns the
-    /// paths written.
-    public func write(to directory: String) throws(BenchReportError) -> [String] {
+    /// `notesFrom/notes/` (default: `directory/notes/`) for missed targets (see
+    /// ``MissNotes``). Returns the paths written.
+    public func write(to directory: String, notesFrom: String? = nil) throws(BenchReportError) -> [String] {
         try ReportFiles.createDirectory(directory)
         let path = { (name: String) in (directory as NSString).appendingPathComponent(name) }
         let targets = targets()
@@ -57,7 +57,7 @@ public struct BenchReport: Sendable {
 
         var writer = ReadmeWriter(environment: environment, measurementCount: measurements.count,
                                   targets: targets, tables: tables(), plots: plots)
-        writer.notes = MissNotes(reportDirectory: directory)
+        writer.notes = MissNotes(reportDirectory: notesFrom ?? directory)
         let readme = writer.render()
         try ReportFiles.write(readme, to: path("README.md"))
         written.append(path("README.md"))

@@ -4,18 +4,25 @@ import IntervalNotifier
 import NotifierBench
 import NotifierStress
 
-/// `notifier-bench`: runs the strategy comparison suite and writes its report.
-@main
-struct NotifierBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `notifier-bench`: runs the strategy comparison suite and writes its report
+/// (by default into a fresh, untracked `results/runs/<UTC timestamp>/`).
+public struct NotifierBenchCommand: ParsableCommand {
+    /// The command's name, abstract and discussion for `--help`.
+    public static let configuration = CommandConfiguration(
         commandName: "notifier-bench",
         abstract: "Compare locking strategies of the interval-notifier engine.",
         discussion: """
             Workloads: \(BenchWorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")). \
             Each runs for the selected strategies over a thread sweep (1, 2, 4, ... up to the \
             available cores, plus one point above; --threads overrides). Prints a progress line \
-            per point, then the report's tables and targets, and writes the report under --out.
+            per point, then the report's tables and targets, and writes the report into a new \
+            folder results/runs/<UTC timestamp>/ (untracked), or into --out (--out results \
+            regenerates the committed report). Exit status: 64 bad command line (one line on \
+            stderr naming the flag), 73 output folder not writable (checked before the run).
             """)
+
+    /// The folder the default report goes under (one subfolder per run).
+    public static let runsFolder = "results/runs"
 
     @Option(help: "Strategies, comma separated, or all: \(RegistryStrategy.allCases.map(\.name).joined(separator: ", ")).")
     var strategy = "all"
@@ -25,88 +32,59 @@ struct NotifierBenchCommand: ParsableCommand {
     var protocols = "seq,odp,hmm"
     @Option(help: "Workloads, comma separated, or all: \(BenchWorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var workload = "all"
-    @Option(help: "Thread counts, comma separated (default: 1, 2, 4, ... up to the cores, plus one above).")
+    @Option(parsing: .unconditional, help: "Thread counts, comma separated, each 1 to 4096 (default: 1, 2, 4, ... up to the cores, plus one above).")
     var threads: String?
-    @Option(parsing: .unconditional, help: "Measured seconds per point (default 2; 0.3 with --quick).")
+    @Option(parsing: .unconditional, help: "Measured seconds per point, in (0, 604800] (default 2; 0.3 with --quick).")
     var duration: Double?
-    @Option(help: "NUMA nodes to pin threads to, comma separated (default: every allowed CPU).")
+    @Option(help: "NUMA nodes to pin threads to, comma separated, among those with allowed CPUs (default: every allowed CPU).")
     var nodes: String?
     @Flag(help: "The whole suite in about 3 minutes on 2 cores: fewer sizes, short points.")
     var quick = false
-    @Option(help: "Directory the report is written to.")
-    var out = "results"
+    @Option(help: "Directory the report is written to, created and write-tested before the run (default: a new results/runs/<UTC timestamp>/; --out results regenerates the committed report).")
+    var out: String?
     @Option(name: .customLong("report-from"), help: ArgumentHelp(
         "Measure nothing: regenerate the report (tables, plots, README with the notes of --out/notes) from a bench.json written earlier.",
         valueName: "bench.json"))
     var reportFrom: String?
 
-    static func list(_ text: String, _ what: String) throws -> [String] {
-        let items = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
-        guard items != [""] else { throw ValidationError("empty \(what) list") }
-        guard !items.contains(where: \.isEmpty) else { throw ValidationError("empty item in \(what) list '\(text)'") }
-        return items
-    }
+    /// A command with every option at its default (argument-parser fills them in).
+    public init() {}
 
-    static func integers(_ text: String, _ what: String) throws -> [Int] {
-        try list(text, what).map {
-            guard let n = Int($0) else { throw ValidationError("bad \(what) '\($0)' (expected an integer)") }
-            return n
-        }
-    }
-
-    func options() throws -> BenchOptions {
-        // Strategies.
-        var strategies: [RegistryStrategy]
-        let names = try Self.list(strategy, "strategy")
-        if names == ["all"] {
-            strategies = RegistryStrategy.allCases
-        } else {
-            strategies = try names.map {
-                guard let s = RegistryStrategy(name: $0) else {
-                    throw ValidationError("unknown strategy '\($0)' (known: \(RegistryStrategy.allCases.map(\.name).joined(separator: ", ")), all)")
-                }
-                return s
-            }
-        }
+    /// The run's options, after every check of the command line (each failure
+    /// is a one-line `ValidationError` naming the flag, the value and what is allowed).
+    public func options() throws -> BenchOptions {
+        typealias Check = ArgumentCheck
+        let strategyNames = RegistryStrategy.allCases.map { ($0.name, $0) }
+        var strategies = strategy == "all"
+            ? RegistryStrategy.allCases
+            : try Check.names(strategy, flag: "--strategy", known: strategyNames)
         if let flavor {
-            let flavors = try Self.list(flavor, "flavor").map {
-                guard let f = RCUFlavor(rawValue: $0) else { throw ValidationError("unknown RCU flavour '\($0)' (known: memb, qsbr)") }
-                return f
-            }
+            let flavors = try Check.names(flavor, flag: "--flavor", known: [("memb", RCUFlavor.memb), ("qsbr", RCUFlavor.qsbr)])
             strategies.removeAll { if case .rcu = $0 { true } else { false } }
             strategies += flavors.map { .rcu($0) }
         }
         // Dedupe, in the canonical order.
         strategies = RegistryStrategy.allCases.filter(strategies.contains)
-        guard !strategies.isEmpty else { throw ValidationError("no strategy selected") }
+        guard !strategies.isEmpty else { throw Check.error("--flavor", flavor ?? "", "no strategy left to run") }
 
-        let protocolList = try Self.list(protocols, "protocol").map {
-            guard let p = MirrorProtocol(rawValue: $0) else {
-                throw ValidationError("unknown protocol '\($0)' (known: \(MirrorProtocol.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return p
-        }
-        let workloadNames = try Self.list(workload, "workload")
-        let workloads: [BenchWorkloadKind] = workloadNames == ["all"] ? BenchWorkloadKind.allCases : try workloadNames.map {
-            guard let w = BenchWorkloadKind(rawValue: $0) else {
-                throw ValidationError("unknown workload '\($0)' (known: \(BenchWorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")), all)")
-            }
-            return w
-        }
+        let protocolList = try Check.names(protocols, flag: "--protocol", known: MirrorProtocol.allCases.map { ($0.rawValue, $0) })
+        let workloads = workload == "all"
+            ? BenchWorkloadKind.allCases
+            : try Check.names(workload, flag: "--workload", known: BenchWorkloadKind.allCases.map { ($0.rawValue, $0) })
         var threadList: [Int]?
         if let threads {
-            let list = try Self.integers(threads, "thread count")
-            guard list.allSatisfy({ $0 >= 1 }) else { throw ValidationError("thread counts must be at least 1 (got \(threads))") }
+            let list = try Check.list(threads, flag: "--threads").map {
+                guard let n = Int($0), (1...Check.maxThreads).contains(n) else {
+                    throw Check.error("--threads", $0, "each thread count must be an integer in [1, \(Check.maxThreads)]")
+                }
+                return n
+            }
             threadList = Array(Set(list)).sorted()
         }
-        if let duration { guard duration > 0, duration.isFinite else { throw ValidationError("--duration must be a positive number of seconds (got \(duration))") } }
+        if let duration { try Check.seconds(duration, flag: "--duration") }
         var nodeList: [Int]?
         if let nodes {
-            let list = try Self.integers(nodes, "NUMA node")
-            let available = BenchPlacement.availableNodes()
-            let missing = list.filter { !available.contains($0) }
-            guard missing.isEmpty else { throw ValidationError("no allowed CPUs on NUMA node(s) \(missing) (available: \(available))") }
-            nodeList = list
+            nodeList = try Check.members(nodes, flag: "--nodes", allowed: BenchPlacement.availableNodes(), what: "NUMA node with allowed CPUs")
         }
         var options = BenchOptions(placement: BenchPlacement.discover(nodes: nodeList))
         options.strategies = strategies
@@ -116,12 +94,40 @@ struct NotifierBenchCommand: ParsableCommand {
         options.duration = duration
         options.nodes = nodeList
         options.quick = quick
+        if reportFrom == nil {
+            let points = BenchSuite.items(options).reduce(0) { $0 + $1.plan.points }
+            guard points > 0 else {
+                throw Check.error("--workload", workload, "measures no point with --strategy \(strategy)\(flavor.map { " --flavor \($0)" } ?? "") --protocol \(protocols) (the fault path's odp and hmm run with strategy rcu only)")
+            }
+        }
         return options
     }
 
-    func validate() throws { _ = try options() }
+    /// Checks every option before any work (argument-parser calls it after parsing).
+    public func validate() throws {
+        if let reportFrom {
+            guard FileManager.default.isReadableFile(atPath: reportFrom) else {
+                throw ArgumentCheck.error("--report-from", reportFrom, "must be a readable bench.json: \(String(cString: strerror(access(reportFrom, R_OK) == 0 ? EISDIR : errno)))")
+            }
+        }
+        _ = try options()
+    }
 
-    func run() throws {
+    /// The report folder: `--out`, or a new `results/runs/<UTC timestamp>/`.
+    public func outputDirectory(now: Date = Date()) -> String {
+        if let out { return out }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH-mm-ss'Z'"
+        return "\(Self.runsFolder)/\(formatter.string(from: now))"
+    }
+
+    /// Checks the output folder, then measures (or reads `--report-from`) and writes the report.
+    public func run() throws {
+        let out = outputDirectory()
+        try OutputProbe.prepareDirectory(out, flag: "--out")
+        print("report folder: \(out)")
         if let reportFrom {
             let data = try Data(contentsOf: URL(fileURLWithPath: reportFrom))
             let results = try JSONDecoder().decode(BenchResults.self, from: data)
@@ -129,7 +135,7 @@ struct NotifierBenchCommand: ParsableCommand {
             print("targets (ratios from the run of \(results.environment.date)):")
             for target in report.targets() { print("  " + target.summary) }
             // Read before writing: `reportFrom` may be `out/bench.json` itself.
-            let paths = try report.write(to: out)
+            let paths = try report.write(to: out, notesFrom: self.out == nil ? "results" : nil)
             print("wrote:")
             for path in paths { print("  \(path)") }
             return
@@ -158,7 +164,7 @@ struct NotifierBenchCommand: ParsableCommand {
         print(report.tables())
         print("targets (ratios from this run):")
         for target in report.targets() { print("  " + target.summary) }
-        let paths = try report.write(to: out)
+        let paths = try report.write(to: out, notesFrom: self.out == nil ? "results" : nil)
         print("wrote:")
         for path in paths { print("  \(path)") }
     }
@@ -166,14 +172,5 @@ struct NotifierBenchCommand: ParsableCommand {
     static func minutes(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 60 ? "\(s / 60) min \(s % 60) s" : "\(s) s"
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " { s.removeFirst() }
-        while s.last == " " { s.removeLast() }
-        return String(s)
     }
 }
