@@ -2,7 +2,8 @@
 //
 // The library package. Benchmark-only dependencies (package-benchmark) live in the
 // separate package under `Benchmarks/`, so that users who link `IntervalNotifier`
-// resolve nothing but swift-argument-parser (for the command-line tools).
+// resolve only what the command-line tools need: swift-argument-parser and
+// hdrhistogram-swift (which brings swift-numerics).
 
 import PackageDescription
 

@@ -19,8 +19,10 @@ public struct NotifierStressCommand: ParsableCommand {
 
     /// Bytes per simulated page (primary entry, coverage count, cover version).
     static let pageTableBytesPerPage = 24.0
-    /// Estimated bytes per subscription besides its mirror entries (registry
-    /// node, subscription, callback, context, slot).
+    /// Estimated bytes per subscription besides its mirror entries, on the safe
+    /// side: the engine's 160 B measured by `notifier-bench --workload memory`,
+    /// plus the harness's slot, locks, context and callback (about 500 B in
+    /// all), doubled for allocator overhead and deferred frees.
     static let bytesPerSubscription = 1024.0
 
     @Option(parsing: .unconditional, help: "Run length in seconds, in (0, 604800].") var duration: Double = 10
@@ -48,7 +50,7 @@ public struct NotifierStressCommand: ParsableCommand {
     var mirrorProtocol: String?
     @Option(help: "Registry strategy: \(RegistryStrategy.allCases.map(\.name).joined(separator: ", ")).")
     var strategy: String = RegistryStrategy.default.name
-    @Option(parsing: .unconditional, help: ArgumentHelp("Exit 2 when the peak RSS after the first sample exceeds this factor times the first sample (RSS is sampled at start, every 10 s and at the end); at least 1.", valueName: "factor"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Exit 2 when the peak RSS after the first sample exceeds this factor times the first sample (RSS is sampled 1 s after the start, every 10 s and at the end); at least 1.", valueName: "factor"))
     var maxRssGrowth: Double?
     @Flag(help: "No progress line every second.") var quiet = false
     @Flag(help: "No checker thread, final checks or teardown (benchmark mode); per-fault checks stay.") var noOracle = false
@@ -169,9 +171,15 @@ public struct NotifierStressCommand: ParsableCommand {
         if let json { try OutputProbe.prepareFile(json, flag: "--json") }
         var header = "notifier-stress: \(duration) s, seed \(seed), protocol \(c.mirrorProtocol), strategy \(c.strategy), "
         header += "\(faulters) faulters, \(invalidators) invalidators, \(churners) churners, \(pages) pages, \(subscriptions) subscriptions"
-        print(header)
-        let result = StressRun(c).run()
-        print(result.summary)
+        // Each line flushed at once: progress must show even when stdout is a
+        // pipe or a file (block-buffered) and the run is stopped early.
+        let say: (String) -> Void = { line in
+            print(line)
+            fflush(nil)
+        }
+        say(header)
+        let result = StressRun(c).run(report: say)
+        say(result.summary)
         if let json { try writeJSON(result, to: json) }
         if !result.isClean { throw ExitCode(1) }
         if let maxRssGrowth, result.rss.growth > maxRssGrowth {

@@ -35,11 +35,15 @@ public struct RSSSample: Sendable, Equatable, Codable {
     }
 }
 
-/// The RSS figures of a run, from its samples (the first taken when the
-/// generators start, then every ``interval`` seconds, and one when they stop).
+/// The RSS figures of a run, from its samples (the first taken ``warmUp``
+/// seconds after the generators start, or at a quarter of a shorter run, then
+/// every ``interval`` seconds from the start, and one when they stop).
 public struct RSSSummary: Sendable, Equatable {
     /// Seconds between samples.
     public static let interval: Double = 10
+    /// Seconds from the generators' start to the first sample: their threads'
+    /// stacks, allocator arenas and RCU state are touched in the first moments.
+    public static let warmUp: Double = 1
     /// Every sample, in time order.
     public var samples: [RSSSample]
 

@@ -103,8 +103,8 @@ public struct StressResult: Sendable {
     public var violations: [String]
     /// False when a hang prevented the final checks.
     public var finalChecksDone: Bool
-    /// Resident-set-size samples of the process: when the generators started,
-    /// every 10 s, and when they stopped.
+    /// Resident-set-size samples of the process: 1 s after the generators
+    /// started (a quarter of the run if shorter), every 10 s, and when they stopped.
     public var rss = RSSSummary(samples: [])
 
     /// Whether the run found no violation.

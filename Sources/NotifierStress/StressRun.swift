@@ -144,8 +144,12 @@ public final class StressRun: @unchecked Sendable {
             let sample = RSSSample(seconds: Double(now - started) / 1e9, bytes: RSSSample.currentBytes())
             rssSamples.withLock { $0.append(sample) }
         }
-        sampleRSS(started)
-        var nextSample = started + UInt64(RSSSummary.interval * 1e9)
+        // The first sample after a warm-up (thread stacks, per-thread allocator
+        // arenas and RCU state are touched in the first moments), then every
+        // interval from the start, and one when the generators stop.
+        let warmUp = min(RSSSummary.warmUp, configuration.duration / 4)
+        var nextSample = started + UInt64(warmUp * 1e9)
+        var samplesTaken = 0
 
         let end = started + UInt64(configuration.duration * 1e9)
         let teardownTime = configuration.teardownAt.map { started + UInt64(configuration.duration * $0 * 1e9) }
@@ -160,7 +164,8 @@ public final class StressRun: @unchecked Sendable {
             }
             if now >= nextSample {
                 sampleRSS(now)
-                nextSample += UInt64(RSSSummary.interval * 1e9)
+                samplesTaken += 1
+                nextSample = started + UInt64(Double(samplesTaken) * RSSSummary.interval * 1e9)
             }
             if configuration.progress && now - lastReport >= 1_000_000_000 {
                 let current = counters.snapshot()
@@ -183,7 +188,7 @@ public final class StressRun: @unchecked Sendable {
             return result(started: started, measuredSeconds: measuredSeconds, finalChecksDone: false)
         }
         if configuration.oracleChecks {
-            finalChecks()
+            finalChecks(report: report)
         } else {
             removeAll()
         }
@@ -244,7 +249,9 @@ public final class StressRun: @unchecked Sendable {
 
     // MARK: Final checks
 
-    func finalChecks() {
+    /// The checks at rest (see the README's oracle rules); with many
+    /// subscriptions they take long, so a progress line is reported every second.
+    func finalChecks(report: (String) -> Void = { _ in }) {
         // Rules 1, 2, 6: nothing in flight.
         let state = space.state
         if state.active != 0 || state.sequence & 1 == 1 || state.pendingInserts != 0 || state.pendingRemoves != 0 {
@@ -255,8 +262,18 @@ public final class StressRun: @unchecked Sendable {
         // No stale mirror at rest; every registered subscription is in the tree.
         // The lookups follow the strategy's reader-thread contract.
         configuration.strategy.readerThreadOnline()
+        let checksStarted = StressClock.now()
+        var nextReport = checksStarted + 1_000_000_000
         for slot in slots {
             configuration.strategy.readerQuiescentState()
+            if slot.index & 255 == 255 {
+                let now = StressClock.now()
+                if now >= nextReport {
+                    report(String(format: "final checks: %d of %d mirrors, %.0f s", slot.index + 1, slots.count,
+                                  Double(now - checksStarted) / 1e9))
+                    nextReport = now + 1_000_000_000
+                }
+            }
             slot.lock.withLock {
                 guard let sub = slot.subscription else { return }
                 for (offset, value) in slot.mirror.enumerated() where value != 0 {
