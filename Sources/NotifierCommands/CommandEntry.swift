@@ -22,7 +22,7 @@ public enum CommandEntry {
     public static let cannotCreateStatus: Int32 = 73
 
     /// Runs `command` on `arguments` (default: the process's) and exits.
-    public static func main<C: ParsableCommand>(_ command: C.Type, arguments: [String]? = nil) -> Never {
+    public static func main<C: ParsableCommand>(_ command: C.Type, arguments: [String]? = nil) async -> Never {
         let name = C.configuration.commandName ?? "command"
         var parsed: ParsableCommand
         do {
@@ -36,7 +36,11 @@ public enum CommandEntry {
             fail(name, C.message(for: error), status: status.rawValue)
         }
         do {
-            try parsed.run()
+            if var asyncCommand = parsed as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try parsed.run()
+            }
             exit(0)
         } catch let error as OutputPathError {
             fail(name, error.description, status: cannotCreateStatus)

@@ -6,7 +6,7 @@ import NotifierStress
 
 /// `notifier-bench`: runs the strategy comparison suite and writes its report
 /// (by default into a fresh, untracked `results/runs/<UTC timestamp>/`).
-public struct NotifierBenchCommand: ParsableCommand {
+public struct NotifierBenchCommand: AsyncParsableCommand {
     /// The command's name, abstract and discussion for `--help`.
     public static let configuration = CommandConfiguration(
         commandName: "notifier-bench",
@@ -124,7 +124,7 @@ public struct NotifierBenchCommand: ParsableCommand {
     }
 
     /// Checks the output folder, then measures (or reads `--report-from`) and writes the report.
-    public func run() throws {
+    public func run() async throws {
         let out = outputDirectory()
         try OutputProbe.prepareDirectory(out, flag: "--out")
         print("report folder: \(out)")
@@ -135,7 +135,7 @@ public struct NotifierBenchCommand: ParsableCommand {
             print("targets (ratios from the run of \(results.environment.date)):")
             for target in report.targets() { print("  " + target.summary) }
             // Read before writing: `reportFrom` may be `out/bench.json` itself.
-            let paths = try report.write(to: out, notesFrom: self.out == nil ? "results" : nil)
+            let paths = try await report.write(to: out, notesFrom: self.out == nil ? "results" : nil)
             print("wrote:")
             for path in paths { print("  \(path)") }
             return
@@ -159,12 +159,12 @@ public struct NotifierBenchCommand: ParsableCommand {
                                        "threads": options.sweepThreads.map(String.init).joined(separator: ",")]
         if let flavor { flags["flavor"] = flavor }
         if let nodes { flags["nodes"] = nodes }
-        let report = BenchReport(environment: BenchEnvironment.capture(commandLine: CommandLine.arguments, flags: flags),
+        let report = BenchReport(environment: await BenchEnvironment.capture(commandLine: CommandLine.arguments, flags: flags),
                                  measurements: measurements)
         print(report.tables())
         print("targets (ratios from this run):")
         for target in report.targets() { print("  " + target.summary) }
-        let paths = try report.write(to: out, notesFrom: self.out == nil ? "results" : nil)
+        let paths = try await report.write(to: out, notesFrom: self.out == nil ? "results" : nil)
         print("wrote:")
         for path in paths { print("  \(path)") }
     }

@@ -1,4 +1,4 @@
 import NotifierCommands
 
 // Parses, validates (exit 64, one line), checks the output folder (exit 73), runs.
-CommandEntry.main(NotifierBenchCommand.self)
+await CommandEntry.main(NotifierBenchCommand.self)

@@ -1,4 +1,4 @@
 import NotifierCommands
 
 // Parses, validates (exit 64, one line), checks the output paths (exit 73), runs.
-CommandEntry.main(NotifierStressCommand.self)
+await CommandEntry.main(NotifierStressCommand.self)

@@ -50,11 +50,13 @@ public struct BenchEnvironment: Codable, Sendable, Hashable {
     /// `uname`, and runs `swift --version`, `dpkg-query`/`pkg-config` and `git`
     /// (in the current directory) where available. Never fails: whatever
     /// cannot be learnt is "unknown".
-    public static func capture(commandLine: [String], flags: [String: String]) -> BenchEnvironment {
-        BenchEnvironment(cpuModel: HostProbe.cpuModel(), onlineCores: HostProbe.onlineCores(),
+    public static func capture(commandLine: [String], flags: [String: String]) async -> BenchEnvironment {
+        let swiftVersion = await ToolProbe.swiftVersion(), liburcuVersion = await ToolProbe.liburcuVersion()
+        let gitCommit = await ToolProbe.gitCommit()
+        return BenchEnvironment(cpuModel: HostProbe.cpuModel(), onlineCores: HostProbe.onlineCores(),
                          numaNodes: HostProbe.numaNodes(), kernel: HostProbe.kernelRelease(),
-                         swiftVersion: ToolProbe.swiftVersion(), liburcuVersion: ToolProbe.liburcuVersion(),
-                         gitCommit: ToolProbe.gitCommit(), hostname: HostProbe.hostname(),
+                         swiftVersion: swiftVersion, liburcuVersion: liburcuVersion,
+                         gitCommit: gitCommit, hostname: HostProbe.hostname(),
                          date: isoDate(Date()), buildConfiguration: buildConfiguration,
                          commandLine: commandLine, flags: flags)
     }

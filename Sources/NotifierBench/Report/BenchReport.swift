@@ -37,7 +37,7 @@ public struct BenchReport: Sendable {
     /// printed and no PNG is made) and `README.md`, which quotes the notes in
     /// `notesFrom/notes/` (default: `directory/notes/`) for missed targets (see
     /// ``MissNotes``). Returns the paths written.
-    public func write(to directory: String, notesFrom: String? = nil) throws(BenchReportError) -> [String] {
+    public func write(to directory: String, notesFrom: String? = nil) async throws(BenchReportError) -> [String] {
         try ReportFiles.createDirectory(directory)
         let path = { (name: String) in (directory as NSString).appendingPathComponent(name) }
         let targets = targets()
@@ -50,7 +50,7 @@ public struct BenchReport: Sendable {
         try ReportFiles.write(MeasurementCSV.encode(measurements), to: path("bench.csv"))
         written.append(path("bench.csv"))
 
-        let plots = try PlotRenderer.render(PlotPlanner.plan(measurements), reportDirectory: directory)
+        let plots = try await PlotRenderer.render(PlotPlanner.plan(measurements), reportDirectory: directory)
         written += plots.written
         if let skipped = plots.skipped { printNote("plots not rendered: \(skipped)") }
         for failure in plots.failures { printNote("plot failed: \(failure)") }

@@ -1,4 +1,6 @@
 import Foundation
+import Subprocess
+import SystemPackage
 
 /// What an external program printed and how it ended.
 struct CommandOutput: Sendable {
@@ -38,7 +40,7 @@ enum ExternalCommandError: Error, CustomStringConvertible {
 }
 
 /// The one place where the report starts other programs (`git`, `swift`,
-/// `dpkg-query`, `pkg-config`, `gnuplot`), through `Foundation.Process`.
+/// `dpkg-query`, `pkg-config`, `gnuplot`), through swift-subprocess.
 enum ExternalCommand {
     /// The absolute path of executable `name` found on `PATH`, or nil.
     static func locate(_ name: String) -> String? {
@@ -51,59 +53,40 @@ enum ExternalCommand {
         return nil
     }
 
-    /// Runs `name` (looked up on `PATH`) with `arguments` in `directory` (the
-    /// current one when nil), standard input empty; the program is terminated
-    /// after `timeout` seconds.
+    /// Runs `name` (looked up on PATH) with `arguments`, in `directory` when
+    /// given, with standard input closed, through swift-subprocess; the child
+    /// is torn down (SIGKILL at the end of the sequence) after `timeout` seconds.
     static func run(_ name: String, _ arguments: [String], in directory: String? = nil,
-                    timeout: Double = 30) throws(ExternalCommandError) -> CommandOutput {
+                    timeout: Double = 30) async throws(ExternalCommandError) -> CommandOutput {
         guard let executable = locate(name) else { throw .notFound(name) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = errors
+        let outcome: CommandOutput?
         do {
-            try process.run()
+            outcome = try await withThrowingTaskGroup(of: CommandOutput?.self) { group in
+                group.addTask {
+                    let result = try await Subprocess.run(
+                        .path(FilePath(executable)), arguments: Arguments(arguments),
+                        workingDirectory: directory.map { FilePath($0) },
+                        input: .none, output: .string(limit: 1 << 24), error: .string(limit: 1 << 24))
+                    let (status, signalled): (Int32, Bool) = switch result.terminationStatus {
+                    case .exited(let code): (code, false)
+                    case .signaled(let signal): (signal, true)
+                    }
+                    return CommandOutput(status: status, signalled: signalled,
+                                         standardOutput: result.standardOutput ?? "", standardError: result.standardError ?? "")
+                }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                    return nil
+                }
+                let first = try await group.next() ?? nil
+                // Cancelling the run tears the child down.
+                group.cancelAll()
+                return first
+            }
         } catch {
             throw .launchFailed(name, "\(error)")
         }
-        let errorReader = PipeReader(errors.fileHandleForReading)
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errorReader.wait()
-        process.waitUntilExit()
-        watchdog.cancel()
-        return CommandOutput(status: process.terminationStatus,
-                             signalled: process.terminationReason == .uncaughtSignal,
-                             standardOutput: String(decoding: outputData, as: UTF8.self),
-                             standardError: String(decoding: errorData, as: UTF8.self))
-    }
-}
-
-/// Reads a pipe to its end on another thread, so that a program filling
-/// standard error cannot block while standard output is being read.
-private final class PipeReader: @unchecked Sendable {
-    // Written once on the reading thread before `group.leave()`; read only
-    // after `group.wait()`, which orders the two.
-    private var data = Data()
-    private let group = DispatchGroup()
-
-    init(_ handle: FileHandle) {
-        group.enter()
-        DispatchQueue.global().async {
-            self.data = handle.readDataToEndOfFile()
-            self.group.leave()
-        }
-    }
-
-    /// Waits for the end of the pipe; returns everything read.
-    func wait() -> Data {
-        group.wait()
-        return data
+        guard let outcome else { throw .launchFailed(name, "timed out after \(timeout) s") }
+        return outcome
     }
 }

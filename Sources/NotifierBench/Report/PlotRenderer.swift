@@ -27,14 +27,14 @@ enum PlotRenderer {
 
     /// Renders `specs` under `reportDirectory/plots`, first removing the
     /// `.gp`, `.dat` and `.png` files of an earlier report there.
-    static func render(_ specs: [PlotSpec], reportDirectory: String) throws(BenchReportError) -> PlotOutcome {
+    static func render(_ specs: [PlotSpec], reportDirectory: String) async throws(BenchReportError) -> PlotOutcome {
         let directory = (reportDirectory as NSString).appendingPathComponent(subdirectory)
         var outcome = PlotOutcome()
         try ReportFiles.createDirectory(directory)
         try removeEarlierCharts(in: directory)
         guard !specs.isEmpty else { return outcome }
         let found = ExternalCommand.locate("gnuplot") != nil
-        let terminal = found ? detectTerminal() : nil
+        let terminal = found ? await detectTerminal() : nil
         if !found {
             outcome.skipped = "gnuplot is not on PATH (install gnuplot-nox, see scripts/setup.sh)"
         } else if terminal == nil {
@@ -49,7 +49,7 @@ enum PlotRenderer {
             guard terminal != nil else { continue }
             let image = (directory as NSString).appendingPathComponent(spec.baseName + ".png")
             do {
-                let output = try ExternalCommand.run("gnuplot", [spec.baseName + ".gp"], in: directory, timeout: 60)
+                let output = try await ExternalCommand.run("gnuplot", [spec.baseName + ".gp"], in: directory, timeout: 60)
                 if output.succeeded, FileManager.default.fileExists(atPath: image) {
                     outcome.written.append(image)
                     outcome.images.append(PlotOutcome.Image(spec: spec, relativePath: "\(subdirectory)/\(spec.baseName).png"))
@@ -65,9 +65,9 @@ enum PlotRenderer {
     }
 
     /// `pngcairo` when this gnuplot has it, else `png`; nil when gnuplot cannot run.
-    private static func detectTerminal() -> GnuplotScript.Terminal? {
+    private static func detectTerminal() async -> GnuplotScript.Terminal? {
         for terminal in [GnuplotScript.Terminal.pngcairo, .png] {
-            if let output = try? ExternalCommand.run("gnuplot", ["-e", "set terminal \(terminal.rawValue)"],
+            if let output = try? await ExternalCommand.run("gnuplot", ["-e", "set terminal \(terminal.rawValue)"],
                                                      timeout: 20),
                output.succeeded, output.standardError.isEmpty {
                 return terminal
