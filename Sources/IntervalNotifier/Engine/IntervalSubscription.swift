@@ -175,7 +175,7 @@ public final class IntervalSubscription: @unchecked Sendable {
     @inlinable @inline(__always)
     public func readBegin() throws(NotifierError) -> UInt64 {
         // The locked strategies read both sequences under the registry lock.
-        guard _fastPath(registry.readers != .registryLock) else {
+        guard _fastPath(registry.readers.readBeginIsLockFree) else {
             return try registry.lockedReadBegin(self)
         }
         // Acquiring: if this load returns a value set by `setSequence` in an

@@ -48,10 +48,8 @@ extension SubscriptionRegistry {
     /// periods) but must not wait for a grace period.
     func walk(_ snapshot: IntervalTreeSnapshot, range: InvalidationRange, sequence: UInt64) -> Bool {
         let previous = cnp_set_callback_context(Unmanaged.passUnretained(self).toOpaque())
-        // Defence in depth for memb only: qsbr and the locked strategies rely on
-        // the frozen tree alone (a qsbr walk could not go online around callbacks
-        // that sleep without stalling grace periods).
-        let memb = readers == .rcuMemb
+        // Defence in depth where it is free (see `walkEntersReadSection`).
+        let memb = readers.walkEntersReadSection
         if memb { RCU.readLock() }
         defer {
             if memb { RCU.readUnlock() }

@@ -72,30 +72,11 @@ extension SubscriptionRegistry {
             ._withUnsafeGuaranteedRef { try body($0) }
     }
 
-    /// Enters the protection lookups need: an RCU read-side section of the
-    /// flavour, or the registry lock for reading. Returns whether a qsbr thread
-    /// went online for this lookup only.
+    /// Enters the protection lookups need (see ``ReaderProtection``).
     @inlinable @inline(__always)
-    func enterLookup() -> Bool {
-        switch readers {
-        case .rcuMemb:
-            RCU.readLock()
-            return false
-        case .rcuQSBR:
-            return RCU.QSBR.enterReadSection()
-        case .registryLock:
-            lock.lockShared()
-            return false
-        }
-    }
+    func enterLookup() -> Bool { readers.enterLookup(lock: lock) }
 
     /// Leaves what ``enterLookup()`` entered.
     @inlinable @inline(__always)
-    func exitLookup(_ wentOnline: Bool) {
-        switch readers {
-        case .rcuMemb: RCU.readUnlock()
-        case .rcuQSBR: RCU.QSBR.exitReadSection(wentOnline)
-        case .registryLock: lock.unlockShared()
-        }
-    }
+    func exitLookup(_ wentOnline: Bool) { readers.exitLookup(wentOnline, lock: lock) }
 }

@@ -89,14 +89,10 @@ final class SubscriptionRegistry: @unchecked Sendable {
         sequence = Atomic(initialSequence)
         state = .allocate(capacity: 1)
         state.initialize(to: RegistryState())
-        let reclamation: IntervalTreeReclamation
-        switch strategy {
-        case .rcu(.memb): (readers, reclamation) = (.rcuMemb, .rcu(.memb))
-        case .rcu(.qsbr): (readers, reclamation) = (.rcuQSBR, .rcu(.qsbr))
-        case .kernel, .rwlock, .mutex: (readers, reclamation) = (.registryLock, .immediate)
-        }
-        lock = AnyRegistryLock(for: strategy)
-        tree = IntervalTreeStorage(reclaimBatchSize: 256, reclamation: reclamation)
+        let plan = strategy.plan
+        readers = plan.readers
+        lock = AnyRegistryLock(plan.lock)
+        tree = IntervalTreeStorage(reclaimBatchSize: 256, reclamation: plan.reclamation)
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.registries.add(1, ordering: .relaxed)
     }
@@ -291,7 +287,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
         // ordering only keeps `readRetry` callers from an older value.
         subscription.sequence.store(Self.unregisteredSequence, ordering: .releasing)
         let retained = Unmanaged.passUnretained(subscription)
-        if readers == .registryLock && release == nil {
+        if !readers.lookupsOutliveTheLock && release == nil {
             // The caller of `remove` still holds its own reference: not the last.
             retained.release()
             return
@@ -309,12 +305,9 @@ final class SubscriptionRegistry: @unchecked Sendable {
         }
     }
 
-    /// The queue that defers reference drops and release callbacks: the grace
-    /// periods of the strategy's flavour (memb for the locked strategies, where
-    /// it only serves to run `put` releases outside the caller).
-    var callbackQueue: RCUCallbackQueue {
-        readers == .rcuQSBR ? .qsbr : .shared
-    }
+    /// The queue that defers reference drops and release callbacks (see
+    /// ``ReaderProtection/callbackQueue``).
+    var callbackQueue: RCUCallbackQueue { readers.callbackQueue }
 
     /// `mmu_notifier_synchronize`; see ``AddressSpace/synchronize()``.
     func synchronize() throws(NotifierError) {
