@@ -4,6 +4,7 @@ import Synchronization
 extension SubscriptionRegistry {
     /// `mmu_notifier_invalidate_range_start`; see ``AddressSpace/invalidateRangeStart(_:)``.
     func invalidateRangeStart(_ range: InvalidationRange) throws(NotifierError) {
+        try refuseInsideLockedLookup(.invalidateRangeStart)
         let (snapshot, sequence) = withLock { state in openWindow(range, &state) }
         guard sequence & 1 == 1 else { return }
         if !walk(snapshot, range: range, sequence: sequence) {
@@ -74,6 +75,7 @@ extension SubscriptionRegistry {
 
     /// `mmu_notifier_invalidate_range_end`; see ``AddressSpace/invalidateRangeEnd(_:)``.
     func invalidateRangeEnd(_ range: InvalidationRange) throws(NotifierError) {
+        try refuseInsideLockedLookup(.invalidateRangeEnd)
         let closed = try withLock { (state) throws(NotifierError) -> Bool in
             guard state.openWindows.close(start: range.start, last: range.last) else {
                 throw .unbalancedInvalidateEnd(start: range.start, last: range.last)
@@ -137,6 +139,7 @@ extension SubscriptionRegistry {
     /// `mn_itree_release`; see ``AddressSpace/release()``.
     func release() throws(NotifierError) {
         guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: .release) }
+        try refuseInsideLockedLookup(.release)
         let first = try withLock { (state) throws(NotifierError) -> Bool in
             if state.callerHoldsWindow() { throw .calledInsideOwnWindow(operation: .release) }
             defer { state.isReleased = true }

@@ -39,6 +39,7 @@ extension SubscriptionRegistry {
     @usableFromInline @inline(never)
     func lockedReadBegin(_ subscription: IntervalSubscription) throws(NotifierError) -> UInt64 {
         guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: .readBegin) }
+        try refuseInsideLockedLookup(.readBegin)
         lock.lockShared()
         // Relaxed: both are written only under `lock`, which we hold.
         let seen = subscription.sequence.load(ordering: .relaxed)
@@ -74,9 +75,9 @@ extension SubscriptionRegistry {
 
     /// Enters the protection lookups need (see ``ReaderProtection``).
     @inlinable @inline(__always)
-    func enterLookup() -> Bool { readers.enterLookup(lock: lock) }
+    func enterLookup() -> LookupToken { readers.enterLookup(lock: lock, registry: Unmanaged.passUnretained(self).toOpaque()) }
 
     /// Leaves what ``enterLookup()`` entered.
     @inlinable @inline(__always)
-    func exitLookup(_ wentOnline: Bool) { readers.exitLookup(wentOnline, lock: lock) }
+    func exitLookup(_ token: LookupToken) { readers.exitLookup(token, lock: lock) }
 }

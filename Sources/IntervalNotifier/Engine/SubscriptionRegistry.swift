@@ -113,6 +113,11 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// Runs `body` with the registry lock held exclusively and the state it guards.
     @inline(__always)
     func withLock<Result, Failure: Error>(_ body: (inout RegistryState) throws(Failure) -> Result) throws(Failure) -> Result {
+        // The throwing entry points refuse this case with an error first; this
+        // is the net under the rest (statistics, state): trap, never hang.
+        if _slowPath(isInsideLockedLookup) {
+            fatalError("interval-notifier: an AddressSpace call from inside the body of one of its own lookups (locked strategy \(strategy.name)): it would deadlock on the registry lock the lookup holds")
+        }
         lock.lock()
         defer { lock.unlock() }
         #if DEBUG
@@ -142,6 +147,19 @@ final class SubscriptionRegistry: @unchecked Sendable {
         sequence.load(ordering: .acquiring)
     }
 
+    /// Whether the calling thread is inside a lookup of this registry that holds
+    /// the registry lock (locked strategies).
+    var isInsideLockedLookup: Bool {
+        cnp_lookup_context() == Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    /// Throws ``NotifierError/calledInsideLookup(operation:)`` when the calling
+    /// thread is inside a lookup of this registry that holds its lock: the
+    /// operation would take the same lock and deadlock.
+    func refuseInsideLockedLookup(_ operation: NotifierError.Operation) throws(NotifierError) {
+        if _slowPath(isInsideLockedLookup) { throw .calledInsideLookup(operation: operation) }
+    }
+
     /// Whether the calling thread is inside an invalidate callback of this registry.
     @inlinable @inline(__always)
     var isCallbackThread: Bool {
@@ -154,6 +172,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// ``AddressSpace/insert(start:last:invalidate:)``.
     func insert(start: UInt64, last: UInt64, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
         guard last >= start else { throw .emptyRange(start: start) }
+        try refuseInsideLockedLookup(.insert)
         let subscription = IntervalSubscription(start: start, last: last, registry: self, invalidate: invalidate)
         return try withLock { (state) throws(NotifierError) -> IntervalSubscription in
             guard !state.isReleased else { throw .addressSpaceReleased }
@@ -198,6 +217,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// `mmu_interval_notifier_remove` (`release == nil`) or `mmu_notifier_put`.
     func unlink(_ subscription: IntervalSubscription, operation: NotifierError.Operation, release: ReleaseCallback?) throws(NotifierError) {
         guard subscription.registry === self else { throw .foreignSubscription }
+        try refuseInsideLockedLookup(operation)
         // `remove` waits for the window; `put` never waits, so it is allowed
         // inside callbacks and windows (it takes effect when the window closes).
         let waits = release == nil
@@ -314,6 +334,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
         if isCallbackThread { throw .calledFromInvalidateCallback(operation: .synchronize) }
         if callbackQueue.isCallbackThread || RCUCallbackQueue.shared.isCallbackThread { throw .calledFromReleaseCallback(operation: .synchronize) }
         if RCU.isInReadSection { throw .calledInsideLookup(operation: .synchronize) }
+        try refuseInsideLockedLookup(.synchronize)
         try withLock { (state) throws(NotifierError) in
             if state.callerHoldsWindow() { throw .calledInsideOwnWindow(operation: .synchronize) }
         }

@@ -1,3 +1,5 @@
+import CNotifierCore
+
 /// Everything the engine asks of a ``RegistryStrategy``, decided in one place
 /// (``RegistryStrategy/plan``): how readers are protected, which lock guards the
 /// registry, when replaced tree nodes may be reused, and the strategy's name.
@@ -55,29 +57,32 @@ enum ReaderProtection: Sendable, Equatable {
     @inlinable @inline(__always)
     var readBeginIsLockFree: Bool { self != .registryLock }
 
-    /// Enters the protection a lookup needs; returns whether a qsbr thread went
-    /// online for this lookup only (pass it to ``exitLookup(_:lock:)``).
+    /// Enters the protection a lookup needs. The locked strategies also mark
+    /// the thread as inside a lookup of `registry`, so that a call from the
+    /// lookup's body that would take the same lock is refused, not deadlocked.
     @inlinable @inline(__always)
-    func enterLookup(lock: AnyRegistryLock) -> Bool {
+    func enterLookup(lock: AnyRegistryLock, registry: UnsafeMutableRawPointer) -> LookupToken {
         switch self {
         case .rcu(.memb):
             RCU.readLock()
-            return false
+            return LookupToken(wentOnline: false, previousMarker: nil)
         case .rcu(.qsbr):
-            return RCU.QSBR.enterReadSection()
+            return LookupToken(wentOnline: RCU.QSBR.enterReadSection(), previousMarker: nil)
         case .registryLock:
             lock.lockShared()
-            return false
+            return LookupToken(wentOnline: false, previousMarker: cnp_swap_lookup_context(registry))
         }
     }
 
-    /// Leaves what ``enterLookup(lock:)`` entered.
+    /// Leaves what ``enterLookup(lock:registry:)`` entered.
     @inlinable @inline(__always)
-    func exitLookup(_ wentOnline: Bool, lock: AnyRegistryLock) {
+    func exitLookup(_ token: LookupToken, lock: AnyRegistryLock) {
         switch self {
         case .rcu(.memb): RCU.readUnlock()
-        case .rcu(.qsbr): RCU.QSBR.exitReadSection(wentOnline)
-        case .registryLock: lock.unlockShared()
+        case .rcu(.qsbr): RCU.QSBR.exitReadSection(token.wentOnline)
+        case .registryLock:
+            _ = cnp_swap_lookup_context(token.previousMarker)
+            lock.unlockShared()
         }
     }
 
@@ -105,4 +110,19 @@ enum ReaderProtection: Sendable, Equatable {
     @inlinable @inline(__always) func quiescentState() { if self == .rcu(.qsbr) { RCU.QSBR.quiescentState() } }
     /// The qsbr contract: the calling thread stops delaying grace periods.
     @inlinable func threadOffline() { if self == .rcu(.qsbr) { RCU.QSBR.offline() } }
+}
+
+/// What ``ReaderProtection/enterLookup(lock:registry:)`` hands to the matching exit.
+@frozen @usableFromInline
+struct LookupToken {
+    /// qsbr: the thread went online for this lookup only.
+    @usableFromInline let wentOnline: Bool
+    /// Locked strategies: the lookup marker to restore (lookups may nest).
+    @usableFromInline let previousMarker: UnsafeMutableRawPointer?
+
+    @inlinable
+    init(wentOnline: Bool, previousMarker: UnsafeMutableRawPointer?) {
+        self.wentOnline = wentOnline
+        self.previousMarker = previousMarker
+    }
 }
