@@ -146,7 +146,7 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// (its address is the value); registry lock held.
     var treeEntry: IntervalTreeEntry {
         let (start, last) = lockedBounds
-        return IntervalTreeEntry(start: start, last: last, value: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()))
+        return IntervalTreeEntry(start: start, last: last, value: treeValue)
     }
 
     /// The address space this subscription belongs to, or nil once it is gone.

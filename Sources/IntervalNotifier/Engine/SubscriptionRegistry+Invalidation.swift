@@ -48,7 +48,7 @@ extension SubscriptionRegistry {
     /// Callbacks may sleep (memb RCU readers may block; it only delays grace
     /// periods) but must not wait for a grace period.
     func walk(_ snapshot: IntervalTreeSnapshot, range: InvalidationRange, sequence: UInt64) -> Bool {
-        let previous = cnp_set_callback_context(Unmanaged.passUnretained(self).toOpaque())
+        let previous = cnp_set_callback_context(markerAddress)
         // Defence in depth where it is free (see `walkEntersReadSection`).
         let memb = readers.walkEntersReadSection
         if memb { RCU.readLock() }
@@ -58,8 +58,7 @@ extension SubscriptionRegistry {
         }
         var failures = 0
         let completed = snapshot.forEachOverlapping(start: range.start, last: range.last) { entry in
-            let unmanaged = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
-            let accepted = unmanaged._withUnsafeGuaranteedRef { subscription in
+            let accepted = IntervalSubscription.borrowing(treeValue: entry.value) { subscription in
                 subscription.invalidate(subscription, range, sequence)
             }
             if accepted { return true }
@@ -198,7 +197,7 @@ extension SubscriptionRegistry {
             references.reserveCapacity(tree.count)
             for entry in tree.snapshotProtected().allEntries() {
                 _ = tree.removeSerialized(entry)
-                let subscription = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
+                let subscription = IntervalSubscription.unmanaged(treeValue: entry.value)
                 subscription._withUnsafeGuaranteedRef {
                     $0.state = .detached
                     // Releasing: as in `finishUnlink`.

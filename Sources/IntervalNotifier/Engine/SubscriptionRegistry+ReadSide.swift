@@ -58,8 +58,7 @@ extension SubscriptionRegistry {
         let token = enterLookup()
         defer { exitLookup(token) }
         return try tree.snapshot().forEachOverlapping(start: start, last: last) { entry in
-            try Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
-                ._withUnsafeGuaranteedRef { try body($0) }
+            try IntervalSubscription.borrowing(treeValue: entry.value, body)
         }
     }
 
@@ -69,13 +68,12 @@ extension SubscriptionRegistry {
         let token = enterLookup()
         defer { exitLookup(token) }
         guard let entry = tree.snapshot().firstOverlapping(start: address, last: address) else { return try body(nil) }
-        return try Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
-            ._withUnsafeGuaranteedRef { try body($0) }
+        return try IntervalSubscription.borrowing(treeValue: entry.value, body)
     }
 
     /// Enters the protection lookups need (see ``ReaderProtection``).
     @inlinable @inline(__always)
-    func enterLookup() -> LookupToken { readers.enterLookup(lock: lock, registry: Unmanaged.passUnretained(self).toOpaque()) }
+    func enterLookup() -> LookupToken { readers.enterLookup(lock: lock, registry: markerAddress) }
 
     /// Leaves what ``enterLookup()`` entered.
     @inlinable @inline(__always)

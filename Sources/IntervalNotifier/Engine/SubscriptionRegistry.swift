@@ -150,7 +150,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// Whether the calling thread is inside a lookup of this registry that holds
     /// the registry lock (locked strategies).
     var isInsideLockedLookup: Bool {
-        cnp_lookup_context() == Unmanaged.passUnretained(self).toOpaque()
+        cnp_lookup_context() == markerAddress
     }
 
     /// Throws ``NotifierError/calledInsideLookup(operation:)`` when the calling
@@ -163,7 +163,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// Whether the calling thread is inside an invalidate callback of this registry.
     @inlinable @inline(__always)
     var isCallbackThread: Bool {
-        cnp_callback_context() == Unmanaged.passUnretained(self).toOpaque()
+        cnp_callback_context() == markerAddress
     }
 
     // MARK: Insert
@@ -178,7 +178,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
             guard !state.isReleased else { throw .addressSpaceReleased }
             // The registry's own reference: lock-free lookups may see the object
             // until a grace period after it leaves the tree.
-            _ = Unmanaged.passRetained(subscription)
+            retainForTree(subscription)
             // Relaxed: under `lock`, which orders every write of the sequences.
             let current = sequence.load(ordering: .relaxed)
             if state.active > 0 {
@@ -317,9 +317,9 @@ final class SubscriptionRegistry: @unchecked Sendable {
             queueReferenceDrop(retained, &state)
             return
         }
-        let reference = UInt(bitPattern: retained.toOpaque())
+        let reference = subscription.treeValue
         callbackQueue.callAfterGracePeriod {
-            let subscription = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: reference)!)
+            let subscription = IntervalSubscription.unmanaged(treeValue: reference)
             if let release { release(subscription.takeUnretainedValue()) }
             subscription.release()
         }
