@@ -1,9 +1,12 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 //
 // The library package. Benchmark-only dependencies (package-benchmark) live in the
-// separate package under `Benchmarks/`, so that users who link `IntervalNotifier`
-// resolve only what the command-line tools need: swift-argument-parser and
-// hdrhistogram-swift (which brings swift-numerics).
+// separate package under `Benchmarks/`. The dependencies below serve the command-line
+// tools (swift-argument-parser; hdrhistogram-swift, which brings swift-numerics;
+// swift-subprocess and swift-system, which run gnuplot, git and the like for the
+// report) and the tests (the same two, for child processes). SwiftPM resolves only
+// what the products a client uses need, so users who link `IntervalNotifier` fetch
+// none of them. Tools version 6.2: swift-subprocess needs it.
 
 import PackageDescription
 
@@ -20,6 +23,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Tests only (child processes); without its Foundation trait. SwiftPM
+        // resolves a dependency only for the products a client uses, so users
+        // of the library never fetch it.
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // liburcu (memb flavour) seen through one header whose fast paths are
@@ -91,6 +99,8 @@ let package = Package(
             dependencies: [
                 "IntervalNotifier", "NotifierHarness", "NotifierStress", "CNotifierHarness",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
@@ -108,7 +118,11 @@ let package = Package(
         ),
         .testTarget(
             name: "IntervalNotifierTests",
-            dependencies: ["IntervalNotifier", "NotifierHarness", "NotifierStress", "NotifierBench", "NotifierCommands"],
+            dependencies: [
+                "IntervalNotifier", "NotifierHarness", "NotifierStress", "NotifierBench", "NotifierCommands",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 __thread void *cnp_callback_marker;
+__thread void *cnp_lookup_marker;
 
 void *cnp_set_callback_context(void *context) {
     void *previous = cnp_callback_marker;

@@ -210,7 +210,7 @@ struct BenchReportTests {
     // MARK: - Files
 
     @Test("write(to:) produces JSON, CSV, README and, with gnuplot, the plots")
-    func writesFiles() throws {
+    func writesFiles() async throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("bench-report-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -224,7 +224,7 @@ struct BenchReportTests {
                 m("lookup", "size=1000000 writer=no", "rcu", 1, "ns/op", 900),
                 m("lookup", "size=1000000 writer=no", "unsynchronized", 1, "ns/op", 850)]
         let report = BenchReport(environment: Self.environment(cores: 2), measurements: run)
-        let written = try report.write(to: directory)
+        let written = try await report.write(to: directory)
 
         for name in ["bench.json", "bench.csv", "README.md"] {
             #expect(written.contains(directory + "/" + name))
@@ -260,13 +260,13 @@ struct BenchReportTests {
     }
 
     @Test("README lists missed targets under its own heading")
-    func readmeListsMisses() throws {
+    func readmeListsMisses() async throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("bench-report-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // One thread count and one size per series: no charts, gnuplot never runs.
         let run = [m("insert-remove", "size=100000", "rcu", 1, "ops/s", 0.5e6)]
-        _ = try BenchReport(environment: Self.environment(cores: 2), measurements: run).write(to: directory)
+        _ = try await BenchReport(environment: Self.environment(cores: 2), measurements: run).write(to: directory)
         let readme = try String(contentsOfFile: directory + "/README.md", encoding: .utf8)
         #expect(readme.contains("### Where a target is missed"))
         #expect(readme.contains("- `insert-remove-rate`: measured 500 K/s"))
@@ -276,7 +276,7 @@ struct BenchReportTests {
         // A note next to the report explains the miss, indented under its bullet.
         try FileManager.default.createDirectory(atPath: directory + "/notes", withIntermediateDirectories: true)
         try "Tree copies.\n\n- profile line".write(toFile: directory + "/notes/insert-remove-rate.md", atomically: true, encoding: .utf8)
-        _ = try BenchReport(environment: Self.environment(cores: 2), measurements: run).write(to: directory)
+        _ = try await BenchReport(environment: Self.environment(cores: 2), measurements: run).write(to: directory)
         let explained = try String(contentsOfFile: directory + "/README.md", encoding: .utf8)
         #expect(explained.contains("\n  Tree copies.\n\n  - profile line\n"))
         #expect(!explained.contains("No explanation written yet"))
@@ -300,8 +300,8 @@ struct BenchReportTests {
     }
 
     @Test("capture fills every field without failing")
-    func capture() {
-        let environment = BenchEnvironment.capture(commandLine: ["notifier-bench"], flags: ["quick": "true"])
+    func capture() async {
+        let environment = await BenchEnvironment.capture(commandLine: ["notifier-bench"], flags: ["quick": "true"])
         #expect(environment.onlineCores >= 1)
         #expect(environment.numaNodes >= 1)
         #expect(!environment.kernel.isEmpty && !environment.hostname.isEmpty)

@@ -1,4 +1,6 @@
 import Foundation
+import Subprocess
+import SystemPackage
 
 /// What a child process did.
 struct ChildResult {
@@ -19,49 +21,17 @@ var notifierCheckPath: String {
     return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/notifier-check").path
 }
 
-/// Runs `executable` with `arguments`, killing it after `timeoutSeconds`
-/// (then `status` is -1). Backtraces are switched off so a trap prints its
-/// message only.
-func runChild(_ executable: String, _ arguments: [String], timeoutSeconds: Double) throws -> ChildResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment["SWIFT_BACKTRACE"] = "enable=no"
-    process.environment = environment
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    // Drain both pipes while the child runs, so a chatty child never blocks.
-    let outputData = DataCollector(output.fileHandleForReading), errorData = DataCollector(error.fileHandleForReading)
-    let deadline = Date().addingTimeInterval(timeoutSeconds)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning {
-        process.terminate()
-        process.waitUntilExit()
-        return ChildResult(status: -1, standardOutput: outputData.text(), standardError: errorData.text() + "\n(killed after \(timeoutSeconds) s)", trapped: false)
+/// Runs `executable` with `arguments` (swift-subprocess) and collects its
+/// output. Backtraces are switched off so that a trap prints its message only.
+/// The calling test bounds the time with `.timeLimit`.
+func runChild(_ executable: String, _ arguments: [String]) async throws -> ChildResult {
+    let result = try await run(
+        .path(FilePath(executable)), arguments: Arguments(arguments),
+        environment: .inherit.updating(["SWIFT_BACKTRACE": "enable=no"]),
+        output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+    let (status, trapped): (Int32, Bool) = switch result.terminationStatus {
+    case .exited(let code): (code, false)
+    case .signaled(let signal): (signal, true)
     }
-    process.waitUntilExit()
-    return ChildResult(status: process.terminationStatus, standardOutput: outputData.text(), standardError: errorData.text(),
-                       trapped: process.terminationReason == .uncaughtSignal)
-}
-
-/// Reads a pipe to its end on a thread of its own.
-final class DataCollector: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
-
-    init(_ handle: FileHandle) {
-        Thread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }.start()
-    }
-
-    /// Everything read, once the writer closed the pipe.
-    func text() -> String {
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
-    }
+    return ChildResult(status: status, standardOutput: result.standardOutput, standardError: result.standardError, trapped: trapped)
 }

@@ -174,29 +174,28 @@ struct CommandLineValidationTests {
         #expect(result.standardError.contains(text), "\(result.standardError)")
     }
 
-    @Test("end to end: bad inputs exit 64 with one line, at once")
-    func endToEndUsage() throws {
+    @Test("end to end: bad inputs exit 64 with one line, at once", .timeLimit(.minutes(1)))
+    func endToEndUsage() async throws {
         let started = Date()
-        Self.expectOneLine(try runChild(Self.binary("notifier-stress"), ["--duration", "nan"], timeoutSeconds: 30),
+        Self.expectOneLine(try await runChild(Self.binary("notifier-stress"), ["--duration", "nan"]),
                            status: 64, containing: "notifier-stress: --duration nan: must be a number of seconds in (0, 604800]")
-        Self.expectOneLine(try runChild(Self.binary("notifier-stress"), ["--faulters", "abc"], timeoutSeconds: 30),
+        Self.expectOneLine(try await runChild(Self.binary("notifier-stress"), ["--faulters", "abc"]),
                            status: 64, containing: "--faulters")
-        Self.expectOneLine(try runChild(Self.binary("notifier-bench"), ["--threads", "99999999999"], timeoutSeconds: 30),
+        Self.expectOneLine(try await runChild(Self.binary("notifier-bench"), ["--threads", "99999999999"]),
                            status: 64, containing: "notifier-bench: --threads 99999999999: each thread count must be an integer in [1, 4096]")
-        Self.expectOneLine(try runChild(Self.binary("notifier-bench"), ["--protocol", "odp", "--strategy", "kernel", "--workload", "fault-path"],
-                                        timeoutSeconds: 30), status: 64, containing: "measures no point")
+        Self.expectOneLine(try await runChild(Self.binary("notifier-bench"), ["--protocol", "odp", "--strategy", "kernel", "--workload", "fault-path"]), status: 64, containing: "measures no point")
         #expect(Date().timeIntervalSince(started) < 30, "refused before any work")
     }
 
-    @Test("end to end: unwritable output paths exit 73 before the run, with the path and strerror")
-    func endToEndOutput() throws {
+    @Test("end to end: unwritable output paths exit 73 before the run, with the path and strerror", .timeLimit(.minutes(1)))
+    func endToEndOutput() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-folder-\(UUID().uuidString)").path
         _ = FileManager.default.createFile(atPath: file, contents: Data())
         defer { try? FileManager.default.removeItem(atPath: file) }
         // A long duration: the check must come before the run.
-        Self.expectOneLine(try runChild(Self.binary("notifier-stress"), ["--duration", "600", "--json", file + "/sub/out.json"], timeoutSeconds: 30),
+        Self.expectOneLine(try await runChild(Self.binary("notifier-stress"), ["--duration", "600", "--json", file + "/sub/out.json"]),
                            status: 73, containing: "--json \(file): cannot write: Not a directory")
-        Self.expectOneLine(try runChild(Self.binary("notifier-bench"), ["--out", file + "/report"], timeoutSeconds: 30),
+        Self.expectOneLine(try await runChild(Self.binary("notifier-bench"), ["--out", file + "/report"]),
                            status: 73, containing: "--out \(file): cannot write: Not a directory")
     }
 }

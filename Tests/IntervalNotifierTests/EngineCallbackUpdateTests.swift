@@ -20,8 +20,10 @@ struct EngineCallbackUpdateTests {
         init(_ strategy: RegistryStrategy) { space = AddressSpace(strategy: strategy) }
 
         func subscribe(_ start: UInt64, _ length: UInt64) throws -> IntervalSubscription {
-            try space.insert(start: start, length: length) { [self] sub, _, seq in
+            // Weak: the driver owns the space, which owns this callback.
+            try space.insert(start: start, length: length) { [weak self] sub, _, seq in
                 sub.setSequence(seq)
+                guard let self else { return true }
                 calls.withLock { $0[sub.start, default: 0] += 1 }
                 if let body = action.withLock({ $0 }) {
                     do throws(NotifierError) { try body(sub) } catch { errors.withLock { $0.append(error) } }
@@ -41,7 +43,9 @@ struct EngineCallbackUpdateTests {
     func putSelfFromCallback(strategy: RegistryStrategy) throws {
         let d = Driver(strategy)
         let sub = try d.subscribe(0x1000, 0x1000)
-        d.action.withLock { $0 = { [d] s throws(NotifierError) in try d.space.put(s) { _ in d.released.add(1, ordering: .relaxed) } } }
+        d.action.withLock { $0 = { [weak d] s throws(NotifierError) in
+            guard let d else { return }
+            try d.space.put(s) { _ in d.released.add(1, ordering: .relaxed) } } }
         let r = range(0x1000, 0x2000)
         try d.space.invalidateRangeStart(r)
         #expect(d.space.subscriptionCount == 1, "still in the frozen tree until the window closes")
@@ -63,7 +67,8 @@ struct EngineCallbackUpdateTests {
         let d = Driver(strategy)
         let trigger = try d.subscribe(0x1000, 0x1000)
         let victim = try d.subscribe(0x100000, 0x1000)
-        d.action.withLock { $0 = { [d] s throws(NotifierError) in
+        d.action.withLock { $0 = { [weak d] s throws(NotifierError) in
+            guard let d else { return }
             guard s === trigger else { return }
             try d.space.put(victim) { _ in d.released.add(1, ordering: .relaxed) }
             try d.space.put(victim) { _ in d.released.add(1, ordering: .relaxed) }
@@ -87,7 +92,8 @@ struct EngineCallbackUpdateTests {
         let sub = try d.subscribe(0x10000, 0x4000)
         let other = try d.subscribe(0x40000, 0x1000)
         let begun = try other.readBegin()
-        d.action.withLock { $0 = { [d] s throws(NotifierError) in
+        d.action.withLock { $0 = { [weak d] s throws(NotifierError) in
+            guard let d else { return }
             if s === sub {
                 // Shrink to the part that was not invalidated, then change our mind.
                 try d.space.update(s, start: 0x12000, length: 0x2000)
@@ -112,7 +118,8 @@ struct EngineCallbackUpdateTests {
         let fresh = try other.readBegin()
         #expect(!other.readRetry(fresh))
         // A put in the same window cancels a pending update.
-        d.action.withLock { $0 = { [d] s throws(NotifierError) in
+        d.action.withLock { $0 = { [weak d] s throws(NotifierError) in
+            guard let d else { return }
             try d.space.update(s, start: 0x90000, length: 0x1000)
             try d.space.put(s) { _ in d.released.add(1, ordering: .relaxed) }
         } }

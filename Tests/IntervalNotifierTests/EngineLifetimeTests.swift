@@ -6,11 +6,11 @@ import Testing
 @Suite("Engine: ownership and lifetime")
 struct EngineLifetimeTests {
     @Test("dropping a space frees it and its subscriptions in every pattern (a)-(e), for every strategy (child process: counters and RSS)",
-          arguments: RegistryStrategy.allCases)
-    func leakPatterns(strategy: RegistryStrategy) throws {
+          .timeLimit(.minutes(5)), arguments: RegistryStrategy.allCases)
+    func leakPatterns(strategy: RegistryStrategy) async throws {
         // 100 000 spaces per pattern in CI's release run (.ci/run); fewer here,
         // where the build is unoptimised and the suites run side by side.
-        let result = try runChild(notifierCheckPath, ["leaks", "5000", strategy.name], timeoutSeconds: 240)
+        let result = try await runChild(notifierCheckPath, ["leaks", "5000", strategy.name])
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         #expect(result.standardOutput.components(separatedBy: "\n").filter { $0.hasSuffix(": ok") || $0.contains(", ok") }.count == 5,
                 "\(result.standardOutput)")
@@ -83,9 +83,9 @@ struct EngineLifetimeTests {
 
 @Suite("Engine: misuse traps survive release builds")
 struct MisuseTrapTests {
-    @Test("an odd initial sequence traps with its message (child process)")
-    func oddInitialSequence() throws {
-        let result = try runChild(notifierCheckPath, ["trap", "odd-initial-sequence"], timeoutSeconds: 60)
+    @Test("an odd initial sequence traps with its message (child process)", .timeLimit(.minutes(1)))
+    func oddInitialSequence() async throws {
+        let result = try await runChild(notifierCheckPath, ["trap", "odd-initial-sequence"])
         #expect(result.trapped, "status \(result.status): \(result.standardError)")
         #expect(result.standardError.contains("AddressSpace(initialSequence: 3): the initial sequence must be even"), "\(result.standardError)")
     }

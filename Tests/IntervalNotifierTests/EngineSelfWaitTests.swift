@@ -124,4 +124,53 @@ struct EngineSelfWaitTests {
         #expect(throws: NotifierError.notRegistered) { try space.update(removed, start: 0, length: 1) }
         try space.synchronize()
     }
+
+    @Test("with a locked strategy, calls from a lookup's body that take the registry lock throw instead of deadlocking",
+          arguments: [RegistryStrategy.kernel, .rwlock, .mutex])
+    func callsInsideLockedLookup(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
+        let recorder = CallbackRecorder()
+        _ = try space.subscribe(0x1000, 0x1000, recorder)
+        let errors = Mutex<[NotifierError]>([])
+        withinASecond("calls inside a locked lookup") {
+            space.withSubscription(containing: 0x1000) { sub in
+                func record(_ body: () throws(NotifierError) -> Void) {
+                    do { try body() } catch { errors.withLock { $0.append(error) } }
+                }
+                let r = range(0x1000, 0x2000)
+                record { () throws(NotifierError) in _ = try sub!.readBegin() }
+                record { () throws(NotifierError) in _ = try space.insert(start: 0, length: 1) { _, _, _ in true } }
+                record { () throws(NotifierError) in try space.update(sub!, start: 0, length: 1) }
+                record { () throws(NotifierError) in try space.remove(sub!) }
+                record { () throws(NotifierError) in try space.put(sub!) { _ in } }
+                record { () throws(NotifierError) in try space.invalidateRangeStart(r) }
+                record { () throws(NotifierError) in try space.invalidateRangeEnd(r) }
+                record { () throws(NotifierError) in try space.release() }
+                record { () throws(NotifierError) in try space.synchronize() }
+            }
+        }
+        #expect(errors.withLock { $0 } == [.readBegin, .insert, .update, .remove, .put, .invalidateRangeStart,
+                                            .invalidateRangeEnd, .release, .synchronize].map { .calledInsideLookup(operation: $0) })
+        // Outside the lookup everything works again.
+        #expect(space.subscriptionCount == 1 && !space.isTornDown)
+        try space.checkInvariants()
+    }
+
+    @Test("with RCU, a lookup's body may update the registry (it holds no lock)", arguments: [RegistryStrategy.rcu(.memb), .rcu(.qsbr)])
+    func updatesInsideRCULookup(strategy: RegistryStrategy) throws {
+        let space = AddressSpace(strategy: strategy)
+        let recorder = CallbackRecorder()
+        _ = try space.subscribe(0x1000, 0x1000, recorder)
+        let ok = completes(withinSeconds: 1) {
+            space.withSubscription(containing: 0x1000) { sub in
+                _ = try! sub!.readBegin()
+                let extra = try! space.insert(start: 0x8000, length: 0x1000) { _, _, _ in true }
+                try! space.update(extra, start: 0x9000, length: 0x1000)
+                try! space.put(extra) { _ in }
+            }
+        }
+        #expect(ok)
+        try space.synchronize()
+        #expect(space.subscriptionCount == 1)
+    }
 }

@@ -43,6 +43,8 @@ struct EngineTeardownTests {
         _ = try space.subscribe(0x4000, 0x1000, recorder)       // deferred
         recorder.reset()
         let teardown = JoinableThread { try! space.release() }
+        // The teardown marks the space released at once, then waits for the window.
+        #expect(eventually { space.isTornDown })
         sleepMilliseconds(30)
         #expect(!teardown.isFinished)
         #expect(throws: NotifierError.addressSpaceReleased) { try space.subscribe(0x9000, 1, recorder) }

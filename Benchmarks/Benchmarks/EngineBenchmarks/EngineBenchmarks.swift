@@ -186,7 +186,7 @@ func setSequences(_ subscription: IntervalSubscription, _ first: UInt64, _ n: In
 func invalidations(_ space: AddressSpace, _ range: InvalidationRange, _ n: Int) throws(NotifierError) {
     for _ in 0..<n {
         try space.invalidateRangeStart(range)
-        space.invalidateRangeEnd(range)
+        try space.invalidateRangeEnd(range)
     }
 }
 

@@ -17,6 +17,21 @@ extern __thread void *cnp_callback_marker;
 /// The current value of the per-thread callback marker (inlined into Swift).
 static inline void *cnp_callback_context(void) { return cnp_callback_marker; }
 
+/// The per-thread "inside a lookup that holds this registry's lock" marker
+/// (locked strategies only): a call that would take the same lock from the
+/// lookup's body would deadlock, and is refused instead.
+extern __thread void *cnp_lookup_marker;
+
+/// Sets the lookup marker; returns the previous value (inlined into Swift).
+static inline void *cnp_swap_lookup_context(void *context) {
+    void *previous = cnp_lookup_marker;
+    cnp_lookup_marker = context;
+    return previous;
+}
+
+/// The current value of the per-thread lookup marker (inlined into Swift).
+static inline void *cnp_lookup_context(void) { return cnp_lookup_marker; }
+
 /// Stable small integer id of the calling thread (gettid).
 int cnp_thread_id(void);
 

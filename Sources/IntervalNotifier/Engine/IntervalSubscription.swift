@@ -146,7 +146,7 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// (its address is the value); registry lock held.
     var treeEntry: IntervalTreeEntry {
         let (start, last) = lockedBounds
-        return IntervalTreeEntry(start: start, last: last, value: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()))
+        return IntervalTreeEntry(start: start, last: last, value: treeValue)
     }
 
     /// The address space this subscription belongs to, or nil once it is gone.
@@ -175,7 +175,7 @@ public final class IntervalSubscription: @unchecked Sendable {
     @inlinable @inline(__always)
     public func readBegin() throws(NotifierError) -> UInt64 {
         // The locked strategies read both sequences under the registry lock.
-        guard _fastPath(registry.readers != .registryLock) else {
+        guard _fastPath(registry.readers.readBeginIsLockFree) else {
             return try registry.lockedReadBegin(self)
         }
         // Acquiring: if this load returns a value set by `setSequence` in an

@@ -25,9 +25,12 @@ public enum NotifierError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The operation would wait for RCU callbacks, and it runs on the RCU
     /// callback thread (in a ``ReleaseCallback``): for itself.
     case calledFromReleaseCallback(operation: Operation)
-    /// The operation would wait for a grace period, and the calling thread is
-    /// inside a lookup (``AddressSpace/forEachSubscription(overlapping:last:_:)``,
-    /// ``AddressSpace/withSubscription(containing:_:)``): for itself.
+    /// The calling thread is inside the body of a lookup of the same address
+    /// space (``AddressSpace/forEachSubscription(overlapping:last:_:)``,
+    /// ``AddressSpace/withSubscription(containing:_:)``), and the operation would
+    /// wait for that lookup: ``AddressSpace/synchronize()`` for its grace period
+    /// (RCU strategies); with the locked strategies, every call that takes the
+    /// registry lock, which the lookup holds.
     case calledInsideLookup(operation: Operation)
     /// ``AddressSpace/invalidateRangeEnd(_:)`` of `[start, last]` found no
     /// invalidation of that range in flight: it was never started, it was ended
@@ -53,6 +56,10 @@ public enum NotifierError: Error, Equatable, Sendable, CustomStringConvertible {
         case synchronize
         /// ``IntervalSubscription/readBegin()``.
         case readBegin
+        /// ``AddressSpace/invalidateRangeStart(_:)``.
+        case invalidateRangeStart
+        /// ``AddressSpace/invalidateRangeEnd(_:)``.
+        case invalidateRangeEnd
 
         /// The operation's name, as in the API.
         public var description: String { rawValue }
@@ -69,7 +76,7 @@ public enum NotifierError: Error, Equatable, Sendable, CustomStringConvertible {
         case .calledFromInvalidateCallback(let operation): return "\(operation) called from inside an invalidate callback of the same address space: it would wait for itself"
         case .calledInsideOwnWindow(let operation): return "\(operation) called by a thread that has an invalidation of the same address space in flight (invalidateRangeStart without invalidateRangeEnd): it would wait for itself"
         case .calledFromReleaseCallback(let operation): return "\(operation) called from a release callback (the RCU callback thread): it would wait for itself"
-        case .calledInsideLookup(let operation): return "\(operation) called inside a lookup (an RCU read-side section): it would wait for itself"
+        case .calledInsideLookup(let operation): return "\(operation) called inside the body of a lookup of the same address space: it would wait for that lookup"
         case .unbalancedInvalidateEnd(let start, let last): return "invalidateRangeEnd of [\(start), \(last)] without a matching invalidateRangeStart (never started, ended twice, or its start threw wouldBlock)"
         case .wouldBlock: return "a callback would block during a non-blockable invalidation"
         }

@@ -4,6 +4,7 @@ import Synchronization
 extension SubscriptionRegistry {
     /// `mmu_notifier_invalidate_range_start`; see ``AddressSpace/invalidateRangeStart(_:)``.
     func invalidateRangeStart(_ range: InvalidationRange) throws(NotifierError) {
+        try refuseInsideLockedLookup(.invalidateRangeStart)
         let (snapshot, sequence) = withLock { state in openWindow(range, &state) }
         guard sequence & 1 == 1 else { return }
         if !walk(snapshot, range: range, sequence: sequence) {
@@ -47,11 +48,9 @@ extension SubscriptionRegistry {
     /// Callbacks may sleep (memb RCU readers may block; it only delays grace
     /// periods) but must not wait for a grace period.
     func walk(_ snapshot: IntervalTreeSnapshot, range: InvalidationRange, sequence: UInt64) -> Bool {
-        let previous = cnp_set_callback_context(Unmanaged.passUnretained(self).toOpaque())
-        // Defence in depth for memb only: qsbr and the locked strategies rely on
-        // the frozen tree alone (a qsbr walk could not go online around callbacks
-        // that sleep without stalling grace periods).
-        let memb = readers == .rcuMemb
+        let previous = cnp_set_callback_context(markerAddress)
+        // Defence in depth where it is free (see `walkEntersReadSection`).
+        let memb = readers.walkEntersReadSection
         if memb { RCU.readLock() }
         defer {
             if memb { RCU.readUnlock() }
@@ -59,8 +58,7 @@ extension SubscriptionRegistry {
         }
         var failures = 0
         let completed = snapshot.forEachOverlapping(start: range.start, last: range.last) { entry in
-            let unmanaged = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
-            let accepted = unmanaged._withUnsafeGuaranteedRef { subscription in
+            let accepted = IntervalSubscription.borrowing(treeValue: entry.value) { subscription in
                 subscription.invalidate(subscription, range, sequence)
             }
             if accepted { return true }
@@ -76,6 +74,7 @@ extension SubscriptionRegistry {
 
     /// `mmu_notifier_invalidate_range_end`; see ``AddressSpace/invalidateRangeEnd(_:)``.
     func invalidateRangeEnd(_ range: InvalidationRange) throws(NotifierError) {
+        try refuseInsideLockedLookup(.invalidateRangeEnd)
         let closed = try withLock { (state) throws(NotifierError) -> Bool in
             guard state.openWindows.close(start: range.start, last: range.last) else {
                 throw .unbalancedInvalidateEnd(start: range.start, last: range.last)
@@ -139,6 +138,7 @@ extension SubscriptionRegistry {
     /// `mn_itree_release`; see ``AddressSpace/release()``.
     func release() throws(NotifierError) {
         guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: .release) }
+        try refuseInsideLockedLookup(.release)
         let first = try withLock { (state) throws(NotifierError) -> Bool in
             if state.callerHoldsWindow() { throw .calledInsideOwnWindow(operation: .release) }
             defer { state.isReleased = true }
@@ -197,7 +197,7 @@ extension SubscriptionRegistry {
             references.reserveCapacity(tree.count)
             for entry in tree.snapshotProtected().allEntries() {
                 _ = tree.removeSerialized(entry)
-                let subscription = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
+                let subscription = IntervalSubscription.unmanaged(treeValue: entry.value)
                 subscription._withUnsafeGuaranteedRef {
                     $0.state = .detached
                     // Releasing: as in `finishUnlink`.

@@ -24,7 +24,7 @@ extension SubscriptionRegistry {
                 }
             }
             for entry in inTree {
-                let subscription = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!).takeUnretainedValue()
+                let subscription = IntervalSubscription.unmanaged(treeValue: entry.value).takeUnretainedValue()
                 let (start, last) = subscription.lockedBounds
                 if subscription.state != .pendingUpdate && (start, last) != (entry.start, entry.last) {
                     return "subscription [\(start), \(last)] is in the tree as [\(entry.start), \(entry.last)]"

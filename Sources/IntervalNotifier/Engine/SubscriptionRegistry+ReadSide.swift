@@ -39,6 +39,7 @@ extension SubscriptionRegistry {
     @usableFromInline @inline(never)
     func lockedReadBegin(_ subscription: IntervalSubscription) throws(NotifierError) -> UInt64 {
         guard !isCallbackThread else { throw .calledFromInvalidateCallback(operation: .readBegin) }
+        try refuseInsideLockedLookup(.readBegin)
         lock.lockShared()
         // Relaxed: both are written only under `lock`, which we hold.
         let seen = subscription.sequence.load(ordering: .relaxed)
@@ -57,8 +58,7 @@ extension SubscriptionRegistry {
         let token = enterLookup()
         defer { exitLookup(token) }
         return try tree.snapshot().forEachOverlapping(start: start, last: last) { entry in
-            try Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
-                ._withUnsafeGuaranteedRef { try body($0) }
+            try IntervalSubscription.borrowing(treeValue: entry.value, body)
         }
     }
 
@@ -68,34 +68,14 @@ extension SubscriptionRegistry {
         let token = enterLookup()
         defer { exitLookup(token) }
         guard let entry = tree.snapshot().firstOverlapping(start: address, last: address) else { return try body(nil) }
-        return try Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: entry.value)!)
-            ._withUnsafeGuaranteedRef { try body($0) }
+        return try IntervalSubscription.borrowing(treeValue: entry.value, body)
     }
 
-    /// Enters the protection lookups need: an RCU read-side section of the
-    /// flavour, or the registry lock for reading. Returns whether a qsbr thread
-    /// went online for this lookup only.
+    /// Enters the protection lookups need (see ``ReaderProtection``).
     @inlinable @inline(__always)
-    func enterLookup() -> Bool {
-        switch readers {
-        case .rcuMemb:
-            RCU.readLock()
-            return false
-        case .rcuQSBR:
-            return RCU.QSBR.enterReadSection()
-        case .registryLock:
-            lock.lockShared()
-            return false
-        }
-    }
+    func enterLookup() -> LookupToken { readers.enterLookup(lock: lock, registry: markerAddress) }
 
     /// Leaves what ``enterLookup()`` entered.
     @inlinable @inline(__always)
-    func exitLookup(_ wentOnline: Bool) {
-        switch readers {
-        case .rcuMemb: RCU.readUnlock()
-        case .rcuQSBR: RCU.QSBR.exitReadSection(wentOnline)
-        case .registryLock: lock.unlockShared()
-        }
-    }
+    func exitLookup(_ token: LookupToken) { readers.exitLookup(token, lock: lock) }
 }

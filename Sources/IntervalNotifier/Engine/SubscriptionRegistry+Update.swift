@@ -4,6 +4,7 @@ extension SubscriptionRegistry {
     func update(_ subscription: IntervalSubscription, start: UInt64, last: UInt64) throws(NotifierError) {
         guard subscription.registry === self else { throw .foreignSubscription }
         guard last >= start else { throw .emptyRange(start: start) }
+        try refuseInsideLockedLookup(.update)
         try withLock { (state) throws(NotifierError) in
             switch subscription.state {
             case .unlinked, .removed, .pendingRemove:

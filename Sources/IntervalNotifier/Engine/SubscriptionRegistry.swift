@@ -89,14 +89,10 @@ final class SubscriptionRegistry: @unchecked Sendable {
         sequence = Atomic(initialSequence)
         state = .allocate(capacity: 1)
         state.initialize(to: RegistryState())
-        let reclamation: IntervalTreeReclamation
-        switch strategy {
-        case .rcu(.memb): (readers, reclamation) = (.rcuMemb, .rcu(.memb))
-        case .rcu(.qsbr): (readers, reclamation) = (.rcuQSBR, .rcu(.qsbr))
-        case .kernel, .rwlock, .mutex: (readers, reclamation) = (.registryLock, .immediate)
-        }
-        lock = AnyRegistryLock(for: strategy)
-        tree = IntervalTreeStorage(reclaimBatchSize: 256, reclamation: reclamation)
+        let plan = strategy.plan
+        readers = plan.readers
+        lock = AnyRegistryLock(plan.lock)
+        tree = IntervalTreeStorage(reclaimBatchSize: 256, reclamation: plan.reclamation)
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.registries.add(1, ordering: .relaxed)
     }
@@ -117,6 +113,11 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// Runs `body` with the registry lock held exclusively and the state it guards.
     @inline(__always)
     func withLock<Result, Failure: Error>(_ body: (inout RegistryState) throws(Failure) -> Result) throws(Failure) -> Result {
+        // The throwing entry points refuse this case with an error first; this
+        // is the net under the rest (statistics, state): trap, never hang.
+        if _slowPath(isInsideLockedLookup) {
+            fatalError("interval-notifier: an AddressSpace call from inside the body of one of its own lookups (locked strategy \(strategy.name)): it would deadlock on the registry lock the lookup holds")
+        }
         lock.lock()
         defer { lock.unlock() }
         #if DEBUG
@@ -146,10 +147,23 @@ final class SubscriptionRegistry: @unchecked Sendable {
         sequence.load(ordering: .acquiring)
     }
 
+    /// Whether the calling thread is inside a lookup of this registry that holds
+    /// the registry lock (locked strategies).
+    var isInsideLockedLookup: Bool {
+        cnp_lookup_context() == markerAddress
+    }
+
+    /// Throws ``NotifierError/calledInsideLookup(operation:)`` when the calling
+    /// thread is inside a lookup of this registry that holds its lock: the
+    /// operation would take the same lock and deadlock.
+    func refuseInsideLockedLookup(_ operation: NotifierError.Operation) throws(NotifierError) {
+        if _slowPath(isInsideLockedLookup) { throw .calledInsideLookup(operation: operation) }
+    }
+
     /// Whether the calling thread is inside an invalidate callback of this registry.
     @inlinable @inline(__always)
     var isCallbackThread: Bool {
-        cnp_callback_context() == Unmanaged.passUnretained(self).toOpaque()
+        cnp_callback_context() == markerAddress
     }
 
     // MARK: Insert
@@ -158,12 +172,13 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// ``AddressSpace/insert(start:last:invalidate:)``.
     func insert(start: UInt64, last: UInt64, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
         guard last >= start else { throw .emptyRange(start: start) }
+        try refuseInsideLockedLookup(.insert)
         let subscription = IntervalSubscription(start: start, last: last, registry: self, invalidate: invalidate)
         return try withLock { (state) throws(NotifierError) -> IntervalSubscription in
             guard !state.isReleased else { throw .addressSpaceReleased }
             // The registry's own reference: lock-free lookups may see the object
             // until a grace period after it leaves the tree.
-            _ = Unmanaged.passRetained(subscription)
+            retainForTree(subscription)
             // Relaxed: under `lock`, which orders every write of the sequences.
             let current = sequence.load(ordering: .relaxed)
             if state.active > 0 {
@@ -202,6 +217,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// `mmu_interval_notifier_remove` (`release == nil`) or `mmu_notifier_put`.
     func unlink(_ subscription: IntervalSubscription, operation: NotifierError.Operation, release: ReleaseCallback?) throws(NotifierError) {
         guard subscription.registry === self else { throw .foreignSubscription }
+        try refuseInsideLockedLookup(operation)
         // `remove` waits for the window; `put` never waits, so it is allowed
         // inside callbacks and windows (it takes effect when the window closes).
         let waits = release == nil
@@ -291,7 +307,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
         // ordering only keeps `readRetry` callers from an older value.
         subscription.sequence.store(Self.unregisteredSequence, ordering: .releasing)
         let retained = Unmanaged.passUnretained(subscription)
-        if readers == .registryLock && release == nil {
+        if !readers.lookupsOutliveTheLock && release == nil {
             // The caller of `remove` still holds its own reference: not the last.
             retained.release()
             return
@@ -301,26 +317,24 @@ final class SubscriptionRegistry: @unchecked Sendable {
             queueReferenceDrop(retained, &state)
             return
         }
-        let reference = UInt(bitPattern: retained.toOpaque())
+        let reference = subscription.treeValue
         callbackQueue.callAfterGracePeriod {
-            let subscription = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: reference)!)
+            let subscription = IntervalSubscription.unmanaged(treeValue: reference)
             if let release { release(subscription.takeUnretainedValue()) }
             subscription.release()
         }
     }
 
-    /// The queue that defers reference drops and release callbacks: the grace
-    /// periods of the strategy's flavour (memb for the locked strategies, where
-    /// it only serves to run `put` releases outside the caller).
-    var callbackQueue: RCUCallbackQueue {
-        readers == .rcuQSBR ? .qsbr : .shared
-    }
+    /// The queue that defers reference drops and release callbacks (see
+    /// ``ReaderProtection/callbackQueue``).
+    var callbackQueue: RCUCallbackQueue { readers.callbackQueue }
 
     /// `mmu_notifier_synchronize`; see ``AddressSpace/synchronize()``.
     func synchronize() throws(NotifierError) {
         if isCallbackThread { throw .calledFromInvalidateCallback(operation: .synchronize) }
         if callbackQueue.isCallbackThread || RCUCallbackQueue.shared.isCallbackThread { throw .calledFromReleaseCallback(operation: .synchronize) }
         if RCU.isInReadSection { throw .calledInsideLookup(operation: .synchronize) }
+        try refuseInsideLockedLookup(.synchronize)
         try withLock { (state) throws(NotifierError) in
             if state.callerHoldsWindow() { throw .calledInsideOwnWindow(operation: .synchronize) }
         }

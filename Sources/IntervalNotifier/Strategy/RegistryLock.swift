@@ -156,11 +156,10 @@ enum AnyRegistryLock: RegistryLock {
     case rwlock(RWLockRegistryLock)
     case mutex(MutexRegistryLock)
 
-    /// The lock `strategy` uses.
-    init(for strategy: RegistryStrategy) {
-        switch strategy {
-        case .rcu: self = .mutex(MutexRegistryLock())
-        case .kernel: self = .spin(SpinRegistryLock())
+    /// A new lock of `kind`.
+    init(_ kind: RegistryLockKind) {
+        switch kind {
+        case .spin: self = .spin(SpinRegistryLock())
         case .rwlock: self = .rwlock(RWLockRegistryLock())
         case .mutex: self = .mutex(MutexRegistryLock())
         }
@@ -217,4 +216,15 @@ enum AnyRegistryLock: RegistryLock {
         defer { unlock() }
         return try body()
     }
+}
+
+/// The kinds of registry lock a ``StrategyPlan`` can name.
+@usableFromInline
+enum RegistryLockKind: Sendable {
+    /// ``SpinRegistryLock`` (the kernel's spinlock).
+    case spin
+    /// ``RWLockRegistryLock`` (`pthread_rwlock_t`).
+    case rwlock
+    /// ``MutexRegistryLock`` (`Synchronization.Mutex`).
+    case mutex
 }

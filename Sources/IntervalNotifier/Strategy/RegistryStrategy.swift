@@ -47,27 +47,13 @@ public enum RegistryStrategy: Sendable, Hashable, CustomStringConvertible {
 
     /// Short name used by the command-line tools and in results: `rcu`,
     /// `rcu-qsbr`, `kernel`, `rwlock`, `mutex`.
-    public var name: String {
-        switch self {
-        case .rcu(.memb): "rcu"
-        case .rcu(.qsbr): "rcu-qsbr"
-        case .kernel: "kernel"
-        case .rwlock: "rwlock"
-        case .mutex: "mutex"
-        }
-    }
+    public var name: String { plan.name.description }
 
     /// The strategy called `name` (as printed by ``name``; `rcu-memb` is accepted
     /// for `rcu`), or nil.
     public init?(name: String) {
-        switch name {
-        case "rcu", "rcu-memb": self = .rcu(.memb)
-        case "rcu-qsbr": self = .rcu(.qsbr)
-        case "kernel": self = .kernel
-        case "rwlock": self = .rwlock
-        case "mutex": self = .mutex
-        default: return nil
-        }
+        guard let strategy = name == "rcu-memb" ? .rcu(.memb) : Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = strategy
     }
 
     /// The strategy's ``name``.
@@ -87,30 +73,19 @@ extension RegistryStrategy {
     /// `synchronize`) take an online thread offline while they sleep.
     @inlinable
     public func readerThreadOnline() {
-        if case .rcu(.qsbr) = self { RCU.QSBR.online() }
+        plan.readers.threadOnline()
     }
 
     /// Announces that the calling thread holds no reference obtained from a lookup
     /// (qsbr); a no-op for other strategies. About 0.3 ns.
     @inlinable @inline(__always)
     public func readerQuiescentState() {
-        if case .rcu(.qsbr) = self { RCU.QSBR.quiescentState() }
+        plan.readers.quiescentState()
     }
 
     /// Ends ``readerThreadOnline()``: the thread no longer delays grace periods.
     @inlinable
     public func readerThreadOffline() {
-        if case .rcu(.qsbr) = self { RCU.QSBR.offline() }
+        plan.readers.threadOffline()
     }
-}
-
-/// What protects an address space's lookups (derived from its strategy).
-@usableFromInline
-enum ReaderProtection: Sendable {
-    /// memb RCU read-side sections.
-    case rcuMemb
-    /// qsbr: nothing for an online thread, an online/offline pair otherwise.
-    case rcuQSBR
-    /// The registry lock, taken shared.
-    case registryLock
 }

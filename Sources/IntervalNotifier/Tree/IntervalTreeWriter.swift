@@ -25,7 +25,13 @@ struct IntervalTreeWriter {
     /// When replaced nodes may be reused.
     let reclamation: IntervalTreeReclamation
 
-    static let nodesPerSlab = 1024
+    /// Nodes in the first slab: small, so that a small tree (an address space
+    /// with a few subscriptions) costs about a kilobyte, not a full slab.
+    static let firstSlabNodes = 16
+    /// Nodes in the largest slab; each slab doubles the previous one up to it.
+    static let maximumSlabNodes = 1024
+    /// Nodes allocated from the system so far.
+    private(set) var capacity = 0
 
     init(queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>, batchThreshold: Int, reclamation: IntervalTreeReclamation) {
         self.queue = queue
@@ -33,8 +39,6 @@ struct IntervalTreeWriter {
         self.reclamation = reclamation
     }
 
-    /// Nodes allocated from the system so far.
-    var capacity: Int { slabs.count * Self.nodesPerSlab }
 
     // MARK: Node memory
 
@@ -53,14 +57,16 @@ struct IntervalTreeWriter {
             freeList = reusable
             return
         }
-        let bytes = MemoryLayout<IntervalTreeNode>.stride * Self.nodesPerSlab
+        let count = min(Self.maximumSlabNodes, max(Self.firstSlabNodes, capacity))
+        let bytes = MemoryLayout<IntervalTreeNode>.stride * count
         let slab = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         slabs.append(slab)
+        capacity += count
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.treeSlabs.add(1, ordering: .relaxed)
-        let nodes = slab.bindMemory(to: IntervalTreeNode.self, capacity: Self.nodesPerSlab)
-        for index in 0..<Self.nodesPerSlab {
-            let next: IntervalTreeNodePointer? = index + 1 < Self.nodesPerSlab ? nodes + index + 1 : nil
+        let nodes = slab.bindMemory(to: IntervalTreeNode.self, capacity: count)
+        for index in 0..<count {
+            let next: IntervalTreeNodePointer? = index + 1 < count ? nodes + index + 1 : nil
             (nodes + index).initialize(to: IntervalTreeNode(
                 start: 0, last: 0, subtreeLast: 0, value: 0, left: nil, right: nil, link: next, meta: 0))
         }
