@@ -72,7 +72,7 @@ enum ExternalCommand {
                     case .signaled(let signal): (signal, true)
                     }
                     return CommandOutput(status: status, signalled: signalled,
-                                         standardOutput: result.standardOutput ?? "", standardError: result.standardError ?? "")
+                                         standardOutput: result.standardOutput, standardError: result.standardError)
                 }
                 group.addTask {
                     try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
