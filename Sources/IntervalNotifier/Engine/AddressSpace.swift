@@ -106,6 +106,9 @@ public final class AddressSpace: @unchecked Sendable {
 
     deinit {
         registry.detachAll()
+        // Bounded memory for programs that create and drop spaces faster than
+        // grace periods complete (see `RCUCallbackQueue.throttleIfBacklogged`).
+        registry.callbackQueue.throttleIfBacklogged()
     }
 
     /// Deliberate bugs for oracle tests (see `init(injectedFaults:)`).

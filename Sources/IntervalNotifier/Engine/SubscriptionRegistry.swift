@@ -228,6 +228,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
         // Like the kernel, sleep after dropping the lock; `waitUntilSequenceChanges`
         // re-reads the sequence under the lock (the 2022 fix).
         if let window = windowToWaitFor { waitUntilSequenceChanges(from: window) }
+        callbackQueue.throttleIfBacklogged()
     }
 
     /// Unlinks under the lock; returns the window's sequence when a blocking

@@ -39,6 +39,10 @@ final class RCUCallbackQueue: @unchecked Sendable {
 
     /// Pushed callbacks (a Treiber stack linked through `rcu_head.next`).
     private let pending = Atomic<UnsafeMutablePointer<rcu_head>?>(nil)
+    /// Callbacks queued and not yet run (see ``throttleIfBacklogged()``).
+    private let backlog = Atomic<Int>(0)
+    /// The backlog above which update-side callers wait for the worker.
+    static let backlogLimit = 1024
     /// Whether the worker is asleep (or about to sleep) on `wakeup`.
     private let sleeping = Atomic<Bool>(false)
     private let wakeup = PThreadMutex()
@@ -61,6 +65,8 @@ final class RCUCallbackQueue: @unchecked Sendable {
     /// Queues `callback(head)` to run after a grace period. Lock-free; never blocks.
     func enqueue(_ head: UnsafeMutablePointer<rcu_head>, _ callback: @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void) {
         head.pointee.func = callback
+        // Relaxed: a count for back-pressure only; the queue's own ordering is below.
+        backlog.add(1, ordering: .relaxed)
         // Relaxed: only a first guess; the compare-exchange below decides.
         var top = pending.load(ordering: .relaxed)
         while true {
@@ -145,10 +151,41 @@ final class RCUCallbackQueue: @unchecked Sendable {
                 head.pointee.next.next = ordered.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: cds_wfcq_node.self) }
                 ordered = head
             }
+            var ran = 0
             while let head = ordered {
                 ordered = head.pointee.next.next.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: rcu_head.self) }
                 head.pointee.func(head)
+                ran += 1
             }
+            // Relaxed: a count for back-pressure only.
+            backlog.subtract(ran, ordering: .relaxed)
+        }
+    }
+
+    /// Back-pressure: when more than ``backlogLimit`` callbacks wait (a thread
+    /// that creates and drops address spaces, or removes subscriptions, faster
+    /// than grace periods complete), waits until the worker has brought the
+    /// backlog down to half, so that memory waiting for a grace period stays
+    /// bounded. Call it on update paths with no lock held. It does nothing
+    /// where waiting for callbacks could wait for the caller itself: on a
+    /// callback thread, inside a memb read-side section, on an online qsbr
+    /// thread (which may hold a subscription from a lookup), or inside an
+    /// invalidate callback.
+    /// - Complexity: one relaxed load unless backlogged.
+    @inline(__always)
+    func throttleIfBacklogged() {
+        // Relaxed: a hint; the slow path re-reads it while it waits.
+        if _fastPath(backlog.load(ordering: .relaxed) <= Self.backlogLimit) { return }
+        throttleSlow()
+    }
+
+    @inline(never)
+    private func throttleSlow() {
+        if isCallbackThread || RCUCallbackQueue.shared.isCallbackThread || RCUCallbackQueue.qsbr.isCallbackThread { return }
+        if RCU.isInReadSection || RCU.QSBR.isOnline || cnp_callback_context() != nil { return }
+        // Relaxed: progress is re-read every 20 us; nothing is published through it.
+        while backlog.load(ordering: .relaxed) > Self.backlogLimit / 2 {
+            MonotonicClock.sleep(nanoseconds: 20_000)
         }
     }
 
