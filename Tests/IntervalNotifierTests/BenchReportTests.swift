@@ -215,7 +215,7 @@ struct BenchReportTests {
         #expect(try JSONDecoder().decode(BenchMeasurement.self, from: Data(old.utf8)).oversubscribed == false)
 
         let titles = PlotPlanner.plan(run).map(\.title)
-        #expect(titles.contains("read-primitive: throughput (pairs) [oversubscribed: threads 1000]"))
+        #expect(titles.contains("read-primitive: throughput (pairs), oversubscribed at threads 1000"))
 
         let targets = report.targets()
         // Scaling reads N = 2, not the oversubscribed 1000-thread point.

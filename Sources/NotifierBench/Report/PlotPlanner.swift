@@ -77,12 +77,12 @@ enum PlotPlanner {
         }
     }
 
-    /// ` [oversubscribed: threads 3, 4]` when some of `keys` ran more threads
+    /// `, oversubscribed at threads 3, 4` when some of `keys` ran more threads
     /// than CPUs (their points measure time sharing), else nothing.
     static func oversubscribedNote(_ keys: [MeasurementKey], _ index: MeasurementIndex) -> String {
         let threads = Set(keys.filter(index.isOversubscribed).map(\.threads)).sorted()
         guard !threads.isEmpty else { return "" }
-        return " [oversubscribed: threads \(threads.map(String.init).joined(separator: ", "))]"
+        return ", oversubscribed at threads \(threads.map(String.init).joined(separator: ", "))"
     }
 
     /// One line per strategy of `keys`, x chosen by `x`, points ascending.
