@@ -30,8 +30,9 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
     /// Secondary figures of the same run (`retries`, `p99-ns`,
     /// `normalized-scalability`, ...), keyed by name.
     public var extra: [String: Double]
-    /// Whether the point ran more threads (workers and helpers) than the CPUs
-    /// the run may use: its figure measures time sharing, and no target reads it.
+    /// Whether the point ran more worker threads (`threads`; helpers are not
+    /// counted) than the CPUs the run may use: its figure measures time
+    /// sharing, and no target reads it.
     /// Tables print such a figure with ``oversubscribedMark`` after it.
     public var oversubscribed: Bool
 

@@ -221,7 +221,7 @@ struct TargetEvaluator {
     }
 
     /// Whether a target may read the figure of `key`: threads at most the
-    /// cores, and not oversubscribed (helpers count too).
+    /// cores, and not oversubscribed.
     private func eligible(_ key: MeasurementKey) -> Bool { key.threads <= cores && !index.isOversubscribed(key) }
 
     /// The reason a target is not measured when `strategies` have figures for

@@ -118,8 +118,10 @@ public struct BenchRunResult: Sendable {
     /// barrier) to the moment the last worker saw the stop flag. Every
     /// operation a worker counts lies inside it.
     public var windowSeconds: Double
-    /// Whether the run had more threads (workers and helpers) than the CPUs
-    /// its placement may use: its figures then measure time sharing.
+    /// Whether the run had more measured threads (workers) than the CPUs its
+    /// placement may use: its figures then measure time sharing. Helpers are
+    /// part of the point's shape (its variant) and are not counted, as in the
+    /// measurement's `threads`.
     public var oversubscribed: Bool
 
     /// Creates a result; `windowSeconds` defaults to `wallSeconds`.
@@ -163,7 +165,7 @@ public typealias BenchThreadBody = @Sendable (BenchWorker) -> BenchThreadOutput
 /// at the start signal, after every thread has been started, pinned and has
 /// reached the barrier, and closes when the last worker has seen the stop flag;
 /// ``BenchRunResult/aggregateRate`` is the workers' total operations over that
-/// one window. A run with more threads than the placement's CPUs is marked
+/// one window. A run with more workers than the placement's CPUs is marked
 /// ``BenchRunResult/oversubscribed``.
 public enum BenchRunner {
     /// Runs one point; see ``BenchRunner``.
@@ -207,6 +209,6 @@ public enum BenchRunner {
         let close = states.prefix(workers).reduce(end) { max($0, $1.endNanoseconds) }
         return BenchRunResult(workers: Array(results.prefix(workers)), helpers: Array(results.dropFirst(workers)),
                               wallSeconds: Double(end - begin) / 1e9, windowSeconds: Double(close - begin) / 1e9,
-                              oversubscribed: total > placement.cores)
+                              oversubscribed: workers > placement.cores)
     }
 }
