@@ -5,9 +5,9 @@ import Testing
 /// One synthetic measurement.
 private func m(_ workload: String, _ variant: String, _ strategy: String, _ threads: Int, _ metric: String,
               _ value: Double, protocol mirrorProtocol: String = "-",
-              extra: [String: Double] = [:]) -> BenchMeasurement {
+              extra: [String: Double] = [:], oversubscribed: Bool = false) -> BenchMeasurement {
     BenchMeasurement(workload: workload, variant: variant, strategy: strategy, mirrorProtocol: mirrorProtocol,
-                     threads: threads, metric: metric, value: value, extra: extra)
+                     threads: threads, metric: metric, value: value, extra: extra, oversubscribed: oversubscribed)
 }
 
 /// The report side of `notifier-bench`: ratios, targets, CSV, files. Synthetic
@@ -187,6 +187,50 @@ struct BenchReportTests {
         #expect(abs(try #require(scaling.measured) - 40.0 / 48.0) < 1e-12)
     }
 
+    // MARK: - Oversubscribed points
+
+    @Test("oversubscribed points: marked in tables, CSV, JSON and plot titles; targets skip them")
+    func oversubscribedPoints() throws {
+        let run = [
+            m("read-primitive", "pairs", "rcu", 1, "ops/s", 1e9),
+            m("read-primitive", "pairs", "rcu", 2, "ops/s", 1.9e9),
+            m("read-primitive", "pairs", "rcu", 1000, "ops/s", 2e9, oversubscribed: true),
+            m("fault-path", "invalidators=1 size=1000", "rcu", 2, "ops/s", 6e6, protocol: "seq", oversubscribed: true),
+            m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", 1e6, protocol: "seq",
+              oversubscribed: true),
+        ]
+        let report = BenchReport(environment: Self.environment(cores: 2), measurements: run)
+        let tables = report.tables()
+        #expect(tables.contains("2.00 G/s*"))
+        #expect(!tables.contains("1.90 G/s*") && tables.contains("1.90 G/s"))
+        #expect(tables.contains(ComparisonTableRenderer.legend))
+        let plain = BenchReport(environment: Self.environment(cores: 2), measurements: Array(run.prefix(2))).tables()
+        #expect(!plain.contains("*") && !plain.contains("oversubscribed"))
+
+        let csv = MeasurementCSV.encode(run).split(separator: "\n")
+        #expect(csv[3].hasSuffix(",1000,ops/s,2000000000,true"))
+        let json = try JSONEncoder().encode(run)
+        #expect(try JSONDecoder().decode([BenchMeasurement].self, from: json) == run)
+        let old = #"{"workload":"w","variant":"","strategy":"rcu","mirrorProtocol":"-","threads":1,"metric":"ops/s","value":1,"extra":{}}"#
+        #expect(try JSONDecoder().decode(BenchMeasurement.self, from: Data(old.utf8)).oversubscribed == false)
+
+        let titles = PlotPlanner.plan(run).map(\.title)
+        #expect(titles.contains("read-primitive: throughput (pairs), oversubscribed at threads 1000"))
+
+        let targets = report.targets()
+        // Scaling reads N = 2, not the oversubscribed 1000-thread point.
+        #expect(try #require(Self.target(targets, "read-primitive-scaling")?.measured) == 0.95)
+        let fault = try #require(Self.target(targets, "fault-path-vs-rwlock size=1000"))
+        #expect(fault.status == .notMeasured)
+        #expect(fault.detail.contains("not measured at a point with threads <= cores"))
+        // The same figures on a point that fits the cores: the target names it.
+        let fitting = run.map { var x = $0; x.oversubscribed = false; return x }
+        let used = try #require(Self.target(BenchReport(environment: Self.environment(cores: 2), measurements: fitting)
+            .targets(), "fault-path-vs-rwlock size=1000"))
+        #expect(used.status == .pass)
+        #expect(used.summary.contains("point: threads=2 invalidators=1 size=1000, seq"))
+    }
+
     // MARK: - CSV
 
     @Test("CSV: fixed columns, sorted extra:NAME columns, RFC 4180 quoting")
@@ -197,11 +241,11 @@ struct BenchReportTests {
             m("lookup", "size=1000\nwriter=no", "rwlock", 1, "ns/op", 41.25, extra: ["p99-ns": 80]),
         ]
         let lines = MeasurementCSV.encode(measurements).split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines[0] == "workload,variant,strategy,mirrorProtocol,threads,metric,value,extra:p99-ns,extra:retries,extra:violations")
-        #expect(lines[1] == "fault-path,\"invalidators=1, \"\"odd\"\"\",rcu,seq,2,ops/s,1500000,,12,0")
+        #expect(lines[0] == "workload,variant,strategy,mirrorProtocol,threads,metric,value,oversubscribed,extra:p99-ns,extra:retries,extra:violations")
+        #expect(lines[1] == "fault-path,\"invalidators=1, \"\"odd\"\"\",rcu,seq,2,ops/s,1500000,false,,12,0")
         // A quoted field may span lines.
         #expect(lines[2] == "lookup,\"size=1000")
-        #expect(lines[3] == "writer=no\",rwlock,-,1,ns/op,41.25,80,,")
+        #expect(lines[3] == "writer=no\",rwlock,-,1,ns/op,41.25,false,80,,")
         #expect(lines.count == 5 && lines[4].isEmpty)
         #expect(MeasurementCSV.field("plain") == "plain")
         #expect(MeasurementCSV.field(" padded") == "\" padded\"")

@@ -109,6 +109,60 @@ struct BenchWorkloadTests {
         for x in m { #expect(x.extra["rss-bytes"]! > 0) }
     }
 
+    /// Honest rates: at 16 threads on 2 CPUs the aggregate is total operations
+    /// over one common window, so it cannot exceed about 2 × the 1-thread figure
+    /// (checked by hand: summing per-thread rates instead fails this test), and
+    /// the point is marked oversubscribed. The 1-thread figure is the best of
+    /// three runs, so that load from other tests does not make 16 threads look
+    /// faster than two CPUs allow.
+    @Test("read-primitive: 16 threads on 2 CPUs stay below 4 × 1 thread, marked oversubscribed")
+    func honestOversubscribedRate() throws {
+        let placement = BenchPlacement(cpus: Array(BenchPlacement.discover().cpus.prefix(2)))
+        func point(_ threads: Int) throws -> BenchMeasurement {
+            let sweep = BenchSweep(strategies: [.rcu(.memb)], threads: [threads], duration: 0.2, placement: placement)
+            return try #require(ReadPrimitiveWorkload.run(sweep).first)
+        }
+        let one = try (0..<3).map { _ in try point(1) }
+        let many = try point(16)
+        let best = one.map(\.value).max() ?? 0
+        #expect(one.allSatisfy { !$0.oversubscribed })
+        #expect(many.oversubscribed)
+        #expect(best > 0 && many.value > 0)
+        #expect(many.value < 4 * best, "16 threads: \(many.value) ops/s, 1 thread: \(best) ops/s")
+    }
+
+    /// The runner's arithmetic: threads that shared CPUs ran in separate slices of
+    /// the window; the aggregate is their total over the one window, where a sum
+    /// of per-thread rates would give 1000 times more.
+    @Test("aggregate rate: total operations over the common window, not a sum of per-thread rates")
+    func aggregateRateUsesTheCommonWindow() {
+        let slice = BenchThreadResult(output: BenchThreadOutput(operations: 1_000_000), seconds: 0.001)
+        let result = BenchRunResult(workers: Array(repeating: slice, count: 4), helpers: [], wallSeconds: 1,
+                                    windowSeconds: 1, oversubscribed: true)
+        #expect(result.aggregateRate == 4e6)
+        #expect(result.totalOperations == 4_000_000)
+    }
+
+    @Test("runner: the window covers start to stop; more threads than CPUs is oversubscribed")
+    func runnerWindowAndOversubscription() {
+        let placement = BenchPlacement(cpus: Array(BenchPlacement.discover().cpus.prefix(2)))
+        let count: BenchThreadBody = { worker in
+            worker.waitForStart()
+            var operations: UInt64 = 0
+            while worker.isRunning { operations &+= 1 }
+            return BenchThreadOutput(operations: operations)
+        }
+        let fits = BenchRunner.run(placement: placement, duration: 0.02, workers: placement.cores, count)
+        #expect(!fits.oversubscribed)
+        #expect(fits.windowSeconds >= fits.wallSeconds && fits.wallSeconds >= 0.02)
+        let withHelper = BenchRunner.run(placement: placement, duration: 0.02, workers: placement.cores, count,
+                                         helpers: [count])
+        #expect(!withHelper.oversubscribed)  // helpers are not counted, as in `threads`
+        let many = BenchRunner.run(placement: placement, duration: 0.02, workers: 16, count)
+        #expect(many.oversubscribed && many.windowSeconds >= many.wallSeconds)
+        #expect(abs(many.aggregateRate - Double(many.totalOperations) / many.windowSeconds) < 1e-6 * many.aggregateRate)
+    }
+
     @Test func randomIndicesCoverTheRange() {
         var rng = Xorshift64(seed: 7)
         var seen = [Int](repeating: 0, count: 10)

@@ -30,10 +30,19 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
     /// Secondary figures of the same run (`retries`, `p99-ns`,
     /// `normalized-scalability`, ...), keyed by name.
     public var extra: [String: Double]
+    /// Whether the point ran more worker threads (`threads`; helpers are not
+    /// counted) than the CPUs the run may use: its figure measures time
+    /// sharing, and no target reads it.
+    /// Tables print such a figure with ``oversubscribedMark`` after it.
+    public var oversubscribed: Bool
+
+    /// The mark printed after an oversubscribed figure in tables.
+    public static let oversubscribedMark = "*"
 
     /// Creates a measurement.
     public init(workload: String, variant: String, strategy: String, mirrorProtocol: String = "-",
-                threads: Int, metric: String, value: Double, extra: [String: Double] = [:]) {
+                threads: Int, metric: String, value: Double, extra: [String: Double] = [:],
+                oversubscribed: Bool = false) {
         self.workload = workload
         self.variant = variant
         self.strategy = strategy
@@ -42,5 +51,25 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
         self.metric = metric
         self.value = value
         self.extra = extra
+        self.oversubscribed = oversubscribed
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case workload, variant, strategy, mirrorProtocol, threads, metric, value, extra, oversubscribed
+    }
+
+    /// Decodes a measurement; reports written before `oversubscribed` existed
+    /// decode with it false.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(workload: try c.decode(String.self, forKey: .workload),
+                  variant: try c.decode(String.self, forKey: .variant),
+                  strategy: try c.decode(String.self, forKey: .strategy),
+                  mirrorProtocol: try c.decode(String.self, forKey: .mirrorProtocol),
+                  threads: try c.decode(Int.self, forKey: .threads),
+                  metric: try c.decode(String.self, forKey: .metric),
+                  value: try c.decode(Double.self, forKey: .value),
+                  extra: try c.decode([String: Double].self, forKey: .extra),
+                  oversubscribed: try c.decodeIfPresent(Bool.self, forKey: .oversubscribed) ?? false)
     }
 }

@@ -22,6 +22,14 @@ struct ComparisonTable {
     let rows: [Row]
     /// Values by row and strategy.
     let cells: [Row: [String: Double]]
+    /// Strategies by row whose figure is oversubscribed (more threads than CPUs).
+    var oversubscribed: [Row: Set<String>] = [:]
+
+    /// Whether the figure of `strategy` in `row` is oversubscribed.
+    func isOversubscribed(_ row: Row, _ strategy: String) -> Bool { oversubscribed[row]?.contains(strategy) ?? false }
+
+    /// Whether any figure of the table is oversubscribed.
+    var hasOversubscribed: Bool { oversubscribed.values.contains { !$0.isEmpty } }
 
     /// The value of `strategy` in `row`, if measured.
     func value(_ row: Row, _ strategy: String) -> Double? { cells[row]?[strategy] }
@@ -47,9 +55,11 @@ struct ComparisonTable {
             return metrics.map { metric in
                 let keys = index.keys(workload: workload, metric: metric)
                 var cells: [Row: [String: Double]] = [:]
+                var oversubscribed: [Row: Set<String>] = [:]
                 for key in keys {
                     let row = Row(variant: key.variant, mirrorProtocol: key.mirrorProtocol, threads: key.threads)
                     cells[row, default: [:]][key.strategy] = index[key]
+                    if index.isOversubscribed(key) { oversubscribed[row, default: []].insert(key.strategy) }
                 }
                 let rows = cells.keys.sorted { a, b in
                     if a.variant != b.variant { return NaturalOrder.less(a.variant, b.variant) }
@@ -58,7 +68,7 @@ struct ComparisonTable {
                 }
                 return ComparisonTable(workload: workload, metric: metric,
                                        strategies: ReportOrder.sorted(keys.map(\.strategy), by: ReportOrder.strategies),
-                                       rows: rows, cells: cells)
+                                       rows: rows, cells: cells, oversubscribed: oversubscribed)
             }
         }
     }

@@ -1,9 +1,14 @@
 /// Writes comparison tables as Markdown: a heading per table, then the rows;
 /// each cell shows the value in human units and, outside the `rcu` column,
-/// its ratio to the `rcu` value of the row.
+/// its ratio to the `rcu` value of the row. An oversubscribed figure (more
+/// threads than CPUs) carries ``BenchMeasurement/oversubscribedMark`` after it,
+/// explained by ``legend`` under the table.
 enum ComparisonTableRenderer {
     /// Marks a strategy not measured in a row.
     static let missing = "—"
+    /// The line under a table that has oversubscribed figures.
+    static let legend = "\\\(BenchMeasurement.oversubscribedMark) oversubscribed: more threads than the CPUs the run may use "
+        + "(the threads share CPUs; no target reads this figure).\n"
 
     /// All `tables`, separated by blank lines.
     static func render(_ tables: [ComparisonTable]) -> String {
@@ -31,12 +36,15 @@ enum ComparisonTableRenderer {
         }
         return "### \(table.workload) — \(table.metric)\n\n"
             + Markdown.table(header: header, alignments: alignments, rows: rows)
+            + (table.hasOversubscribed ? "\n" + legend : "")
     }
 
-    /// `1.20 M/s (x0.36)`, `3.33 M/s` in the `rcu` column, or `—`.
+    /// `1.20 M/s (x0.36)`, `3.33 M/s` in the `rcu` column, `6.10 G/s*` when
+    /// oversubscribed, or `—`.
     static func cell(_ table: ComparisonTable, _ row: ComparisonTable.Row, _ strategy: String) -> String {
         guard let value = table.value(row, strategy) else { return missing }
         let text = UnitFormat.value(value, metric: table.metric)
+            + (table.isOversubscribed(row, strategy) ? BenchMeasurement.oversubscribedMark : "")
         guard let ratio = table.ratio(row, strategy) else { return text }
         return "\(text) (\(UnitFormat.ratio(ratio)))"
     }

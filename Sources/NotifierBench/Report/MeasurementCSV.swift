@@ -3,7 +3,8 @@
 /// per extra name found in any measurement (sorted), empty where absent.
 enum MeasurementCSV {
     /// The fixed columns, in order.
-    static let fixedColumns = ["workload", "variant", "strategy", "mirrorProtocol", "threads", "metric", "value"]
+    static let fixedColumns = ["workload", "variant", "strategy", "mirrorProtocol", "threads", "metric", "value",
+                               "oversubscribed"]
 
     /// The CSV text, header first.
     static func encode(_ measurements: [BenchMeasurement]) -> String {
@@ -11,7 +12,7 @@ enum MeasurementCSV {
         var lines = [(fixedColumns + extras.map { "extra:\($0)" }).map(field).joined(separator: ",")]
         for m in measurements {
             let fixed = [m.workload, m.variant, m.strategy, m.mirrorProtocol, String(m.threads), m.metric,
-                         number(m.value)]
+                         number(m.value), String(m.oversubscribed)]
             let extraFields = extras.map { m.extra[$0].map(number) ?? "" }
             lines.append((fixed + extraFields).map(field).joined(separator: ","))
         }

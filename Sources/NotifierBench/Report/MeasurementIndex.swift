@@ -29,11 +29,20 @@ struct MeasurementKey: Hashable {
 struct MeasurementIndex {
     /// Values by key.
     private(set) var values: [MeasurementKey: Double] = [:]
+    /// Keys whose (last) measurement is ``BenchMeasurement/oversubscribed``.
+    private(set) var oversubscribed: Set<MeasurementKey> = []
 
     /// Indexes `measurements`.
     init(_ measurements: [BenchMeasurement]) {
-        for measurement in measurements { values[MeasurementKey(measurement)] = measurement.value }
+        for measurement in measurements {
+            let key = MeasurementKey(measurement)
+            values[key] = measurement.value
+            if measurement.oversubscribed { oversubscribed.insert(key) } else { oversubscribed.remove(key) }
+        }
     }
+
+    /// Whether the figure of `key` was measured with more threads than CPUs.
+    func isOversubscribed(_ key: MeasurementKey) -> Bool { oversubscribed.contains(key) }
 
     /// The value of `key`, if measured.
     subscript(key: MeasurementKey) -> Double? { values[key] }

@@ -38,8 +38,8 @@ enum PlotPlanner {
                 .joined(separator: ", ")
             return PlotSpec(kind: .throughput,
                             baseName: PlotSpec.baseName([group.workload, group.variant, group.mirrorProtocol]),
-                            title: context.isEmpty ? "\(group.workload): throughput"
-                                : "\(group.workload): throughput (\(context))",
+                            title: (context.isEmpty ? "\(group.workload): throughput"
+                                : "\(group.workload): throughput (\(context))") + oversubscribedNote(keys, index),
                             xLabel: "threads", yLabel: "operations/s (all threads)", logX: false, lines: lines)
         }
     }
@@ -75,6 +75,14 @@ enum PlotPlanner {
                                 xLabel: "subscriptions in the tree", yLabel: "ns per lookup", logX: true, lines: lines)
             }
         }
+    }
+
+    /// `, oversubscribed at threads 3, 4` when some of `keys` ran more threads
+    /// than CPUs (their points measure time sharing), else nothing.
+    static func oversubscribedNote(_ keys: [MeasurementKey], _ index: MeasurementIndex) -> String {
+        let threads = Set(keys.filter(index.isOversubscribed).map(\.threads)).sorted()
+        guard !threads.isEmpty else { return "" }
+        return ", oversubscribed at threads \(threads.map(String.init).joined(separator: ", "))"
     }
 
     /// One line per strategy of `keys`, x chosen by `x`, points ascending.

@@ -1,6 +1,9 @@
 /// Evaluates the project's performance targets on one run's measurements.
 /// Every ratio compares figures of the same run; a target whose figures are
-/// absent (or zero, or not finite) is `notMeasured`, never a miss.
+/// absent (or zero, or not finite) is `notMeasured`, never a miss. Only points
+/// with threads at most `cores` and not marked
+/// ``BenchMeasurement/oversubscribed`` count; a target whose only points are
+/// oversubscribed is not measured "at a point with threads <= cores".
 struct TargetEvaluator {
     /// The run's figures.
     let index: MeasurementIndex
@@ -118,6 +121,12 @@ struct TargetEvaluator {
         var variant: String
         var mirrorProtocol: String
 
+        /// ` (point: threads=N variant, protocol)`: the point a target used.
+        func point(threads: Int) -> String {
+            let parts = ["threads=\(threads)" + (variant.isEmpty ? "" : " \(variant)"), mirrorProtocol]
+            return " (point: " + parts.filter { $0 != "-" }.joined(separator: ", ") + ")"
+        }
+
         /// ` (variant, protocol)`, or nothing when neither is set.
         var suffix: String {
             let parts = [variant, mirrorProtocol].filter { !$0.isEmpty && $0 != "-" }
@@ -138,8 +147,8 @@ struct TargetEvaluator {
             return BenchTarget(name: name, goal: goal, measured: transform(value), threshold: threshold,
                                comparison: comparison, unit: unit, detail: figure + series.suffix)
         }
-        return notMeasured(name, goal, threshold, comparison, unit,
-                           "no \(strategy) figure at 1 thread (\(query.description))")
+        return notMeasured(name, goal, threshold, comparison, unit, oversubscribedOnly(query, [strategy])
+                           ?? "no \(strategy) figure at 1 thread (\(query.description))")
     }
 
     /// `numerator / denominator` at the thread count `pick` chooses among those
@@ -158,10 +167,10 @@ struct TargetEvaluator {
                 return notMeasured(name, goal, factor, comparison, "x", "unusable figures: \(figures)")
             }
             return BenchTarget(name: name, goal: goal, measured: top / bottom, threshold: factor,
-                               comparison: comparison, unit: "x", detail: figures + series.suffix)
+                               comparison: comparison, unit: "x", detail: figures + series.point(threads: threads))
         }
-        return notMeasured(name, goal, factor, comparison, "x",
-                           "no \(numerator) and \(denominator) figures at a common thread count (\(query.description))")
+        return notMeasured(name, goal, factor, comparison, "x", oversubscribedOnly(query, [numerator, denominator])
+                           ?? "no \(numerator) and \(denominator) figures at a common thread count (\(query.description))")
     }
 
     /// `value(N) / (N × value(1))` of `strategy` at the N that `pick` chooses,
@@ -180,8 +189,8 @@ struct TargetEvaluator {
             return BenchTarget(name: name, goal: goal, measured: many / (Double(threads) * one), threshold: factor,
                                comparison: .atLeast, unit: "x", detail: figures + series.suffix)
         }
-        return notMeasured(name, goal, factor, .atLeast, "x",
-                           "no \(strategy) figures at 1 thread and at the thread count required (\(query.description))")
+        return notMeasured(name, goal, factor, .atLeast, "x", oversubscribedOnly(query, [strategy])
+                           ?? "no \(strategy) figures at 1 thread and at the thread count required (\(query.description))")
     }
 
     private func notMeasured(_ name: String, _ goal: String, _ threshold: Double,
@@ -211,16 +220,32 @@ struct TargetEvaluator {
         }
     }
 
+    /// Whether a target may read the figure of `key`: threads at most the
+    /// cores, and not oversubscribed.
+    private func eligible(_ key: MeasurementKey) -> Bool { key.threads <= cores && !index.isOversubscribed(key) }
+
+    /// The reason a target is not measured when `strategies` have figures for
+    /// `query` only at points a target may not read; nil otherwise.
+    private func oversubscribedOnly(_ query: Query, _ strategies: [String]) -> String? {
+        let keys = index.keys(workload: query.workload, metric: query.metric).filter { key in
+            strategies.contains(key.strategy) && VariantLabel(key.variant).contains(query.required)
+                && (query.mirrorProtocol.map { $0 == key.mirrorProtocol } ?? true)
+        }
+        guard !keys.isEmpty, !keys.contains(where: eligible) else { return nil }
+        return "not measured at a point with threads <= cores (\(cores) cores; \(query.description))"
+    }
+
     private func value(_ query: Query, _ series: Series, _ strategy: String, threads: Int) -> Double? {
-        index[MeasurementKey(workload: query.workload, variant: series.variant, mirrorProtocol: series.mirrorProtocol,
-                             strategy: strategy, threads: threads, metric: query.metric)]
+        let key = MeasurementKey(workload: query.workload, variant: series.variant, mirrorProtocol: series.mirrorProtocol,
+                                 strategy: strategy, threads: threads, metric: query.metric)
+        return eligible(key) ? index[key] : nil
     }
 
     /// Thread counts at which `strategy` has a figure in `series`, ascending.
     private func threadCounts(_ query: Query, _ series: Series, _ strategy: String) -> [Int] {
         index.keys(workload: query.workload, metric: query.metric)
             .filter { $0.variant == series.variant && $0.mirrorProtocol == series.mirrorProtocol
-                && $0.strategy == strategy }
+                && $0.strategy == strategy && eligible($0) }
             .map(\.threads).sorted()
     }
 }

@@ -32,11 +32,12 @@ public final class BenchProgress: @unchecked Sendable {
         fflush(nil)
     }
 
-    /// Ends the line of the point with its headline figure.
+    /// Ends the line of the point with its headline figure, and `(oversubscribed)`
+    /// when the point had more threads than CPUs.
     public func end(_ measurement: BenchMeasurement?) {
         guard enabled else { return }
         if let m = measurement {
-            print(Self.format(m.value, metric: m.metric))
+            print(Self.format(m.value, metric: m.metric) + (m.oversubscribed ? " (oversubscribed)" : ""))
         } else {
             print("done")
         }

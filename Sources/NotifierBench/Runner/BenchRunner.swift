@@ -113,9 +113,31 @@ public struct BenchRunResult: Sendable {
     public var helpers: [BenchThreadResult]
     /// Wall-clock seconds from the start signal to the stop signal.
     public var wallSeconds: Double
+    /// Wall-clock seconds of the run's one common measured window: from the
+    /// start signal (every thread already started, pinned and waiting at the
+    /// barrier) to the moment the last worker saw the stop flag. Every
+    /// operation a worker counts lies inside it.
+    public var windowSeconds: Double
+    /// Whether the run had more measured threads (workers) than the CPUs its
+    /// placement may use: its figures then measure time sharing. Helpers are
+    /// part of the point's shape (its variant) and are not counted, as in the
+    /// measurement's `threads`.
+    public var oversubscribed: Bool
 
-    /// Aggregate operations per second of the workers (sum of per-thread rates).
-    public var aggregateRate: Double { workers.reduce(0) { $0 + $1.rate } }
+    /// Creates a result; `windowSeconds` defaults to `wallSeconds`.
+    public init(workers: [BenchThreadResult], helpers: [BenchThreadResult], wallSeconds: Double,
+                windowSeconds: Double? = nil, oversubscribed: Bool = false) {
+        self.workers = workers
+        self.helpers = helpers
+        self.wallSeconds = wallSeconds
+        self.windowSeconds = windowSeconds ?? wallSeconds
+        self.oversubscribed = oversubscribed
+    }
+
+    /// Aggregate operations per second of the workers: their total operations
+    /// over the common measured window (``windowSeconds``), never a sum of
+    /// per-thread rates (those windows need not overlap when threads share CPUs).
+    public var aggregateRate: Double { windowSeconds > 0 ? Double(totalOperations) / windowSeconds : 0 }
     /// Mean over the workers of their nanoseconds per operation.
     public var meanNanosecondsPerOperation: Double {
         let measured = workers.filter { $0.output.operations > 0 }
@@ -138,6 +160,13 @@ public typealias BenchThreadBody = @Sendable (BenchWorker) -> BenchThreadOutput
 /// returned; then waits for pending RCU callbacks (`RCU.barrier()`), so that
 /// one point's deferred frees do not run during the next. Nothing in the runner
 /// allocates, locks or reads a clock while the threads run.
+///
+/// Rates are computed here, once for every workload: the measured window opens
+/// at the start signal, after every thread has been started, pinned and has
+/// reached the barrier, and closes when the last worker has seen the stop flag;
+/// ``BenchRunResult/aggregateRate`` is the workers' total operations over that
+/// one window. A run with more workers than the placement's CPUs is marked
+/// ``BenchRunResult/oversubscribed``.
 public enum BenchRunner {
     /// Runs one point; see ``BenchRunner``.
     public static func run(placement: BenchPlacement, duration: Double, workers: Int,
@@ -175,7 +204,11 @@ public enum BenchRunner {
         // subscriptions and retired tree nodes) run now, not during the next one.
         RCU.barrier()
         let results = states.map { BenchThreadResult(output: $0.output, seconds: $0.seconds) }
+        // The window closes when the last worker stopped counting (after the join
+        // every end time is set), and never before the stop signal.
+        let close = states.prefix(workers).reduce(end) { max($0, $1.endNanoseconds) }
         return BenchRunResult(workers: Array(results.prefix(workers)), helpers: Array(results.dropFirst(workers)),
-                              wallSeconds: Double(end - begin) / 1e9)
+                              wallSeconds: Double(end - begin) / 1e9, windowSeconds: Double(close - begin) / 1e9,
+                              oversubscribed: workers > placement.cores)
     }
 }

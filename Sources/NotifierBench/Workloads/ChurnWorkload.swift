@@ -62,7 +62,8 @@ public enum ChurnWorkload {
                 let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name, threads: threads,
                                          metric: "ops/s", value: result.aggregateRate,
                                          extra: ["deferred-inserts": Double(after.deferredInserts - before.deferredInserts),
-                                                 "deferred-removes": Double(after.deferredRemoves - before.deferredRemoves)])
+                                                 "deferred-removes": Double(after.deferredRemoves - before.deferredRemoves)],
+                                         oversubscribed: result.oversubscribed)
                 progress?.end(m)
                 measurements.append(m)
             }

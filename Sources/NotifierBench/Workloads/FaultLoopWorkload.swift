@@ -135,7 +135,8 @@ public enum FaultLoopWorkload {
                     let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name,
                                              mirrorProtocol: "seq", threads: threads, metric: "ops/s",
                                              value: result.aggregateRate,
-                                             extra: ["retries": Double(retries), "violations": Double(staleInWindows + fixture.staleEntries())])
+                                             extra: ["retries": Double(retries), "violations": Double(staleInWindows + fixture.staleEntries())],
+                                             oversubscribed: result.oversubscribed)
                     progress?.end(m)
                     measurements.append(m)
                 }

@@ -76,7 +76,8 @@ public enum FaultPathWorkload {
     /// faulters together, over the time the generators ran; set-up and clean-up
     /// excluded) and extras `retries` (fault retries in the run, all faulters)
     /// and `violations` (per-fault checks that failed: poisoned callbacks, fault
-    /// timeouts; 0 in a correct run).
+    /// timeouts; 0 in a correct run); oversubscribed when the faulters
+    /// outnumber the CPUs of the chosen nodes.
     public static func run(_ parameters: FaultPathParameters) -> BenchMeasurement {
         let result = StressRun(configuration(parameters)).run { _ in }
         let seconds = max(result.measuredSeconds, 1e-9)
@@ -86,6 +87,7 @@ public enum FaultPathWorkload {
                                 threads: parameters.threads, metric: "ops/s",
                                 value: Double(result.counters.faults) / seconds,
                                 extra: ["retries": Double(result.counters.faultRetries),
-                                        "violations": Double(result.counters.violations)])
+                                        "violations": Double(result.counters.violations)],
+                                oversubscribed: parameters.threads > BenchPlacement.discover(nodes: parameters.nodes).cores)
     }
 }

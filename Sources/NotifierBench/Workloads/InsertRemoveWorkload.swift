@@ -27,7 +27,8 @@ public enum InsertRemoveWorkload {
             }
             let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name, threads: 1,
                                      metric: "ops/s", value: result.aggregateRate,
-                                     extra: ["ns/op": result.meanNanosecondsPerOperation])
+                                     extra: ["ns/op": result.meanNanosecondsPerOperation],
+                                     oversubscribed: result.oversubscribed)
             progress?.end(m)
             return m
         }

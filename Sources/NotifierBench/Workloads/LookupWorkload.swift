@@ -74,7 +74,7 @@ public enum LookupWorkload {
     static func measurement(variant: String, strategy: String, threads: Int, _ result: BenchRunResult) -> BenchMeasurement {
         BenchMeasurement(workload: name, variant: variant, strategy: strategy, threads: threads,
                          metric: "ns/op", value: result.meanNanosecondsPerOperation,
-                         extra: ["ops/s": result.aggregateRate])
+                         extra: ["ops/s": result.aggregateRate], oversubscribed: result.oversubscribed)
     }
 
     @inline(never)

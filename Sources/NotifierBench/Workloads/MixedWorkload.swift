@@ -59,7 +59,8 @@ public enum MixedWorkload {
                         mixedLoop(table, updates: updates, strategy: strategy, worker: worker)
                     }
                     let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name, threads: threads,
-                                             metric: "ops/s", value: result.aggregateRate)
+                                             metric: "ops/s", value: result.aggregateRate,
+                                             oversubscribed: result.oversubscribed)
                     progress?.end(m)
                     row.append(m)
                 }

@@ -33,7 +33,8 @@ public enum ReadPrimitiveWorkload {
                 }
                 let m = BenchMeasurement(workload: name, variant: "pairs", strategy: strategy.name, threads: threads,
                                          metric: "ops/s", value: result.aggregateRate,
-                                         extra: ["ns/op": result.meanNanosecondsPerOperation])
+                                         extra: ["ns/op": result.meanNanosecondsPerOperation],
+                                         oversubscribed: result.oversubscribed)
                 progress?.end(m)
                 measurements.append(m)
             }

@@ -67,7 +67,8 @@ public enum StormWorkload {
                     let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name, threads: threads,
                                              metric: "ops/s", value: result.aggregateRate,
                                              extra: ["ns-p50": benchPercentile(samples, 0.50),
-                                                     "ns-p99": benchPercentile(samples, 0.99)])
+                                                     "ns-p99": benchPercentile(samples, 0.99)],
+                                             oversubscribed: result.oversubscribed)
                     progress?.end(m)
                     measurements.append(m)
                 }
