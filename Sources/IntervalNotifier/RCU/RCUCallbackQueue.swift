@@ -48,7 +48,9 @@ final class RCUCallbackQueue: @unchecked Sendable {
     private let wakeup = PThreadMutex()
     private let minimumIntervalNanoseconds: UInt64
 
-    private init(flavor: RCUFlavor, minimumIntervalNanoseconds: UInt64) {
+    /// A queue with a worker thread of its own that lives as long as the process
+    /// (the two shared queues above; tests make private ones).
+    init(flavor: RCUFlavor, minimumIntervalNanoseconds: UInt64) {
         self.flavor = flavor
         self.minimumIntervalNanoseconds = minimumIntervalNanoseconds
         var thread = pthread_t()
