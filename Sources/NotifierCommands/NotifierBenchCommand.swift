@@ -131,7 +131,8 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         if let reportFrom {
             let data = try Data(contentsOf: URL(fileURLWithPath: reportFrom))
             let results = try JSONDecoder().decode(BenchResults.self, from: data)
-            let report = BenchReport(environment: results.environment, measurements: results.measurements)
+            let report = BenchReport(environment: results.environment, measurements: results.measurements,
+                                     pairs: results.pairs)
             print("targets (ratios from the run of \(results.environment.date)):")
             for target in report.targets() { print("  " + target.summary) }
             // Read before writing: `reportFrom` may be `out/bench.json` itself.
@@ -152,15 +153,21 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         let progress = BenchProgress(totalPoints: points)
         var measurements: [BenchMeasurement] = []
         for item in items { measurements += item.run(progress) }
-        print("finished \(measurements.count) measurements in \(Self.minutes(progress.elapsedSeconds))\n")
+        print("finished \(measurements.count) measurements in \(Self.minutes(progress.elapsedSeconds))")
 
         var flags: [String: String] = ["strategy": strategy, "protocol": protocols, "workload": workload,
                                        "out": out, "quick": String(quick), "duration": String(options.effectiveDuration),
                                        "threads": options.sweepThreads.map(String.init).joined(separator: ",")]
         if let flavor { flags["flavor"] = flavor }
         if let nodes { flags["nodes"] = nodes }
-        let report = BenchReport(environment: await BenchEnvironment.capture(commandLine: CommandLine.arguments, flags: flags),
-                                 measurements: measurements)
+        let environment = await BenchEnvironment.capture(commandLine: CommandLine.arguments, flags: flags)
+        // Ratio targets: their two sides at the target's point, alternately (A B A B ...).
+        let pairing = options.pairing
+        let requests = BenchReport.pairRequests(measurements: measurements, cores: environment.onlineCores)
+        print("paired repetitions: \(requests.count) ratio targets, \(pairing.count) pairs of \(pairing.seconds) s per side")
+        let pairs = PairedRunner.run(requests, repetitions: pairing, placement: options.placement) { print("  " + $0) }
+        print("")
+        let report = BenchReport(environment: environment, measurements: measurements, pairs: pairs)
         print(report.tables())
         print("targets (ratios from this run):")
         for target in report.targets() { print("  " + target.summary) }

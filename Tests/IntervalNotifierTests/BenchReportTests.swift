@@ -48,6 +48,22 @@ struct BenchReportTests {
         ]
     }
 
+    /// The report of `run` with paired repetitions whose figures are the
+    /// sweep's own (3 identical pairs per ratio target), so ratios equal the
+    /// sweep's and the tests of target arithmetic read as before.
+    static func paired(cores: Int, _ run: [BenchMeasurement]) -> BenchReport {
+        let pairs = BenchReport.pairRequests(measurements: run, cores: cores).map { request in
+            let value = { (side: PairedSide) -> Double in
+                run.first { $0.workload == request.workload && $0.variant == request.variant
+                    && $0.mirrorProtocol == request.mirrorProtocol && $0.strategy == side.strategy
+                    && $0.threads == side.threads && $0.metric == request.metric }?.value ?? .nan
+            }
+            return PairedRatio(request: request, numeratorValues: Array(repeating: value(request.numerator), count: 3),
+                               denominatorValues: Array(repeating: value(request.denominator), count: 3))
+        }
+        return BenchReport(environment: environment(cores: cores), measurements: run, pairs: pairs)
+    }
+
     static func target(_ targets: [BenchTarget], _ name: String) -> BenchTarget? {
         targets.first { $0.name == name }
     }
@@ -114,8 +130,7 @@ struct BenchReportTests {
 
     @Test("targets pass on a run that meets them (fewer than 16 cores)")
     func targetsPass() throws {
-        let targets = BenchReport(environment: Self.environment(cores: 2),
-                                  measurements: Self.smallMachineRun()).targets()
+        let targets = Self.paired(cores: 2, Self.smallMachineRun()).targets()
         #expect(targets.map(\.name) == ["read-primitive-cost", "read-primitive-scaling", "lookup-overhead size=1000",
                                         "lookup-overhead size=100000", "fault-path-vs-rwlock size=1000",
                                         "fault-path-vs-mutex size=1000", "insert-remove-rate"])
@@ -133,7 +148,7 @@ struct BenchReportTests {
     @Test("targets miss on a run that does not meet them")
     func targetsMiss() throws {
         let run = Self.smallMachineRun(readPerThread: 250e6, lookupRCU: 50, rwlockFault: 2e6, insertRemove: 0.5e6)
-        let targets = BenchReport(environment: Self.environment(cores: 2), measurements: run).targets()
+        let targets = Self.paired(cores: 2, run).targets()
         let status = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0.status) })
         #expect(status["read-primitive-cost"] == .miss)
         #expect(status["read-primitive-scaling"] == .pass)
@@ -148,7 +163,7 @@ struct BenchReportTests {
 
     @Test("absent or zero figures leave targets not measured, not failed")
     func targetsNotMeasured() throws {
-        let empty = BenchReport(environment: Self.environment(cores: 2), measurements: []).targets()
+        let empty = Self.paired(cores: 2, []).targets()
         #expect(!empty.isEmpty)
         for target in empty {
             #expect(target.status == .notMeasured)
@@ -162,7 +177,7 @@ struct BenchReportTests {
             m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", 0, protocol: "seq"),
             m("lookup", "size=1000 writer=no", "rcu", 1, "ns/op", 40),  // no unsynchronized baseline
         ]
-        let targets = BenchReport(environment: Self.environment(cores: 2), measurements: zeros).targets()
+        let targets = Self.paired(cores: 2, zeros).targets()
         #expect(Self.target(targets, "read-primitive-cost")?.status == .notMeasured)
         #expect(Self.target(targets, "fault-path-vs-rwlock size=1000")?.status == .notMeasured)
         #expect(Self.target(targets, "lookup-overhead size=1000")?.status == .notMeasured)
@@ -178,13 +193,72 @@ struct BenchReportTests {
                     m("fault-path", variant, "rcu", 16, "ops/s", rcu16, protocol: "seq"),
                     m("fault-path", variant, "rwlock", 16, "ops/s", rwlock16, protocol: "seq")]
         }
-        let targets = BenchReport(environment: Self.environment(cores: 16), measurements: run).targets()
+        let targets = Self.paired(cores: 16, run).targets()
         #expect(Self.target(targets, "fault-path-vs-mutex size=1000") == nil)
         #expect(Self.target(targets, "fault-path-vs-rwlock size=1000")?.status == .pass)   // x40 ≥ 30
         #expect(Self.target(targets, "fault-path-vs-rwlock size=1000000")?.status == .miss) // x3 < 4
         let scaling = try #require(Self.target(targets, "fault-path-scaling size=1000"))
         #expect(scaling.status == .pass)  // 40 / (16 × 3) = 0.83
         #expect(abs(try #require(scaling.measured) - 40.0 / 48.0) < 1e-12)
+    }
+
+    // MARK: - Paired repetitions
+
+    @Test("paired ratios: per-pair ratio, median (odd and even counts), min and max")
+    func pairedRatioArithmetic() throws {
+        let request = PairRequest(target: "t", workload: "lookup", variant: "size=1000 writer=no", metric: "ns/op",
+                                  numerator: PairedSide(strategy: "rcu", threads: 1),
+                                  denominator: PairedSide(strategy: "unsynchronized", threads: 1))
+        let odd = PairedRatio(request: request, numeratorValues: [110, 90, 100], denominatorValues: [100, 100, 100])
+        #expect(odd.ratios == [1.1, 0.9, 1.0])
+        let oddStats = try #require(odd.statistics)
+        #expect(oddStats.median == 1.0 && oddStats.min == 0.9 && oddStats.max == 1.1 && oddStats.count == 3)
+        let even = try #require(RatioStatistics([4, 1, 3, 2]))
+        #expect(even.median == 2.5 && even.min == 1 && even.max == 4 && even.count == 4)
+        #expect(RatioStatistics([]) == nil)
+        // A scaling pair divides by N × the 1-thread figure; unusable pairs are left out.
+        var scaled = request
+        scaled.scale = 2
+        let scaling = PairedRatio(request: scaled, numeratorValues: [19, 0, 18], denominatorValues: [10, 10, .nan])
+        #expect(scaling.ratios == [0.95])
+        #expect(oddStats.summary(point: "threads=1 size=1000 writer=no")
+            == "median 1.00 (min 0.90, max 1.10, 3 pairs; point: threads=1 size=1000 writer=no)")
+    }
+
+    @Test("ratio targets use the median of their pairs; without pairs they are not measured")
+    func pairedTargets() throws {
+        let run = Self.smallMachineRun()
+        let requests = BenchReport.pairRequests(measurements: run, cores: 2)
+        #expect(requests.map(\.target) == ["read-primitive-scaling", "lookup-overhead size=1000",
+                                           "lookup-overhead size=100000", "fault-path-vs-rwlock size=1000",
+                                           "fault-path-vs-mutex size=1000"])
+        // Every request at a point with threads <= cores.
+        for request in requests { #expect(request.numerator.threads <= 2 && request.denominator.threads <= 2) }
+        let lookup = try #require(requests.first { $0.target == "lookup-overhead size=100000" })
+        // The sweep says 1.05; the pairs say 1.3, 1.1, 1.25: the median (1.25) misses 1.2.
+        let pair = PairedRatio(request: lookup, numeratorValues: [130, 110, 125], denominatorValues: [100, 100, 100])
+        let report = BenchReport(environment: Self.environment(cores: 2), measurements: run, pairs: [pair])
+        let target = try #require(Self.target(report.targets(), "lookup-overhead size=100000"))
+        #expect(target.status == .miss)
+        #expect(target.measured == 1.25)
+        #expect(target.summary.contains("median 1.25 (min 1.10, max 1.30, 3 pairs; point: threads=1 size=100000 writer=no)"))
+        let unpaired = try #require(Self.target(report.targets(), "lookup-overhead size=1000"))
+        #expect(unpaired.status == .notMeasured)
+        #expect(unpaired.detail.contains("not measured (no paired repetitions"))
+        // Absolute targets need no pairs.
+        #expect(Self.target(report.targets(), "insert-remove-rate")?.status == .pass)
+
+        // bench.json keeps the pairs; a file written before them decodes with none.
+        let results = BenchResults(environment: report.environment, measurements: run, targets: report.targets(),
+                                   pairs: [pair])
+        let data = try JSONEncoder().encode(results)
+        #expect(try JSONDecoder().decode(BenchResults.self, from: data).pairs == [pair])
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        object["pairs"] = nil
+        let old = try JSONDecoder().decode(BenchResults.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(old.pairs.isEmpty)
+        let rebuilt = BenchReport(environment: old.environment, measurements: old.measurements, pairs: old.pairs)
+        #expect(Self.target(rebuilt.targets(), "lookup-overhead size=100000")?.status == .notMeasured)
     }
 
     // MARK: - Oversubscribed points
@@ -199,7 +273,7 @@ struct BenchReportTests {
             m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", 1e6, protocol: "seq",
               oversubscribed: true),
         ]
-        let report = BenchReport(environment: Self.environment(cores: 2), measurements: run)
+        let report = Self.paired(cores: 2, run)
         let tables = report.tables()
         #expect(tables.contains("2.00 G/s*"))
         #expect(!tables.contains("1.90 G/s*") && tables.contains("1.90 G/s"))
@@ -225,7 +299,7 @@ struct BenchReportTests {
         #expect(fault.detail.contains("not measured at a point with threads <= cores"))
         // The same figures on a point that fits the cores: the target names it.
         let fitting = run.map { var x = $0; x.oversubscribed = false; return x }
-        let used = try #require(Self.target(BenchReport(environment: Self.environment(cores: 2), measurements: fitting)
+        let used = try #require(Self.target(Self.paired(cores: 2, fitting)
             .targets(), "fault-path-vs-rwlock size=1000"))
         #expect(used.status == .pass)
         #expect(used.summary.contains("point: threads=2 invalidators=1 size=1000, seq"))
@@ -267,7 +341,7 @@ struct BenchReportTests {
                 m("lookup", "size=100000 writer=no", "rcu", 2, "ns/op", 220),
                 m("lookup", "size=1000000 writer=no", "rcu", 1, "ns/op", 900),
                 m("lookup", "size=1000000 writer=no", "unsynchronized", 1, "ns/op", 850)]
-        let report = BenchReport(environment: Self.environment(cores: 2), measurements: run)
+        let report = Self.paired(cores: 2, run)
         let written = try await report.write(to: directory)
 
         for name in ["bench.json", "bench.csv", "README.md"] {

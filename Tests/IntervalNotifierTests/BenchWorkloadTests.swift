@@ -171,6 +171,62 @@ struct BenchWorkloadTests {
         #expect((0..<1000).allSatisfy { _ in benchRandom(&rng, below: 200_000) < 200_000 })
     }
 
+    @Test("paired repetitions alternate the two sides, A B A B A B, and the target shows median and range")
+    func pairedRunAlternates() throws {
+        let request = PairRequest(target: "fault-path-vs-rwlock size=1000", workload: "fault-path",
+                                  variant: "invalidators=1 size=1000", mirrorProtocol: "seq", metric: "ops/s",
+                                  numerator: PairedSide(strategy: "rcu", threads: 2),
+                                  denominator: PairedSide(strategy: "rwlock", threads: 2))
+        var order: [String] = []
+        var a = [12.0, 10, 9].makeIterator()
+        let pair = PairedRunner.run(request, count: PairedRepetitions.quick.count,
+                                    numerator: { order.append("A"); return a.next()! },
+                                    denominator: { order.append("B"); return 1 })
+        #expect(order == ["A", "B", "A", "B", "A", "B"])
+        #expect(pair.ratios == [12, 10, 9])
+        let run = [
+            BenchMeasurement(workload: "fault-path", variant: "invalidators=1 size=1000", strategy: "rcu",
+                             mirrorProtocol: "seq", threads: 2, metric: "ops/s", value: 1),
+            BenchMeasurement(workload: "fault-path", variant: "invalidators=1 size=1000", strategy: "rwlock",
+                             mirrorProtocol: "seq", threads: 2, metric: "ops/s", value: 1),
+        ]
+        #expect(BenchReport.pairRequests(measurements: run, cores: 2).contains(request))
+        let environment = BenchEnvironment(cpuModel: "Test CPU", onlineCores: 2, numaNodes: 1, kernel: "k",
+                                           swiftVersion: "s", liburcuVersion: "u", gitCommit: "c", hostname: "h",
+                                           date: "d", buildConfiguration: "debug", commandLine: [], flags: [:])
+        let target = try #require(BenchReport(environment: environment, measurements: run, pairs: [pair]).targets()
+            .first { $0.name == request.target })
+        #expect(target.measured == 10 && target.status == .pass)
+        #expect(target.summary.contains(
+            "rcu / rwlock, paired: median 10.00 (min 9.00, max 12.00, 3 pairs; point: threads=2 invalidators=1 size=1000, seq)"))
+    }
+
+    @Test("paired repetitions run real sides through the runner (lookup, fault-path, read-primitive)")
+    func pairedRunRealSides() {
+        let placement = BenchPlacement.discover()
+        let repetitions = PairedRepetitions(count: 2, seconds: 0.02)
+        let requests = [
+            PairRequest(target: "lookup", workload: "lookup", variant: "size=1000 writer=no", metric: "ns/op",
+                        numerator: PairedSide(strategy: "rcu", threads: 1),
+                        denominator: PairedSide(strategy: "unsynchronized", threads: 1)),
+            PairRequest(target: "fault", workload: "fault-path", variant: "invalidators=1 size=1000",
+                        mirrorProtocol: "seq", metric: "ops/s", numerator: PairedSide(strategy: "rcu", threads: 1),
+                        denominator: PairedSide(strategy: "mutex", threads: 1)),
+            PairRequest(target: "scaling", workload: "read-primitive", variant: "pairs", metric: "ops/s",
+                        numerator: PairedSide(strategy: "rcu", threads: 2),
+                        denominator: PairedSide(strategy: "rcu", threads: 1), scale: 2),
+            PairRequest(target: "other", workload: "storm", variant: "", metric: "ops/s",
+                        numerator: PairedSide(strategy: "rcu", threads: 1),
+                        denominator: PairedSide(strategy: "mutex", threads: 1)),
+        ]
+        let pairs = PairedRunner.run(requests, repetitions: repetitions, placement: placement)
+        #expect(pairs.map(\.request.target) == ["lookup", "fault", "scaling"])
+        for pair in pairs {
+            #expect(pair.ratios.count == 2, "\(pair)")
+            #expect(pair.statistics.map { $0.median.isFinite && $0.median > 0 } == true)
+        }
+    }
+
     @Test func suitePlanAndSweep() {
         let placement = BenchPlacement(cpus: [0, 1])
         #expect(placement.defaultSweep == [1, 2, 3])

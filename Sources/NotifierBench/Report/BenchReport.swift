@@ -8,11 +8,20 @@ public struct BenchReport: Sendable {
     public let environment: BenchEnvironment
     /// Every figure of the run, in run order.
     public let measurements: [BenchMeasurement]
+    /// The paired, interleaved repetitions the ratio targets take their values from.
+    public let pairs: [PairedRatio]
 
-    /// Creates the report of `measurements` taken in `environment`.
-    public init(environment: BenchEnvironment, measurements: [BenchMeasurement]) {
+    /// Creates the report of `measurements` and `pairs` taken in `environment`.
+    public init(environment: BenchEnvironment, measurements: [BenchMeasurement], pairs: [PairedRatio] = []) {
         self.environment = environment
         self.measurements = measurements
+        self.pairs = pairs
+    }
+
+    /// The paired repetitions the ratio targets of `measurements` need on a
+    /// machine of `cores` cores (call it after the sweep, before the report).
+    public static func pairRequests(measurements: [BenchMeasurement], cores: Int) -> [PairRequest] {
+        TargetEvaluator(index: MeasurementIndex(measurements), cores: cores).pairRequests()
     }
 
     /// One Markdown table per (workload, metric): rows are (variant, mirror
@@ -25,13 +34,14 @@ public struct BenchReport: Sendable {
     }
 
     /// The project's performance targets evaluated on this run (the core count
-    /// is the environment's `onlineCores`); absent figures give `notMeasured`.
+    /// is the environment's `onlineCores`); absent figures give `notMeasured`,
+    /// and so does a ratio target without paired repetitions in ``pairs``.
     public func targets() -> [BenchTarget] {
-        TargetEvaluator(index: MeasurementIndex(measurements), cores: environment.onlineCores).evaluate()
+        TargetEvaluator(index: MeasurementIndex(measurements), cores: environment.onlineCores, pairs: pairs).evaluate()
     }
 
     /// Writes into `directory` (created if needed), replacing an earlier
-    /// report: `bench.json` (environment, measurements, targets), `bench.csv`
+    /// report: `bench.json` (environment, measurements, targets, paired repetitions), `bench.csv`
     /// (one row per measurement, extras as `extra:NAME` columns), `plots/`
     /// (gnuplot scripts, data and PNGs; without gnuplot on `PATH` a note is
     /// printed and no PNG is made) and `README.md`, which quotes the notes in
@@ -44,7 +54,7 @@ public struct BenchReport: Sendable {
         var written: [String] = []
 
         let json = try ReportFiles.json(BenchResults(environment: environment, measurements: measurements,
-                                                     targets: targets))
+                                                     targets: targets, pairs: pairs))
         try ReportFiles.write(json, to: path("bench.json"))
         written.append(path("bench.json"))
         try ReportFiles.write(MeasurementCSV.encode(measurements), to: path("bench.csv"))

@@ -1,21 +1,53 @@
 /// Evaluates the project's performance targets on one run's measurements.
-/// Every ratio compares figures of the same run; a target whose figures are
+/// Every figure comes from the same run; a target whose figures are
 /// absent (or zero, or not finite) is `notMeasured`, never a miss. Only points
 /// with threads at most `cores` and not marked
 /// ``BenchMeasurement/oversubscribed`` count; a target whose only points are
 /// oversubscribed is not measured "at a point with threads <= cores".
+///
+/// Ratio targets (strategy against strategy, rcu against `unsynchronized`,
+/// N threads against 1) pick their point from the sweep's figures, but take
+/// their value only from paired, interleaved repetitions at that point
+/// (``PairedRatio``): the median of the per-pair ratios. Without them the
+/// target is not measured (no paired repetitions).
 struct TargetEvaluator {
     /// The run's figures.
     let index: MeasurementIndex
     /// Online cores of the machine the run was made on.
     let cores: Int
+    /// Paired repetitions of the run's ratio targets.
+    var pairs: [PairedRatio] = []
+    /// Pair requests of the ratio targets evaluated so far (see ``pairRequests()``).
+    private var requests: [PairRequest] = []
+
+    /// Creates an evaluator of `index` on a machine of `cores` cores, with the
+    /// run's paired repetitions.
+    init(index: MeasurementIndex, cores: Int, pairs: [PairedRatio] = []) {
+        self.index = index
+        self.cores = cores
+        self.pairs = pairs
+    }
 
     /// Machines with at least this many cores get the many-core fault-path targets.
     static let manyCores = 16
 
     /// All targets, in a fixed order.
     func evaluate() -> [BenchTarget] {
-        [readPrimitiveCost(), readPrimitiveScaling()] + lookupOverhead() + faultPath() + [insertRemoveRate()]
+        var copy = self
+        return copy.all()
+    }
+
+    /// The paired repetitions the ratio targets need: one request per ratio
+    /// target whose point the sweep measured (threads <= cores, not oversubscribed).
+    func pairRequests() -> [PairRequest] {
+        var copy = self
+        _ = copy.all()
+        return copy.requests
+    }
+
+    private mutating func all() -> [BenchTarget] {
+        requests = []
+        return [readPrimitiveCost(), readPrimitiveScaling()] + lookupOverhead() + faultPath() + [insertRemoveRate()]
     }
 
     // MARK: - The targets
@@ -28,18 +60,19 @@ struct TargetEvaluator {
     }
 
     /// `read-primitive`, rcu: ops/s(N) ≥ 0.9 × N × ops/s(1) at the highest N ≤ cores.
-    func readPrimitiveScaling() -> BenchTarget {
+    mutating func readPrimitiveScaling() -> BenchTarget {
         let name = "read-primitive-scaling"
         let goal = "rcu ops/s(N) ≥ 0.9 × N × ops/s(1), N = highest thread count ≤ \(cores) cores"
         guard cores > 1 else {
             return notMeasured(name, goal, 0.9, .atLeast, "x", "the machine has 1 online core: nothing to scale to")
         }
+        let cores = self.cores
         return scaling(name: name, goal: goal, query: Query(workload: "read-primitive", metric: "ops/s"),
                        strategy: "rcu", factor: 0.9) { counts in counts.filter { $0 > 1 && $0 <= cores }.max() }
     }
 
     /// `lookup`, ns/op, writer=no, 1 thread: rcu ≤ 1.2 × unsynchronized, one target per size.
-    func lookupOverhead() -> [BenchTarget] {
+    mutating func lookupOverhead() -> [BenchTarget] {
         let sizes = Set(index.keys(workload: "lookup", metric: "ns/op").compactMap { key -> String? in
             let label = VariantLabel(key.variant)
             guard key.threads == 1, label.value("writer") == "no", ["rcu", "unsynchronized"].contains(key.strategy)
@@ -63,7 +96,7 @@ struct TargetEvaluator {
     /// `fault-path`, ops/s, invalidators=1, seq, highest common thread count:
     /// rcu against rwlock and mutex (fewer than 16 cores), or against rwlock
     /// at two sizes plus 16-thread scaling (16 cores or more).
-    func faultPath() -> [BenchTarget] {
+    mutating func faultPath() -> [BenchTarget] {
         func query(_ size: Int) -> Query {
             Query(workload: "fault-path", metric: "ops/s", required: ["invalidators": "1", "size": "\(size)"],
                   mirrorProtocol: "seq")
@@ -153,9 +186,9 @@ struct TargetEvaluator {
 
     /// `numerator / denominator` at the thread count `pick` chooses among those
     /// both measured, against `factor`.
-    private func ratio(name: String, goal: String, query: Query, numerator: String, denominator: String,
-                       factor: Double, comparison: BenchTarget.Comparison,
-                       pick: ([Int]) -> Int?) -> BenchTarget {
+    private mutating func ratio(name: String, goal: String, query: Query, numerator: String, denominator: String,
+                                factor: Double, comparison: BenchTarget.Comparison,
+                                pick: ([Int]) -> Int?) -> BenchTarget {
         for series in series(query) {
             let common = Set(threadCounts(query, series, numerator))
                 .intersection(threadCounts(query, series, denominator)).sorted()
@@ -166,8 +199,12 @@ struct TargetEvaluator {
             guard usable(top), usable(bottom) else {
                 return notMeasured(name, goal, factor, comparison, "x", "unusable figures: \(figures)")
             }
-            return BenchTarget(name: name, goal: goal, measured: top / bottom, threshold: factor,
-                               comparison: comparison, unit: "x", detail: figures + series.point(threads: threads))
+            let request = PairRequest(target: name, workload: query.workload, variant: series.variant,
+                                      mirrorProtocol: series.mirrorProtocol, metric: query.metric,
+                                      numerator: PairedSide(strategy: numerator, threads: threads),
+                                      denominator: PairedSide(strategy: denominator, threads: threads))
+            return paired(request, goal: goal, factor: factor, comparison: comparison,
+                          sides: "\(numerator) / \(denominator)")
         }
         return notMeasured(name, goal, factor, comparison, "x", oversubscribedOnly(query, [numerator, denominator])
                            ?? "no \(numerator) and \(denominator) figures at a common thread count (\(query.description))")
@@ -175,8 +212,8 @@ struct TargetEvaluator {
 
     /// `value(N) / (N × value(1))` of `strategy` at the N that `pick` chooses,
     /// against `factor` (at least).
-    private func scaling(name: String, goal: String, query: Query, strategy: String, factor: Double,
-                         pick: ([Int]) -> Int?) -> BenchTarget {
+    private mutating func scaling(name: String, goal: String, query: Query, strategy: String, factor: Double,
+                                  pick: ([Int]) -> Int?) -> BenchTarget {
         for series in series(query) {
             guard let one = value(query, series, strategy, threads: 1),
                   let threads = pick(threadCounts(query, series, strategy)),
@@ -186,11 +223,33 @@ struct TargetEvaluator {
             guard usable(one), usable(many) else {
                 return notMeasured(name, goal, factor, .atLeast, "x", "unusable figures: \(figures)")
             }
-            return BenchTarget(name: name, goal: goal, measured: many / (Double(threads) * one), threshold: factor,
-                               comparison: .atLeast, unit: "x", detail: figures + series.suffix)
+            let request = PairRequest(target: name, workload: query.workload, variant: series.variant,
+                                      mirrorProtocol: series.mirrorProtocol, metric: query.metric,
+                                      numerator: PairedSide(strategy: strategy, threads: threads),
+                                      denominator: PairedSide(strategy: strategy, threads: 1), scale: Double(threads))
+            return paired(request, goal: goal, factor: factor, comparison: .atLeast,
+                          sides: "\(strategy) at \(threads) threads / (\(threads) × at 1 thread)")
         }
         return notMeasured(name, goal, factor, .atLeast, "x", oversubscribedOnly(query, [strategy])
                            ?? "no \(strategy) figures at 1 thread and at the thread count required (\(query.description))")
+    }
+
+    /// The target of `request` from its paired repetitions: the median ratio
+    /// against `factor`, or not measured when the run has none at that point.
+    private mutating func paired(_ request: PairRequest, goal: String, factor: Double,
+                                 comparison: BenchTarget.Comparison, sides: String) -> BenchTarget {
+        requests.append(request)
+        guard let pair = pairs.first(where: { $0.request == request }) else {
+            return notMeasured(request.target, goal, factor, comparison, "x",
+                               "not measured (no paired repetitions; point: \(request.pointDescription))")
+        }
+        guard let stats = pair.statistics else {
+            return notMeasured(request.target, goal, factor, comparison, "x",
+                               "unusable paired figures (point: \(request.pointDescription))")
+        }
+        return BenchTarget(name: request.target, goal: goal, measured: stats.median, threshold: factor,
+                           comparison: comparison, unit: "x",
+                           detail: "\(sides), paired: " + stats.summary(point: request.pointDescription))
     }
 
     private func notMeasured(_ name: String, _ goal: String, _ threshold: Double,

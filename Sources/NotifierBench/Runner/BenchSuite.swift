@@ -41,6 +41,9 @@ public struct BenchOptions: Sendable {
         self.placement = placement
     }
 
+    /// Paired repetitions of the ratio targets (``PairedRepetitions/quick``
+    /// with ``quick``, else ``PairedRepetitions/full``).
+    public var pairing: PairedRepetitions { quick ? .quick : .full }
     /// Measured seconds per point.
     public var effectiveDuration: Double { duration ?? (quick ? 0.3 : 2) }
     /// The thread sweep.

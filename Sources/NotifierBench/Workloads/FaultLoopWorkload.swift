@@ -126,10 +126,8 @@ public enum FaultLoopWorkload {
                 let fixture = Fixture(strategy: strategy, size: size)
                 for threads in sweep.threads {
                     progress?.begin(workload: name, variant: variant, strategy: strategy.name, protocol: "seq", threads: threads)
-                    let invalidator: BenchThreadBody = { worker in invalidatorLoop(fixture, worker: worker) }
-                    let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads,
-                                                 { worker in faulterLoop(fixture, strategy: strategy, worker: worker) },
-                                                 helpers: Array(repeating: invalidator, count: invalidators))
+                    let result = point(fixture, strategy: strategy, invalidators: invalidators, threads: threads,
+                                       placement: sweep.placement, duration: sweep.duration)
                     let retries = result.workers.reduce(0) { $0 + ($1.output.counters.first ?? 0) }
                     let staleInWindows = result.helpers.reduce(0) { $0 + ($1.output.counters.first ?? 0) }
                     let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name,
@@ -144,6 +142,16 @@ public enum FaultLoopWorkload {
             }
         }
         return measurements
+    }
+
+    /// One run of `threads` faulters and `invalidators` invalidators over
+    /// `fixture` (the sweep's point and one side of a paired repetition).
+    static func point(_ fixture: Fixture, strategy: RegistryStrategy, invalidators: Int, threads: Int,
+                      placement: BenchPlacement, duration: Double) -> BenchRunResult {
+        let invalidator: BenchThreadBody = { worker in invalidatorLoop(fixture, worker: worker) }
+        return BenchRunner.run(placement: placement, duration: duration, workers: threads,
+                               { worker in faulterLoop(fixture, strategy: strategy, worker: worker) },
+                               helpers: Array(repeating: invalidator, count: invalidators))
     }
 
     /// A faulter: random page, registry lookup, collision-retry, install.

@@ -37,14 +37,12 @@ public enum LookupWorkload {
         for size in sizes {
             // Baseline: the same entries, no synchronisation.
             do {
-                let tree = RCUIntervalTree()
-                for entry in workloadLEntries(count: size) { tree.insert(entry) }
+                let tree = baselineTree(size: size)
                 let variant = "size=\(size) writer=no"
                 for threads in sweep.threads {
                     progress?.begin(workload: name, variant: variant, strategy: unsynchronized, threads: threads)
-                    let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads) { worker in
-                        unsynchronizedLoop(tree, worker: worker)
-                    }
+                    let result = unsynchronizedPoint(tree, threads: threads, placement: sweep.placement,
+                                                     duration: sweep.duration)
                     let m = measurement(variant: variant, strategy: unsynchronized, threads: threads, result)
                     progress?.end(m)
                     measurements.append(m)
@@ -56,10 +54,8 @@ public enum LookupWorkload {
                     let variant = "size=\(size) writer=\(writer ? "yes" : "no")"
                     for threads in sweep.threads {
                         progress?.begin(workload: name, variant: variant, strategy: strategy.name, threads: threads)
-                        let helpers: [BenchThreadBody] = writer ? [{ worker in writerLoop(population, worker: worker) }] : []
-                        let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads, { worker in
-                            lookupLoop(population.space, strategy: strategy, worker: worker)
-                        }, helpers: helpers)
+                        let result = point(population, strategy: strategy, writer: writer, threads: threads,
+                                           placement: sweep.placement, duration: sweep.duration)
                         let m = measurement(variant: variant, strategy: strategy.name, threads: threads, result)
                         progress?.end(m)
                         measurements.append(m)
@@ -69,6 +65,31 @@ public enum LookupWorkload {
             }
         }
         return measurements
+    }
+
+    /// One run of `threads` lookups in `population`, with a writer or not (the
+    /// sweep's point and one side of a paired repetition).
+    static func point(_ population: BenchPopulation, strategy: RegistryStrategy, writer: Bool, threads: Int,
+                      placement: BenchPlacement, duration: Double) -> BenchRunResult {
+        let helpers: [BenchThreadBody] = writer ? [{ worker in writerLoop(population, worker: worker) }] : []
+        return BenchRunner.run(placement: placement, duration: duration, workers: threads, { worker in
+            lookupLoop(population.space, strategy: strategy, worker: worker)
+        }, helpers: helpers)
+    }
+
+    /// One run of `threads` unsynchronised lookups in `tree`.
+    static func unsynchronizedPoint(_ tree: RCUIntervalTree, threads: Int, placement: BenchPlacement,
+                                    duration: Double) -> BenchRunResult {
+        BenchRunner.run(placement: placement, duration: duration, workers: threads) { worker in
+            unsynchronizedLoop(tree, worker: worker)
+        }
+    }
+
+    /// The baseline's tree: the workload L entries of `size`.
+    static func baselineTree(size: Int) -> RCUIntervalTree {
+        let tree = RCUIntervalTree()
+        for entry in workloadLEntries(count: size) { tree.insert(entry) }
+        return tree
     }
 
     static func measurement(variant: String, strategy: String, threads: Int, _ result: BenchRunResult) -> BenchMeasurement {

@@ -23,14 +23,11 @@ public enum ReadPrimitiveWorkload {
         var measurements: [BenchMeasurement] = []
         let maxThreads = sweep.threads.max() ?? 1
         for strategy in sweep.strategies {
-            let population = BenchPopulation(space: AddressSpace(strategy: strategy), capacity: maxThreads)
-            // One disjoint subscription per thread, 1 MiB apart.
-            for i in 0..<maxThreads { population.append(start: UInt64(i) << 20, last: UInt64(i) << 20 + 0xFFFF) }
+            let population = self.population(strategy: strategy, threads: maxThreads)
             for threads in sweep.threads {
                 progress?.begin(workload: name, variant: "pairs", strategy: strategy.name, threads: threads)
-                let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads) { worker in
-                    readLoop(population.slots[worker.index].takeUnretainedValue(), strategy: strategy, worker: worker)
-                }
+                let result = point(population, strategy: strategy, threads: threads, placement: sweep.placement,
+                                   duration: sweep.duration)
                 let m = BenchMeasurement(workload: name, variant: "pairs", strategy: strategy.name, threads: threads,
                                          metric: "ops/s", value: result.aggregateRate,
                                          extra: ["ns/op": result.meanNanosecondsPerOperation],
@@ -41,6 +38,22 @@ public enum ReadPrimitiveWorkload {
             population.removeAll()
         }
         return measurements
+    }
+
+    /// An address space of `strategy` with one disjoint subscription per thread, 1 MiB apart.
+    static func population(strategy: RegistryStrategy, threads: Int) -> BenchPopulation {
+        let population = BenchPopulation(space: AddressSpace(strategy: strategy), capacity: threads)
+        for i in 0..<threads { population.append(start: UInt64(i) << 20, last: UInt64(i) << 20 + 0xFFFF) }
+        return population
+    }
+
+    /// One run of `threads` readers over `population` (the sweep's point and
+    /// one side of a paired repetition).
+    static func point(_ population: BenchPopulation, strategy: RegistryStrategy, threads: Int,
+                      placement: BenchPlacement, duration: Double) -> BenchRunResult {
+        BenchRunner.run(placement: placement, duration: duration, workers: threads) { worker in
+            readLoop(population.slots[worker.index].takeUnretainedValue(), strategy: strategy, worker: worker)
+        }
     }
 
     @inline(never)

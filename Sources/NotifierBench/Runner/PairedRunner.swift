@@ -1,0 +1,96 @@
+import IntervalNotifier
+
+/// One side of a paired repetition, ready to run: `measure` runs one
+/// repetition (through ``BenchRunner``) and returns its figure; `tearDown`
+/// frees what the side built (its registry).
+struct PairedFixture {
+    /// Runs one repetition of this side and returns the figure of the request's metric.
+    var measure: () -> Double
+    /// Frees the side's registry once every repetition has run.
+    var tearDown: () -> Void = {}
+}
+
+/// Runs the ratio targets' paired, interleaved repetitions: the two sides of a
+/// target at its point alternately, A B A B …, in this process, so that both
+/// sides of each pair see the same machine.
+public enum PairedRunner {
+    /// Runs `numerator` and `denominator` alternately, `count` times each
+    /// (A B A B …), and records each pair.
+    public static func run(_ request: PairRequest, count: Int, numerator: () -> Double,
+                           denominator: () -> Double) -> PairedRatio {
+        var tops: [Double] = []
+        var bottoms: [Double] = []
+        for _ in 0..<count {
+            tops.append(numerator())
+            bottoms.append(denominator())
+        }
+        return PairedRatio(request: request, numeratorValues: tops, denominatorValues: bottoms)
+    }
+
+    /// Runs the repetitions of every request whose workload can run a side
+    /// (`read-primitive`, `lookup` with writer=no, `fault-path` with `seq`);
+    /// other requests are skipped (their targets stay not measured).
+    /// `report` gets one line per finished request.
+    public static func run(_ requests: [PairRequest], repetitions: PairedRepetitions, placement: BenchPlacement,
+                           report: ((String) -> Void)? = nil) -> [PairedRatio] {
+        requests.compactMap { request in
+            guard let top = fixture(request, side: request.numerator, repetitions: repetitions, placement: placement)
+            else { return nil }
+            guard let bottom = fixture(request, side: request.denominator, repetitions: repetitions,
+                                       placement: placement) else {
+                top.tearDown()
+                return nil
+            }
+            let pair = run(request, count: repetitions.count, numerator: top.measure, denominator: bottom.measure)
+            top.tearDown()
+            bottom.tearDown()
+            if let stats = pair.statistics {
+                report?("paired \(request.target): " + stats.summary(point: request.pointDescription))
+            }
+            return pair
+        }
+    }
+
+    /// The fixture of one side of `request`, or nil when its workload has none.
+    static func fixture(_ request: PairRequest, side: PairedSide, repetitions: PairedRepetitions,
+                        placement: BenchPlacement) -> PairedFixture? {
+        let seconds = repetitions.seconds
+        let label = VariantLabel(request.variant)
+        let strategy = RegistryStrategy.allCases.first { $0.name == side.strategy }
+        switch request.workload {
+        case ReadPrimitiveWorkload.name:
+            guard let strategy else { return nil }
+            let population = ReadPrimitiveWorkload.population(strategy: strategy, threads: side.threads)
+            return PairedFixture(measure: {
+                ReadPrimitiveWorkload.point(population, strategy: strategy, threads: side.threads,
+                                            placement: placement, duration: seconds).aggregateRate
+            }, tearDown: { population.removeAll() })
+        case LookupWorkload.name:
+            guard label.value("writer") == "no", let size = label.value("size").flatMap(Int.init) else { return nil }
+            if side.strategy == LookupWorkload.unsynchronized {
+                let tree = LookupWorkload.baselineTree(size: size)
+                return PairedFixture(measure: {
+                    LookupWorkload.unsynchronizedPoint(tree, threads: side.threads, placement: placement,
+                                                       duration: seconds).meanNanosecondsPerOperation
+                })
+            }
+            guard let strategy else { return nil }
+            let population = BenchPopulation.workloadL(strategy: strategy, count: size)
+            return PairedFixture(measure: {
+                LookupWorkload.point(population, strategy: strategy, writer: false, threads: side.threads,
+                                     placement: placement, duration: seconds).meanNanosecondsPerOperation
+            }, tearDown: { population.removeAll() })
+        case FaultLoopWorkload.name:
+            guard let strategy, request.mirrorProtocol == "seq",
+                  let size = label.value("size").flatMap(Int.init),
+                  let invalidators = label.value("invalidators").flatMap(Int.init) else { return nil }
+            let fixture = FaultLoopWorkload.Fixture(strategy: strategy, size: size)
+            return PairedFixture(measure: {
+                FaultLoopWorkload.point(fixture, strategy: strategy, invalidators: invalidators, threads: side.threads,
+                                        placement: placement, duration: seconds).aggregateRate
+            }, tearDown: { fixture.tearDown() })
+        default:
+            return nil
+        }
+    }
+}
