@@ -228,12 +228,8 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// Whether the subscription is registered (in the tree, or about to enter
     /// or leave it when the current window closes). Takes the registry lock.
     public var isRegistered: Bool {
-        registry.lock.withLock {
-            switch state {
-            case .inTree, .pendingInsert, .pendingRemove, .pendingUpdate: true
-            case .unlinked, .removed, .detached: false
-            }
-        }
+        // A pending remove is still in the tree until its window closes.
+        registry.lock.withLock { state.unregisteredError == nil || state == .pendingRemove }
     }
 }
 
@@ -256,4 +252,15 @@ enum SubscriptionState: Equatable {
     case removed
     /// Out of the tree because its address space was dropped.
     case detached
+
+    /// The error a call that needs a registered subscription throws in this
+    /// state, or nil while the subscription is registered (a pending remove
+    /// counts as unregistered: its removal is under way).
+    var unregisteredError: NotifierError? {
+        switch self {
+        case .unlinked, .removed, .pendingRemove: .notRegistered
+        case .detached: .addressSpaceReleased
+        case .inTree, .pendingInsert, .pendingUpdate: nil
+        }
+    }
 }

@@ -192,7 +192,6 @@ extension SubscriptionRegistry {
         }
         if first { tearDownWalk() }
         let references: [Unmanaged<IntervalSubscription>] = withLock { state in
-            state.isDetached = true
             var references: [Unmanaged<IntervalSubscription>] = []
             references.reserveCapacity(tree.count)
             for entry in tree.snapshotProtected().allEntries() {

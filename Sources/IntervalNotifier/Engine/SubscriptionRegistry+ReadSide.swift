@@ -29,7 +29,7 @@ extension SubscriptionRegistry {
     /// sequence `seen` means removed or detached.
     private func checkReadable(_ subscription: IntervalSubscription, seen: UInt64) throws(NotifierError) {
         guard seen & 1 == 0 else { return }
-        throw subscription.state == .detached ? .addressSpaceReleased : .notRegistered
+        throw subscription.state.unregisteredError ?? .notRegistered
     }
 
     /// ``IntervalSubscription/readBegin()`` of the locked strategies, as the

@@ -6,11 +6,10 @@ extension SubscriptionRegistry {
         guard last >= start else { throw .emptyRange(start: start) }
         try refuseInsideLockedLookup(.update)
         try withLock { (state) throws(NotifierError) in
+            if let error = subscription.state.unregisteredError { throw error }
             switch subscription.state {
-            case .unlinked, .removed, .pendingRemove:
-                throw .notRegistered
-            case .detached:
-                throw .addressSpaceReleased
+            case .unlinked, .removed, .pendingRemove, .detached:
+                return   // thrown above
             case .pendingInsert:
                 // Not in the tree yet: it enters with the new range when the
                 // window closes; its sequence already makes readers wait.

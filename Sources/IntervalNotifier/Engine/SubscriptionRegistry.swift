@@ -21,8 +21,6 @@ struct RegistryState: ~Copyable {
     /// Whether ``AddressSpace/release()`` (or the teardown of a dropped address
     /// space) has run: no new subscriptions.
     var isReleased = false
-    /// Whether the ``AddressSpace`` is gone and every subscription detached.
-    var isDetached = false
     /// Counters.
     var statistics = AddressSpaceStatistics()
     /// References of removed subscriptions waiting to be handed to RCU.
@@ -236,11 +234,10 @@ final class SubscriptionRegistry: @unchecked Sendable {
     private func unlinkLocked(_ subscription: IntervalSubscription, operation: NotifierError.Operation, release: ReleaseCallback?,
                               _ state: inout RegistryState) throws(NotifierError) -> UInt64? {
         assertLocked()
+        if let error = subscription.state.unregisteredError { throw error }
         switch subscription.state {
-        case .unlinked, .removed, .pendingRemove:
-            throw .notRegistered
-        case .detached:
-            throw .addressSpaceReleased
+        case .unlinked, .removed, .pendingRemove, .detached:
+            return nil   // thrown above
         case .pendingInsert:
             // Never reached the tree, so no callback can run for it: drop it.
             state.deferred.removeAll { $0 === subscription }
@@ -333,7 +330,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
     /// `mmu_notifier_synchronize`; see ``AddressSpace/synchronize()``.
     func synchronize() throws(NotifierError) {
         if isCallbackThread { throw .calledFromInvalidateCallback(operation: .synchronize) }
-        if callbackQueue.isCallbackThread || RCUCallbackQueue.shared.isCallbackThread { throw .calledFromReleaseCallback(operation: .synchronize) }
+        if RCUCallbackQueue.isAnyWorkerThread { throw .calledFromReleaseCallback(operation: .synchronize) }
         if RCU.isInReadSection { throw .calledInsideLookup(operation: .synchronize) }
         try refuseInsideLockedLookup(.synchronize)
         try withLock { (state) throws(NotifierError) in

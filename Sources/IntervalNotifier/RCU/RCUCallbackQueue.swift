@@ -113,6 +113,10 @@ final class RCUCallbackQueue: @unchecked Sendable {
         workerThreadID.load(ordering: .relaxed) == cnp_thread_id()
     }
 
+    /// Whether the calling thread is the worker of either shared queue (where
+    /// waiting for RCU callbacks would wait for itself).
+    static var isAnyWorkerThread: Bool { shared.isCallbackThread || qsbr.isCallbackThread }
+
     private func runWorker() {
         // Relaxed: see `isCallbackThread`.
         workerThreadID.store(cnp_thread_id(), ordering: .relaxed)
@@ -183,7 +187,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
 
     @inline(never)
     private func throttleSlow() {
-        if isCallbackThread || RCUCallbackQueue.shared.isCallbackThread || RCUCallbackQueue.qsbr.isCallbackThread { return }
+        if isCallbackThread || Self.isAnyWorkerThread { return }
         if RCU.isInReadSection || RCU.QSBR.isOnline || cnp_callback_context() != nil { return }
         // Relaxed: progress is re-read every 20 us; nothing is published through it.
         while backlog.load(ordering: .relaxed) > Self.backlogLimit / 2 {
