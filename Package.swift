@@ -93,11 +93,19 @@ let package = Package(
             dependencies: ["NotifierCommands"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // --- The tree benchmark's C baseline (issue 12 items 4-5) ---------------
+        // A kernel-style intrusive augmented red-black interval tree that
+        // `notifier-bench --workload tree` measures the engine's tree against,
+        // in the same process. Benchmark side only: NotifierBench (and the
+        // tests) depend on it, the library never does. C targets build at -O0
+        // in debug and -O2 in release.
+        .target(name: "CTreeBaseline"),
+        // --- end of the tree benchmark's block --------------------------------
         // The strategy comparison suite: workloads, thread sweeps, report.
         .target(
             name: "NotifierBench",
             dependencies: [
-                "IntervalNotifier", "NotifierHarness", "NotifierStress", "CNotifierHarness",
+                "IntervalNotifier", "NotifierHarness", "NotifierStress", "CNotifierHarness", "CTreeBaseline",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -120,6 +128,7 @@ let package = Package(
             name: "IntervalNotifierTests",
             dependencies: [
                 "IntervalNotifier", "NotifierHarness", "NotifierStress", "NotifierBench", "NotifierCommands",
+                "CTreeBaseline",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

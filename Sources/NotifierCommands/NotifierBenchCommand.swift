@@ -13,6 +13,8 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         abstract: "Compare locking strategies of the interval-notifier engine.",
         discussion: """
             Workloads: \(BenchWorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")). \
+            tree compares the engine's tree with a C red-black tree on one thread (paired \
+            repetitions; it ignores --strategy and --protocol). \
             Each runs for the selected strategies over a thread sweep (1, 2, 4, ... up to the \
             available cores, plus one point above; --threads overrides). Prints a progress line \
             per point, then the report's tables and targets, and writes the report into a new \
@@ -80,6 +82,14 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
                 return n
             }
             threadList = Array(Set(list)).sorted()
+        }
+        // `tree` runs one thread and sets its own repetition lengths: alone, it
+        // refuses flags it would ignore.
+        if workloads == [.tree] {
+            if let threads, threadList != [1] {
+                throw Check.error("--threads", threads, "the tree workload runs one thread (1 or leave --threads out)")
+            }
+            if let duration { throw Check.error("--duration", "\(duration)", "the tree workload sets its own repetition lengths (leave --duration out)") }
         }
         if let duration { try Check.seconds(duration, flag: "--duration") }
         var nodeList: [Int]?
@@ -152,7 +162,12 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         print("planned: \(points) points, estimated \(Self.minutes(estimate))")
         let progress = BenchProgress(totalPoints: points)
         var measurements: [BenchMeasurement] = []
-        for item in items { measurements += item.run(progress) }
+        var itemPairs: [PairedRatio] = []
+        for item in items {
+            let output = item.run(progress)
+            measurements += output.measurements
+            itemPairs += output.pairs
+        }
         print("finished \(measurements.count) measurements in \(Self.minutes(progress.elapsedSeconds))")
 
         var flags: [String: String] = ["strategy": strategy, "protocol": protocols, "workload": workload,
@@ -163,9 +178,11 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         let environment = await BenchEnvironment.capture(commandLine: CommandLine.arguments, flags: flags)
         // Ratio targets: their two sides at the target's point, alternately (A B A B ...).
         let pairing = options.pairing
+        // (`tree` took its pairs during its own run: they are not run again.)
         let requests = BenchReport.pairRequests(measurements: measurements, cores: environment.onlineCores)
+            .filter { request in !itemPairs.contains { $0.request == request } }
         print("paired repetitions: \(requests.count) ratio targets, \(pairing.count) pairs of \(pairing.seconds) s per side")
-        let pairs = PairedRunner.run(requests, repetitions: pairing, placement: options.placement) { print("  " + $0) }
+        let pairs = itemPairs + PairedRunner.run(requests, repetitions: pairing, placement: options.placement) { print("  " + $0) }
         print("")
         let report = BenchReport(environment: environment, measurements: measurements, pairs: pairs)
         print(report.tables())

@@ -94,6 +94,12 @@ struct CommandLineValidationTests {
         Bad(["--nodes", "99"], "--nodes 99"),
         Bad(["--protocol", "odp", "--strategy", "kernel", "--workload", "fault-path"], "measures no point"),
         Bad(["--report-from", "/nonexistent/bench.json"], "--report-from /nonexistent/bench.json"),
+        // `tree` alone runs one thread with its own repetition lengths.
+        Bad(["--workload", "tree", "--threads", "2"], "--threads 2: the tree workload runs one thread"),
+        Bad(["--workload", "tree", "--threads", "1,2"], "--threads 1,2: the tree workload runs one thread"),
+        Bad(["--workload", "tree", "--duration", "1"], "--duration 1.0: the tree workload sets its own"),
+        Bad(["--workload", "tree,bogus"], "--workload bogus: unknown"),
+        Bad(["--workload", "tree", "--threads", "0"], "--threads 0"),
     ]
 
     static func check<C: ParsableCommand>(_ command: C.Type, _ bad: Bad) {
@@ -124,9 +130,15 @@ struct CommandLineValidationTests {
             _ = try command.stressConfiguration()
         }
         for arguments in [[], ["--quick"], ["--workload", "lookup", "--threads", "1,2"], ["--strategy", "rcu,kernel", "--protocol", "seq"],
-                          ["--out", "results"], ["--flavor", "qsbr"], ["--nodes", "0"], ["--duration", "0.1"]] as [[String]] {
+                          ["--out", "results"], ["--flavor", "qsbr"], ["--nodes", "0"], ["--duration", "0.1"],
+                          ["--workload", "tree"], ["--workload", "tree", "--quick", "--out", "/tmp/tree-run"],
+                          ["--workload", "tree", "--threads", "1"], ["--workload", "tree,lookup", "--threads", "1,2"],
+                          ["--workload", "tree", "--strategy", "kernel"]] as [[String]] {
             _ = try NotifierBenchCommand.parseAsRoot(arguments)
         }
+        let tree = try #require(try NotifierBenchCommand.parseAsRoot(["--workload", "tree", "--quick"]) as? NotifierBenchCommand)
+        #expect(try tree.options().workloads == [.tree])
+        #expect(try tree.options().treeSettings.repetitions.count == 3)
     }
 
     @Test("notifier-bench writes into a new untracked results/runs/<UTC timestamp>/ unless --out says otherwise")

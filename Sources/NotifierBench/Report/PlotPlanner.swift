@@ -2,12 +2,34 @@
 /// (a) for each (workload, variant, protocol) with `ops/s` figures at more than
 /// one thread count: throughput against threads, a line per strategy;
 /// (b) `lookup` `ns/op` against tree size (log x) at 1 thread and at the
-/// highest thread count, per writer setting (and any other variant tokens).
+/// highest thread count, per writer setting (and any other variant tokens);
+/// (c) `tree` `ns/op` against N (log x), one chart per operation, a line
+/// for the engine's tree and one for the C red-black tree.
 enum PlotPlanner {
     /// All charts, throughput first, each family in table order.
     static func plan(_ measurements: [BenchMeasurement]) -> [PlotSpec] {
         let index = MeasurementIndex(measurements)
-        return throughput(index) + lookupCost(index)
+        return throughput(index) + lookupCost(index) + treeCost(index)
+    }
+
+    /// Family (c).
+    static func treeCost(_ index: MeasurementIndex) -> [PlotSpec] {
+        var groups: [String: [MeasurementKey]] = [:]
+        for key in index.keys(workload: TreeWorkload.name, metric: "ns/op") where key.threads == 1 {
+            let label = VariantLabel(key.variant)
+            guard let size = label.value("size"), Double(size) != nil else { continue }
+            groups[label.removing("size"), default: []].append(key)
+        }
+        return groups.keys.sorted(by: NaturalOrder.less).compactMap { rest -> PlotSpec? in
+            let keys = groups[rest] ?? []
+            guard Set(keys.map(\.variant)).count > 1 else { return nil }
+            let lines = lines(keys, index) { Double(VariantLabel($0.variant).value("size") ?? "") ?? 0 }
+            let operation = VariantLabel(rest).value("op") ?? rest
+            return PlotSpec(kind: .lookupCost, baseName: PlotSpec.baseName([TreeWorkload.name, rest, "threads=1"]),
+                            title: "tree: \(operation) cost vs N, engine's tree (rcu) and C red-black tree "
+                                + "(workload L, 1 thread, median of paired repetitions)",
+                            xLabel: "intervals in the tree (N)", yLabel: "ns per operation", logX: true, lines: lines)
+        }
     }
 
     /// Family (a).

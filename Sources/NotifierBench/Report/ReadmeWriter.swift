@@ -116,7 +116,7 @@ struct ReadmeWriter {
             text += "No series of this run has more than one thread count or tree size.\n\n"
         }
         for (kind, heading) in [(PlotSpec.Kind.throughput, "Throughput vs threads"),
-                                (.lookupCost, "Lookup cost vs tree size")] {
+                                (.lookupCost, "Lookup and tree cost vs tree size")] {
             let images = plots.images.filter { $0.spec.kind == kind }
             guard !images.isEmpty else { continue }
             text += "### \(heading)\n\n"

@@ -3,12 +3,12 @@
 /// then any others alphabetically.
 enum ReportOrder {
     /// Strategy columns: the reference `rcu` first, the unsynchronised baseline last.
-    static let strategies = ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex", "unsynchronized"]
+    static let strategies = ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex", "unsynchronized", "c-rbtree"]
     /// Workloads, in the order of the suite.
     static let workloads = ["read-primitive", "fault-path", "fault-path-harness", "lookup", "storm", "churn", "mixed", "memory",
-                            "insert-remove"]
+                            "insert-remove", "tree"]
     /// Metrics: throughput, costs, latencies, memory.
-    static let metrics = ["ops/s", "ns/op", "ns-p50", "ns-p99", "bytes/subscription", "bytes"]
+    static let metrics = ["ops/s", "ns/op", "ns-p50", "ns-p99", "bytes/subscription", "bytes/interval", "bytes"]
 
     /// `names` deduplicated and sorted by `known` order, unknown ones after, alphabetically.
     static func sorted<S: Sequence>(_ names: S, by known: [String]) -> [String] where S.Element == String {

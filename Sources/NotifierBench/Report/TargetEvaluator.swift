@@ -48,6 +48,7 @@ struct TargetEvaluator {
     private mutating func all() -> [BenchTarget] {
         requests = []
         return [readPrimitiveCost(), readPrimitiveScaling()] + lookupOverhead() + faultPath() + [insertRemoveRate()]
+            + treeVersusC() + [treeUpdateRate()]
     }
 
     // MARK: - The targets
@@ -122,6 +123,44 @@ struct TargetEvaluator {
         absolute(name: "insert-remove-rate", goal: "rcu ≥ 1 000 000 insert+remove pairs/s (size=100000, 1 thread)",
                  query: Query(workload: "insert-remove", metric: "ops/s", required: ["size": "100000"]),
                  strategy: "rcu", unit: "ops/s", threshold: 1_000_000, comparison: .atLeast) { $0 }
+    }
+
+    /// The `tree` ratio targets (issue 12): the engine's tree (`rcu`) against
+    /// the C red-black tree (`c-rbtree`), ns/op at 1 thread, paired
+    /// repetitions taken by the workload itself (``TreeWorkload``).
+    static let treeRatioGoals: [(operation: TreeWorkload.Operation, size: Int, factor: Double)] = [
+        (.firstHit, 1000, 1.0), (.firstHit, 100_000, 0.5), (.firstHit, 1_000_000, 0.4),
+        (.countAll, 1_000_000, 0.25),
+        (.updatePair, 100_000, 1.2), (.updatePair, 1_000_000, 1.0),
+    ]
+
+    /// `tree`, ns/op, 1 thread: engine ≤ factor × C, one target per row of ``treeRatioGoals``.
+    mutating func treeVersusC() -> [BenchTarget] {
+        Self.treeRatioGoals.map { goal in
+            let what = switch goal.operation {
+            case .firstHit: "first hit (each query depends on the previous result)"
+            case .countAll: "count all hits"
+            case .updatePair: "update pair (engine: RCU update path; C: in place)"
+            }
+            return ratio(name: goal.operation.targetName(size: goal.size),
+                         goal: "engine's tree ns/op ≤ \(Self.factor(goal.factor)) × C red-black tree, \(what) "
+                            + "(workload L size=\(goal.size), 1 thread)",
+                         query: Query(workload: TreeWorkload.name, metric: "ns/op",
+                                      required: ["op": goal.operation.rawValue, "size": "\(goal.size)"]),
+                         numerator: TreeWorkload.engineSide, denominator: TreeWorkload.baselineSide,
+                         factor: goal.factor, comparison: .atMost) { $0.contains(1) ? 1 : nil }
+        }
+    }
+
+    /// `tree`, update pair at 1 000 000, engine's tree: 1e9 / ns per pair ≥ 1 000 000 pairs/s.
+    func treeUpdateRate() -> BenchTarget {
+        let size = 1_000_000
+        return absolute(name: "tree-update-rate size=\(size)",
+                        goal: "engine's tree ≥ 1 000 000 RCU update pairs/s (workload L size=\(size), 1 thread)",
+                        query: Query(workload: TreeWorkload.name, metric: "ns/op",
+                                     required: ["op": TreeWorkload.Operation.updatePair.rawValue, "size": "\(size)"]),
+                        strategy: TreeWorkload.engineSide, unit: "ops/s", threshold: 1_000_000,
+                        comparison: .atLeast) { 1e9 / $0 }
     }
 
     /// A factor as written in a goal: `5`, `0.8`.

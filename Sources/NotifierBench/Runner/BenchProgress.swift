@@ -44,6 +44,13 @@ public final class BenchProgress: @unchecked Sendable {
         fflush(nil)
     }
 
+    /// Ends the line of the point with `text` (points whose headline is not one figure).
+    public func end(text: String) {
+        guard enabled else { return }
+        print(text)
+        fflush(nil)
+    }
+
     /// A figure with its unit, scaled for reading (`12.3 M ops/s`, `45.1 ns/op`).
     public static func format(_ value: Double, metric: String) -> String {
         if metric == "ops/s" {

@@ -11,10 +11,12 @@ public enum BenchWorkloadKind: String, Sendable, CaseIterable {
     case mixed
     case memory
     case insertRemove = "insert-remove"
+    /// The engine's tree against a C red-black tree (single-threaded; see ``TreeWorkload``).
+    case tree
 
     /// The order the suite runs them in: `memory` first, while the heap is
     /// still small (its RSS deltas are then meaningful), then as listed.
-    public static let runOrder: [BenchWorkloadKind] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove]
+    public static let runOrder: [BenchWorkloadKind] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove, .tree]
 }
 
 /// Everything `notifier-bench` was asked to run.
@@ -54,10 +56,28 @@ public struct BenchOptions: Sendable {
     public var lookupSizes: [Int] { quick ? [1000, 100_000, 1_000_000] : [1000, 10_000, 100_000, 1_000_000] }
     /// Subscriptions of `memory`.
     public var memorySize: Int { 1_000_000 }
+    /// Sizes and paired repetitions of `tree` (it ignores strategies, threads and duration).
+    public var treeSettings: TreeWorkload.Settings { TreeWorkload.Settings.suite(quick: quick) }
 
     /// The sweep over the options' strategies, threads and duration.
     public var sweep: BenchSweep {
         BenchSweep(strategies: strategies, threads: sweepThreads, duration: effectiveDuration, placement: placement)
+    }
+}
+
+/// What one workload of a suite produced: its figures, and the paired
+/// repetitions of ratio targets it measured itself (`tree`; the others leave
+/// theirs to ``PairedRunner`` after the sweep).
+public struct BenchItemOutput: Sendable {
+    /// The figures.
+    public var measurements: [BenchMeasurement]
+    /// Paired repetitions already taken.
+    public var pairs: [PairedRatio]
+
+    /// Creates an output.
+    public init(measurements: [BenchMeasurement], pairs: [PairedRatio] = []) {
+        self.measurements = measurements
+        self.pairs = pairs
     }
 }
 
@@ -68,7 +88,21 @@ public struct BenchSuiteItem: Sendable {
     /// Its points and estimated time.
     public var plan: BenchPlan
     /// Runs it.
-    public var run: @Sendable (BenchProgress?) -> [BenchMeasurement]
+    public var run: @Sendable (BenchProgress?) -> BenchItemOutput
+
+    /// An item whose workload produces figures only.
+    public init(kind: BenchWorkloadKind, plan: BenchPlan, run: @escaping @Sendable (BenchProgress?) -> [BenchMeasurement]) {
+        self.kind = kind
+        self.plan = plan
+        self.run = { BenchItemOutput(measurements: run($0)) }
+    }
+
+    /// An item whose workload also takes paired repetitions.
+    public init(kind: BenchWorkloadKind, plan: BenchPlan, runPaired: @escaping @Sendable (BenchProgress?) -> BenchItemOutput) {
+        self.kind = kind
+        self.plan = plan
+        self.run = runPaired
+    }
 }
 
 /// The suite: the selected workloads with the parameters the options imply.
@@ -82,6 +116,8 @@ public enum BenchSuite {
         let large = !options.quick
         let nodes = options.nodes
         let memorySize = options.memorySize
+        let treeSettings = options.treeSettings
+        let placement = options.placement
         return BenchWorkloadKind.runOrder.filter(options.workloads.contains).map { kind in
             switch kind {
             case .readPrimitive:
@@ -106,6 +142,11 @@ public enum BenchSuite {
                 }
             case .insertRemove:
                 BenchSuiteItem(kind: kind, plan: InsertRemoveWorkload.plan(sweep)) { InsertRemoveWorkload.run(sweep, progress: $0) }
+            case .tree:
+                BenchSuiteItem(kind: kind, plan: TreeWorkload.plan(treeSettings), runPaired: { progress in
+                    let output = TreeWorkload.run(treeSettings, placement: placement, progress: progress)
+                    return BenchItemOutput(measurements: output.measurements, pairs: output.pairs)
+                })
             }
         }
     }

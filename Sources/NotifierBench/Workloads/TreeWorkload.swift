@@ -1,0 +1,390 @@
+@_spi(Benchmarking) import IntervalNotifier
+import NotifierHarness
+
+/// `tree`: the engine's interval tree against a C augmented red-black tree
+/// (``CBaselineTree``), on workload L, in the same process.
+///
+/// For each size N the same N workload L intervals go into both trees (their
+/// resident memory is measured as they are built, from 100 000 on), a
+/// cross-check compares both trees' answers on 1 000 points, and then each
+/// operation runs in paired repetitions, alternating the two trees (engine,
+/// C, engine, C, …; every repetition a fresh thread pinned by
+/// ``BenchRunner``, one thread only, so never oversubscribed), both sides of a
+/// pair drawing the same points from the same seed:
+/// - `first-hit`: stab a point, keep the overlapping interval with the lowest
+///   start; each point is xored with the previous hit's start, so each query
+///   waits for the previous one's result (latency, not overlapped misses);
+/// - `count-all`: count every interval containing a point (independent points);
+/// - `update-pair`: remove a random existing interval and insert a new random
+///   one; the engine's tree through its RCU update path (writer lock, path
+///   copy, retired nodes freed by `call_rcu` on the callback thread), the C tree
+///   in place (erase and reinsert the same node).
+///
+/// The engine's tree is read the way the engine reads it: one RCU read-side
+/// section per query around `snapshot()`; the C tree through a direct call
+/// (no lock: nothing else runs). Both loops are the same Swift code.
+///
+/// Measurements (strategy `rcu` = the engine's tree, `c-rbtree` = the C tree,
+/// threads 1): variant `op=OP size=N`, metric `ns/op` (median of the
+/// repetitions; extras `min`, `max`, and `ops/s` = 1e9 / median); variant
+/// `size=N`, metric `bytes/interval` (RSS growth while building, over N;
+/// extra `node-bytes` for the C tree: its whole index is its nodes). Each
+/// (operation, size) also gives a ``PairedRatio`` (engine / C, per pair)
+/// whose target name is ``Operation/targetName(size:)``.
+public enum TreeWorkload {
+    /// The workload's name in measurements.
+    public static let name = "tree"
+    /// Strategy name of the engine's tree (the ratio's numerator).
+    public static let engineSide = "rcu"
+    /// Strategy name of the C red-black tree (the denominator).
+    public static let baselineSide = "c-rbtree"
+    /// The sizes of workload L.
+    public static let sizes = [1000, 100_000, 1_000_000]
+    /// The smallest size whose memory per interval is recorded (RSS moves by pages).
+    public static let memoryMinimumSize = 100_000
+    /// Queries or updates between two checks of the stop flag.
+    static let batch = 64
+    /// Points of the cross-check after building.
+    static let crossCheckPoints = 1000
+
+    /// What one repetition does.
+    public enum Operation: String, CaseIterable, Sendable {
+        /// First hit, each query depending on the previous result.
+        case firstHit = "first-hit"
+        /// Count all hits.
+        case countAll = "count-all"
+        /// Remove a random interval, insert a new random one.
+        case updatePair = "update-pair"
+
+        /// The name of its ratio targets, before ` size=N`.
+        public var targetPrefix: String {
+            switch self {
+            case .firstHit: "tree-lookup-vs-c"
+            case .countAll: "tree-count-vs-c"
+            case .updatePair: "tree-update-vs-c"
+            }
+        }
+
+        /// The measurements' variant at `size`.
+        public func variant(size: Int) -> String { "op=\(rawValue) size=\(size)" }
+
+        /// The ratio target's name at `size`.
+        public func targetName(size: Int) -> String { "\(targetPrefix) size=\(size)" }
+    }
+
+    /// Sizes and repetitions of a run.
+    public struct Settings: Sendable, Hashable {
+        /// Workload L sizes.
+        public var sizes: [Int]
+        /// Pairs per (operation, size) and seconds per side.
+        public var repetitions: PairedRepetitions
+
+        /// Creates settings.
+        public init(sizes: [Int], repetitions: PairedRepetitions) {
+            self.sizes = sizes
+            self.repetitions = repetitions
+        }
+
+        /// The suite's settings: every size; 5 pairs of 0.25 s per side, or 3 of 0.1 s with `quick`.
+        public static func suite(quick: Bool) -> Settings {
+            Settings(sizes: TreeWorkload.sizes,
+                     repetitions: quick ? PairedRepetitions(count: 3, seconds: 0.1) : PairedRepetitions(count: 5, seconds: 0.25))
+        }
+    }
+
+    /// What a run produced: the figures and the paired repetitions.
+    public struct Output: Sendable {
+        /// Medians per side, memory per interval.
+        public var measurements: [BenchMeasurement]
+        /// One per (operation, size).
+        public var pairs: [PairedRatio]
+    }
+
+    /// The pair request of `operation` at `size` (the one ``TargetEvaluator`` asks for).
+    public static func pairRequest(_ operation: Operation, size: Int) -> PairRequest {
+        PairRequest(target: operation.targetName(size: size), workload: name, variant: operation.variant(size: size),
+                    metric: "ns/op", numerator: PairedSide(strategy: engineSide, threads: 1),
+                    denominator: PairedSide(strategy: baselineSide, threads: 1))
+    }
+
+    /// Points (one per operation and size) and time of ``run(_:placement:progress:)``.
+    public static func plan(_ settings: Settings) -> BenchPlan {
+        let points = settings.sizes.count * Operation.allCases.count
+        let sides = Double(points * 2 * settings.repetitions.count)
+        // Building both trees, the memory readings' RCU barriers, tearing down.
+        let setup = settings.sizes.reduce(0.0) { $0 + Double($1) * BenchPlan.secondsPerSubscription + 0.2 }
+        return BenchPlan(points: points,
+                         seconds: sides * (settings.repetitions.seconds + BenchPlan.perPointOverhead) + setup)
+    }
+
+    /// Runs every size of `settings` (see ``TreeWorkload``).
+    public static func run(_ settings: Settings, placement: BenchPlacement, progress: BenchProgress? = nil) -> Output {
+        var output = Output(measurements: [], pairs: [])
+        for size in settings.sizes {
+            let fixture = Fixture(size: size, measureMemory: size >= memoryMinimumSize)
+            output.measurements += fixture.memory
+            fixture.crossCheck()
+            for operation in Operation.allCases {
+                let request = pairRequest(operation, size: size)
+                progress?.begin(workload: name, variant: request.variant, strategy: "\(engineSide) vs \(baselineSide)",
+                                threads: 1)
+                var repetition = 0
+                let pair = PairedRunner.run(request, count: settings.repetitions.count, numerator: {
+                    fixture.measure(operation, side: .engine, repetition: repetition, placement: placement,
+                                    seconds: settings.repetitions.seconds)
+                }, denominator: {
+                    defer { repetition += 1 }
+                    return fixture.measure(operation, side: .baseline, repetition: repetition, placement: placement,
+                                           seconds: settings.repetitions.seconds)
+                })
+                output.pairs.append(pair)
+                let engine = measurement(request.variant, engineSide, pair.numeratorValues)
+                let baseline = measurement(request.variant, baselineSide, pair.denominatorValues)
+                output.measurements += [engine, baseline]
+                progress?.end(text: "\(BenchProgress.format(engine.value, metric: "ns/op")) vs "
+                              + "\(BenchProgress.format(baseline.value, metric: "ns/op")); ratio "
+                              + (pair.statistics?.summary(point: request.pointDescription) ?? "unusable"))
+            }
+        }
+        return output
+    }
+
+    /// The median of `values` (ns per operation) with their range.
+    static func measurement(_ variant: String, _ strategy: String, _ values: [Double]) -> BenchMeasurement {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        let median = sorted.isEmpty ? 0
+            : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        return BenchMeasurement(workload: name, variant: variant, strategy: strategy, threads: 1, metric: "ns/op",
+                                value: median, extra: ["min": sorted.first ?? 0, "max": sorted.last ?? 0,
+                                                       "ops/s": median > 0 ? 1e9 / median : 0])
+    }
+
+    /// Which tree a repetition measures.
+    enum Side {
+        case engine
+        case baseline
+    }
+
+    /// Both trees of one size, holding the same workload L intervals (slot
+    /// `i` of each is interval `i`), and the memory they took.
+    final class Fixture: @unchecked Sendable {
+        let size: Int
+        let engine = BenchmarkTree()
+        /// The engine tree's entries by slot (the update pair removes one by value).
+        let entries: UnsafeMutableBufferPointer<BenchmarkTree.Entry>
+        let baseline: CBaselineTree
+        /// `bytes/interval` of both trees (empty below ``TreeWorkload/memoryMinimumSize``).
+        private(set) var memory: [BenchMeasurement] = []
+
+        init(size: Int, measureMemory: Bool) {
+            self.size = size
+            entries = .allocate(capacity: size)
+            baseline = CBaselineTree(capacity: size)
+            // Touched now, so that only the trees count in the RSS deltas.
+            var rng = Xorshift64(seed: BenchSeed.workloadL)
+            for slot in 0..<size {
+                let (start, last) = WorkloadL.bounds(&rng)
+                entries[slot] = BenchmarkTree.Entry(start: start, last: last, value: UInt(slot))
+            }
+            let engineBytes = Self.residentGrowth(measureMemory) {
+                for entry in entries { engine.insert(entry) }
+            }
+            let baselineBytes = Self.residentGrowth(measureMemory) {
+                for (slot, entry) in entries.enumerated() { baseline.insert(slot: slot, start: entry.start, last: entry.last) }
+            }
+            if let engineBytes, let baselineBytes {
+                let variant = "size=\(size)"
+                memory = [
+                    BenchMeasurement(workload: TreeWorkload.name, variant: variant, strategy: TreeWorkload.engineSide,
+                                     threads: 1, metric: "bytes/interval", value: Double(engineBytes) / Double(size)),
+                    BenchMeasurement(workload: TreeWorkload.name, variant: variant, strategy: TreeWorkload.baselineSide,
+                                     threads: 1, metric: "bytes/interval", value: Double(baselineBytes) / Double(size),
+                                     extra: ["node-bytes": Double(CBaselineTree.nodeBytes)]),
+                ]
+            }
+        }
+
+        deinit { entries.deallocate() }
+
+        /// RSS growth over `body`, settled before and after; nil (and no
+        /// settling) when not measuring.
+        private static func residentGrowth(_ measuring: Bool, _ body: () -> Void) -> Int? {
+            guard measuring else {
+                body()
+                return nil
+            }
+            benchSettleMemory()
+            let before = benchResidentBytes()
+            body()
+            benchSettleMemory()
+            return benchResidentBytes() - before
+        }
+
+        /// Both trees must give the same answers on the same intervals: first
+        /// hit (its start) and count, at workload L points. Traps otherwise.
+        func crossCheck() {
+            var rng = Xorshift64(seed: 0xC4EC_0000_0000_0001)
+            for _ in 0..<TreeWorkload.crossCheckPoints {
+                let point = WorkloadL.point(&rng)
+                let (first, count) = BenchmarkRCU.read {
+                    let snapshot = engine.snapshot()
+                    return (snapshot.firstOverlapping(start: point, last: point)?.start,
+                            snapshot.countOverlapping(start: point, last: point))
+                }
+                guard first == baseline.firstOverlappingStart(point), count == baseline.countOverlapping(point) else {
+                    fatalError("tree workload: the engine's tree and the C tree disagree at point \(point) (size \(size))")
+                }
+            }
+        }
+
+        /// One repetition of `operation` on `side`: nanoseconds per operation.
+        func measure(_ operation: Operation, side: Side, repetition: Int, placement: BenchPlacement,
+                     seconds: Double) -> Double {
+            let seed = BenchSeed.thread(repetition, 0x7EE0_0000_0000_0001)
+            let result = BenchRunner.run(placement: placement, duration: seconds, workers: 1) { worker in
+                switch (operation, side) {
+                case (.firstHit, .engine): TreeLoops.engineFirstHit(self.engine, seed: seed, worker: worker)
+                case (.firstHit, .baseline): TreeLoops.baselineFirstHit(self.baseline, seed: seed, worker: worker)
+                case (.countAll, .engine): TreeLoops.engineCount(self.engine, seed: seed, worker: worker)
+                case (.countAll, .baseline): TreeLoops.baselineCount(self.baseline, seed: seed, worker: worker)
+                case (.updatePair, .engine):
+                    TreeLoops.engineUpdate(self.engine, self.entries, seed: seed, worker: worker)
+                case (.updatePair, .baseline): TreeLoops.baselineUpdate(self.baseline, seed: seed, worker: worker)
+                }
+            }
+            return result.meanNanosecondsPerOperation
+        }
+    }
+}
+
+/// The measured loops of ``TreeWorkload``, the same shape for both trees.
+enum TreeLoops {
+    static let batch = TreeWorkload.batch
+
+    /// The next first-hit query point: a workload L point xored with the
+    /// previous hit's start, so that the query cannot start before the
+    /// previous one has finished (still uniform in [0, 2^32)).
+    @inline(__always)
+    static func dependentPoint(_ rng: inout Xorshift64, after previous: UInt64) -> UInt64 {
+        WorkloadL.point(&rng) ^ (previous & 0xFFFF_FFFF)
+    }
+
+    @inline(never)
+    static func engineFirstHit(_ tree: BenchmarkTree, seed: UInt64, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: seed)
+        var previous: UInt64 = 0
+        var hits: UInt64 = 0
+        var operations: UInt64 = 0
+        worker.waitForStart()
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let point = dependentPoint(&rng, after: previous)
+                BenchmarkRCU.readLock()
+                let hit = tree.snapshot().firstOverlapping(start: point, last: point)
+                BenchmarkRCU.readUnlock()
+                previous = hit?.start ?? 0
+                hits &+= hit == nil ? 0 : 1
+            }
+            operations &+= UInt64(batch)
+        }
+        benchBlackHole(previous)
+        return BenchThreadOutput(operations: operations, counters: [hits])
+    }
+
+    @inline(never)
+    static func baselineFirstHit(_ tree: CBaselineTree, seed: UInt64, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: seed)
+        var previous: UInt64 = 0
+        var hits: UInt64 = 0
+        var operations: UInt64 = 0
+        worker.waitForStart()
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let point = dependentPoint(&rng, after: previous)
+                let hit = tree.firstOverlappingStart(point)
+                previous = hit ?? 0
+                hits &+= hit == nil ? 0 : 1
+            }
+            operations &+= UInt64(batch)
+        }
+        benchBlackHole(previous)
+        return BenchThreadOutput(operations: operations, counters: [hits])
+    }
+
+    @inline(never)
+    static func engineCount(_ tree: BenchmarkTree, seed: UInt64, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: seed)
+        var hits = 0
+        var operations: UInt64 = 0
+        worker.waitForStart()
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let point = WorkloadL.point(&rng)
+                BenchmarkRCU.readLock()
+                hits &+= tree.snapshot().countOverlapping(start: point, last: point)
+                BenchmarkRCU.readUnlock()
+            }
+            operations &+= UInt64(batch)
+        }
+        benchBlackHole(hits)
+        return BenchThreadOutput(operations: operations, counters: [UInt64(hits)])
+    }
+
+    @inline(never)
+    static func baselineCount(_ tree: CBaselineTree, seed: UInt64, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: seed)
+        var hits = 0
+        var operations: UInt64 = 0
+        worker.waitForStart()
+        while worker.isRunning {
+            for _ in 0..<batch {
+                hits &+= tree.countOverlapping(WorkloadL.point(&rng))
+            }
+            operations &+= UInt64(batch)
+        }
+        benchBlackHole(hits)
+        return BenchThreadOutput(operations: operations, counters: [UInt64(hits)])
+    }
+
+    @inline(never)
+    static func engineUpdate(_ tree: BenchmarkTree, _ entries: UnsafeMutableBufferPointer<BenchmarkTree.Entry>,
+                             seed: UInt64, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: seed)
+        let count = entries.count
+        var operations: UInt64 = 0
+        worker.waitForStart()
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let slot = benchRandom(&rng, below: count)
+                guard tree.remove(entries[slot]) else {
+                    fatalError("tree workload: slot \(slot)'s interval is missing from the engine's tree")
+                }
+                let (start, last) = WorkloadL.bounds(&rng)
+                let entry = BenchmarkTree.Entry(start: start, last: last, value: UInt(slot))
+                tree.insert(entry)
+                entries[slot] = entry
+            }
+            operations &+= UInt64(batch)
+        }
+        return BenchThreadOutput(operations: operations)
+    }
+
+    @inline(never)
+    static func baselineUpdate(_ tree: CBaselineTree, seed: UInt64, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: seed)
+        let count = tree.capacity
+        var operations: UInt64 = 0
+        worker.waitForStart()
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let slot = benchRandom(&rng, below: count)
+                tree.erase(slot: slot)
+                let (start, last) = WorkloadL.bounds(&rng)
+                tree.insert(slot: slot, start: start, last: last)
+            }
+            operations &+= UInt64(batch)
+        }
+        return BenchThreadOutput(operations: operations)
+    }
+}
