@@ -70,7 +70,8 @@ struct TreeBenchTests {
     func shortRun() throws {
         let settings = TreeWorkload.Settings(sizes: [1000, 3000], repetitions: PairedRepetitions(count: 3, seconds: 0.01))
         let output = TreeWorkload.run(settings, placement: BenchPlacement.discover())
-        #expect(output.pairs.count == 2 * TreeWorkload.Operation.allCases.count)
+        #expect(output.pairs.count == 2 * 2 * TreeWorkload.Operation.allCases.count, "wall-clock and CPU time pairs")
+        #expect(output.pairs.filter { $0.request.metric == "cpu-ns/op" }.count == 2 * TreeWorkload.Operation.allCases.count)
         for pair in output.pairs {
             #expect(pair.ratios.count == 3, "\(pair)")
             #expect(pair.request.numerator == PairedSide(strategy: "rcu", threads: 1))
@@ -82,6 +83,8 @@ struct TreeBenchTests {
             #expect(m.value.isFinite && m.value > 0, "\(m)")
             let (low, high) = (try #require(m.extra["min"]), try #require(m.extra["max"]))
             #expect(low <= m.value && m.value <= high, "\(m)")
+            let cpu = try #require(m.extra["cpu-ns/op"])
+            #expect(cpu > 0 && cpu <= high * 1.05, "CPU time within wall-clock time: \(m)")
         }
 
         let report = BenchReport(environment: BenchReportTests.environment(cores: 2),

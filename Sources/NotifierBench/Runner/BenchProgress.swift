@@ -44,6 +44,13 @@ public final class BenchProgress: @unchecked Sendable {
         fflush(nil)
     }
 
+    /// Prints a line of its own between points.
+    public func note(_ text: String) {
+        guard enabled else { return }
+        print(text)
+        fflush(nil)
+    }
+
     /// Ends the line of the point with `text` (points whose headline is not one figure).
     public func end(text: String) {
         guard enabled else { return }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 @_spi(Benchmarking) import IntervalNotifier
 import NotifierHarness
 
@@ -26,11 +29,15 @@ import NotifierHarness
 ///
 /// Measurements (strategy `rcu` = the engine's tree, `c-rbtree` = the C tree,
 /// threads 1): variant `op=OP size=N`, metric `ns/op` (median of the
-/// repetitions; extras `min`, `max`, and `ops/s` = 1e9 / median); variant
+/// repetitions of wall-clock time; extras `min`, `max`, `ops/s` = 1e9 /
+/// median, and `cpu-ns/op`, the median of the thread's CPU time); variant
 /// `size=N`, metric `bytes/interval` (RSS growth while building, over N;
 /// extra `node-bytes` for the C tree: its whole index is its nodes). Each
 /// (operation, size) also gives a ``PairedRatio`` (engine / C, per pair)
-/// whose target name is ``Operation/targetName(size:)``.
+/// whose target name is ``Operation/targetName(size:)``, and one of thread CPU
+/// time (metric `cpu-ns/op`, target name with ` (thread CPU time)`: no target
+/// reads it; it shows what the wall-clock ratio looks like without the time
+/// the thread waited for a CPU on a loaded host).
 public enum TreeWorkload {
     /// The workload's name in measurements.
     public static let name = "tree"
@@ -120,6 +127,10 @@ public enum TreeWorkload {
     /// Runs every size of `settings` (see ``TreeWorkload``).
     public static func run(_ settings: Settings, placement: BenchPlacement, progress: BenchProgress? = nil) -> Output {
         var output = Output(measurements: [], pairs: [])
+        let repetitions = settings.repetitions
+        progress?.note("tree: one thread (never oversubscribed); engine's tree then C tree, \(repetitions.count) pairs "
+                       + "of \(repetitions.seconds) s per side at each point; ratios from wall-clock time, thread CPU "
+                       + "time alongside")
         for size in settings.sizes {
             let fixture = Fixture(size: size, measureMemory: size >= memoryMinimumSize)
             output.measurements += fixture.memory
@@ -129,35 +140,59 @@ public enum TreeWorkload {
                 progress?.begin(workload: name, variant: request.variant, strategy: "\(engineSide) vs \(baselineSide)",
                                 threads: 1)
                 var repetition = 0
-                let pair = PairedRunner.run(request, count: settings.repetitions.count, numerator: {
-                    fixture.measure(operation, side: .engine, repetition: repetition, placement: placement,
-                                    seconds: settings.repetitions.seconds)
+                var cpu: (engine: [Double], baseline: [Double]) = ([], [])
+                let pair = PairedRunner.run(request, count: repetitions.count, numerator: {
+                    let cost = fixture.measure(operation, side: .engine, repetition: repetition, placement: placement,
+                                               seconds: repetitions.seconds)
+                    cpu.engine.append(cost.cpu)
+                    return cost.wall
                 }, denominator: {
                     defer { repetition += 1 }
-                    return fixture.measure(operation, side: .baseline, repetition: repetition, placement: placement,
-                                           seconds: settings.repetitions.seconds)
+                    let cost = fixture.measure(operation, side: .baseline, repetition: repetition, placement: placement,
+                                               seconds: repetitions.seconds)
+                    cpu.baseline.append(cost.cpu)
+                    return cost.wall
                 })
-                output.pairs.append(pair)
-                let engine = measurement(request.variant, engineSide, pair.numeratorValues)
-                let baseline = measurement(request.variant, baselineSide, pair.denominatorValues)
+                var cpuRequest = request
+                cpuRequest.target += " (thread CPU time)"
+                cpuRequest.metric = "cpu-ns/op"
+                let cpuPair = PairedRatio(request: cpuRequest, numeratorValues: cpu.engine, denominatorValues: cpu.baseline)
+                output.pairs += [pair, cpuPair]
+                let engine = measurement(request.variant, engineSide, pair.numeratorValues, cpu: cpu.engine)
+                let baseline = measurement(request.variant, baselineSide, pair.denominatorValues, cpu: cpu.baseline)
                 output.measurements += [engine, baseline]
+                let ratio = { (pair: PairedRatio) in pair.statistics.map { String(format: "%.2f (%.2f-%.2f)", $0.median, $0.min, $0.max) } ?? "-" }
                 progress?.end(text: "\(BenchProgress.format(engine.value, metric: "ns/op")) vs "
-                              + "\(BenchProgress.format(baseline.value, metric: "ns/op")); ratio "
-                              + (pair.statistics?.summary(point: request.pointDescription) ?? "unusable"))
+                              + "\(BenchProgress.format(baseline.value, metric: "ns/op")): ratio \(ratio(pair)); "
+                              + "thread CPU time ratio \(ratio(cpuPair))")
             }
         }
         return output
     }
 
-    /// The median of `values` (ns per operation) with their range.
-    static func measurement(_ variant: String, _ strategy: String, _ values: [Double]) -> BenchMeasurement {
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        let median = sorted.isEmpty ? 0
-            : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    /// The median of `values` (wall-clock ns per operation) with their range,
+    /// and the median of `cpu` (thread CPU ns per operation).
+    static func measurement(_ variant: String, _ strategy: String, _ values: [Double],
+                            cpu: [Double] = []) -> BenchMeasurement {
+        let median = { (values: [Double]) -> Double in
+            let sorted = values.sorted()
+            let middle = sorted.count / 2
+            return sorted.isEmpty ? 0 : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        }
+        let wall = median(values)
+        var extra = ["min": values.min() ?? 0, "max": values.max() ?? 0, "ops/s": wall > 0 ? 1e9 / wall : 0]
+        if !cpu.isEmpty { extra["cpu-ns/op"] = median(cpu) }
         return BenchMeasurement(workload: name, variant: variant, strategy: strategy, threads: 1, metric: "ns/op",
-                                value: median, extra: ["min": sorted.first ?? 0, "max": sorted.last ?? 0,
-                                                       "ops/s": median > 0 ? 1e9 / median : 0])
+                                value: wall, extra: extra)
+    }
+
+    /// What one repetition of one side cost per operation.
+    struct Cost {
+        /// Wall-clock nanoseconds (the figure the targets use).
+        var wall: Double
+        /// The thread's CPU nanoseconds (`CLOCK_THREAD_CPUTIME_ID`): leaves out
+        /// the time the thread waited for a CPU on a loaded host.
+        var cpu: Double
     }
 
     /// Which tree a repetition measures.
@@ -238,9 +273,10 @@ public enum TreeWorkload {
             }
         }
 
-        /// One repetition of `operation` on `side`: nanoseconds per operation.
+        /// One repetition of `operation` on `side`: wall-clock and thread CPU
+        /// nanoseconds per operation.
         func measure(_ operation: Operation, side: Side, repetition: Int, placement: BenchPlacement,
-                     seconds: Double) -> Double {
+                     seconds: Double) -> Cost {
             let seed = BenchSeed.thread(repetition, 0x7EE0_0000_0000_0001)
             let result = BenchRunner.run(placement: placement, duration: seconds, workers: 1) { worker in
                 switch (operation, side) {
@@ -253,12 +289,24 @@ public enum TreeWorkload {
                 case (.updatePair, .baseline): TreeLoops.baselineUpdate(self.baseline, seed: seed, worker: worker)
                 }
             }
-            return result.meanNanosecondsPerOperation
+            let worker = result.workers[0]
+            let operations = Double(max(1, worker.output.operations))
+            return Cost(wall: result.meanNanosecondsPerOperation, cpu: Double(worker.output.counters[0]) / operations)
         }
     }
 }
 
-/// The measured loops of ``TreeWorkload``, the same shape for both trees.
+/// The calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), nanoseconds.
+enum ThreadCPUClock {
+    static func nanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+}
+
+/// The measured loops of ``TreeWorkload``, the same shape for both trees; each
+/// returns its thread CPU time over the measured loop as `counters[0]`.
 enum TreeLoops {
     static let batch = TreeWorkload.batch
 
@@ -277,6 +325,7 @@ enum TreeLoops {
         var hits: UInt64 = 0
         var operations: UInt64 = 0
         worker.waitForStart()
+        let cpu = ThreadCPUClock.nanoseconds()
         while worker.isRunning {
             for _ in 0..<batch {
                 let point = dependentPoint(&rng, after: previous)
@@ -289,7 +338,7 @@ enum TreeLoops {
             operations &+= UInt64(batch)
         }
         benchBlackHole(previous)
-        return BenchThreadOutput(operations: operations, counters: [hits])
+        return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu, hits])
     }
 
     @inline(never)
@@ -299,6 +348,7 @@ enum TreeLoops {
         var hits: UInt64 = 0
         var operations: UInt64 = 0
         worker.waitForStart()
+        let cpu = ThreadCPUClock.nanoseconds()
         while worker.isRunning {
             for _ in 0..<batch {
                 let point = dependentPoint(&rng, after: previous)
@@ -309,7 +359,7 @@ enum TreeLoops {
             operations &+= UInt64(batch)
         }
         benchBlackHole(previous)
-        return BenchThreadOutput(operations: operations, counters: [hits])
+        return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu, hits])
     }
 
     @inline(never)
@@ -318,6 +368,7 @@ enum TreeLoops {
         var hits = 0
         var operations: UInt64 = 0
         worker.waitForStart()
+        let cpu = ThreadCPUClock.nanoseconds()
         while worker.isRunning {
             for _ in 0..<batch {
                 let point = WorkloadL.point(&rng)
@@ -328,7 +379,7 @@ enum TreeLoops {
             operations &+= UInt64(batch)
         }
         benchBlackHole(hits)
-        return BenchThreadOutput(operations: operations, counters: [UInt64(hits)])
+        return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu, UInt64(hits)])
     }
 
     @inline(never)
@@ -337,6 +388,7 @@ enum TreeLoops {
         var hits = 0
         var operations: UInt64 = 0
         worker.waitForStart()
+        let cpu = ThreadCPUClock.nanoseconds()
         while worker.isRunning {
             for _ in 0..<batch {
                 hits &+= tree.countOverlapping(WorkloadL.point(&rng))
@@ -344,7 +396,7 @@ enum TreeLoops {
             operations &+= UInt64(batch)
         }
         benchBlackHole(hits)
-        return BenchThreadOutput(operations: operations, counters: [UInt64(hits)])
+        return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu, UInt64(hits)])
     }
 
     @inline(never)
@@ -354,6 +406,7 @@ enum TreeLoops {
         let count = entries.count
         var operations: UInt64 = 0
         worker.waitForStart()
+        let cpu = ThreadCPUClock.nanoseconds()
         while worker.isRunning {
             for _ in 0..<batch {
                 let slot = benchRandom(&rng, below: count)
@@ -367,7 +420,7 @@ enum TreeLoops {
             }
             operations &+= UInt64(batch)
         }
-        return BenchThreadOutput(operations: operations)
+        return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu])
     }
 
     @inline(never)
@@ -376,6 +429,7 @@ enum TreeLoops {
         let count = tree.capacity
         var operations: UInt64 = 0
         worker.waitForStart()
+        let cpu = ThreadCPUClock.nanoseconds()
         while worker.isRunning {
             for _ in 0..<batch {
                 let slot = benchRandom(&rng, below: count)
@@ -385,6 +439,6 @@ enum TreeLoops {
             }
             operations &+= UInt64(batch)
         }
-        return BenchThreadOutput(operations: operations)
+        return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu])
     }
 }
