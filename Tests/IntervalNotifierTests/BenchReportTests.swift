@@ -130,7 +130,10 @@ struct BenchReportTests {
 
     @Test("targets pass on a run that meets them (fewer than 16 cores)")
     func targetsPass() throws {
-        let targets = Self.paired(cores: 2, Self.smallMachineRun()).targets()
+        let all = Self.paired(cores: 2, Self.smallMachineRun()).targets()
+        // The tree targets (TreeBenchTests) are not measured without a `tree` run.
+        #expect(all.filter { $0.name.hasPrefix("tree-") }.allSatisfy { $0.status == .notMeasured })
+        let targets = all.filter { !$0.name.hasPrefix("tree-") }
         #expect(targets.map(\.name) == ["read-primitive-cost", "read-primitive-scaling", "lookup-overhead size=1000",
                                         "lookup-overhead size=100000", "fault-path-vs-rwlock size=1000",
                                         "fault-path-vs-mutex size=1000", "insert-remove-rate"])

@@ -8,7 +8,7 @@ enum ReportOrder {
     static let workloads = ["read-primitive", "fault-path", "fault-path-harness", "lookup", "storm", "churn", "mixed", "memory",
                             "insert-remove", "tree"]
     /// Metrics: throughput, costs, latencies, memory.
-    static let metrics = ["ops/s", "ns/op", "ns-p50", "ns-p99", "bytes/subscription", "bytes/interval", "bytes"]
+    static let metrics = ["ops/s", "ns/op", "cpu-ns/op", "ns-p50", "ns-p99", "bytes/subscription", "bytes/interval", "bytes"]
 
     /// `names` deduplicated and sorted by `known` order, unknown ones after, alphabetically.
     static func sorted<S: Sequence>(_ names: S, by known: [String]) -> [String] where S.Element == String {

@@ -9,9 +9,9 @@ enum UnitFormat {
         switch metric {
         case "ops/s":
             return scaled(value, steps: [(1e9, "G/s"), (1e6, "M/s"), (1e3, "K/s"), (1, "/s")])
-        case "bytes", "bytes/subscription":
+        case "bytes", "bytes/subscription", "bytes/interval":
             return scaled(value, steps: [(1_073_741_824, "GiB"), (1_048_576, "MiB"), (1024, "KiB"), (1, "B")])
-        case _ where metric.hasPrefix("ns"):
+        case _ where metric.hasPrefix("ns") || metric.hasPrefix("cpu-ns"):
             return scaled(value, steps: [(1e6, "ms"), (1e3, "us"), (1, "ns")])
         default:
             return "\(significant(value)) \(metric)"

@@ -30,7 +30,7 @@ import NotifierHarness
 /// Measurements (strategy `rcu` = the engine's tree, `c-rbtree` = the C tree,
 /// threads 1): variant `op=OP size=N`, metric `ns/op` (median of the
 /// repetitions of wall-clock time; extras `min`, `max`, `ops/s` = 1e9 /
-/// median, and `cpu-ns/op`, the median of the thread's CPU time); variant
+/// median) and metric `cpu-ns/op` (the same of the thread's CPU time); variant
 /// `size=N`, metric `bytes/interval` (RSS growth while building, over N;
 /// extra `node-bytes` for the C tree: its whole index is its nodes). Each
 /// (operation, size) also gives a ``PairedRatio`` (engine / C, per pair)
@@ -158,9 +158,11 @@ public enum TreeWorkload {
                 cpuRequest.metric = "cpu-ns/op"
                 let cpuPair = PairedRatio(request: cpuRequest, numeratorValues: cpu.engine, denominatorValues: cpu.baseline)
                 output.pairs += [pair, cpuPair]
-                let engine = measurement(request.variant, engineSide, pair.numeratorValues, cpu: cpu.engine)
-                let baseline = measurement(request.variant, baselineSide, pair.denominatorValues, cpu: cpu.baseline)
-                output.measurements += [engine, baseline]
+                let engine = measurement(request.variant, engineSide, "ns/op", pair.numeratorValues)
+                let baseline = measurement(request.variant, baselineSide, "ns/op", pair.denominatorValues)
+                output.measurements += [engine, baseline,
+                                        measurement(request.variant, engineSide, "cpu-ns/op", cpu.engine),
+                                        measurement(request.variant, baselineSide, "cpu-ns/op", cpu.baseline)]
                 let ratio = { (pair: PairedRatio) in pair.statistics.map { String(format: "%.2f (%.2f-%.2f)", $0.median, $0.min, $0.max) } ?? "-" }
                 progress?.end(text: "\(BenchProgress.format(engine.value, metric: "ns/op")) vs "
                               + "\(BenchProgress.format(baseline.value, metric: "ns/op")): ratio \(ratio(pair)); "
@@ -170,20 +172,18 @@ public enum TreeWorkload {
         return output
     }
 
-    /// The median of `values` (wall-clock ns per operation) with their range,
-    /// and the median of `cpu` (thread CPU ns per operation).
-    static func measurement(_ variant: String, _ strategy: String, _ values: [Double],
-                            cpu: [Double] = []) -> BenchMeasurement {
-        let median = { (values: [Double]) -> Double in
-            let sorted = values.sorted()
-            let middle = sorted.count / 2
-            return sorted.isEmpty ? 0 : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-        }
-        let wall = median(values)
-        var extra = ["min": values.min() ?? 0, "max": values.max() ?? 0, "ops/s": wall > 0 ? 1e9 / wall : 0]
-        if !cpu.isEmpty { extra["cpu-ns/op"] = median(cpu) }
-        return BenchMeasurement(workload: name, variant: variant, strategy: strategy, threads: 1, metric: "ns/op",
-                                value: wall, extra: extra)
+    /// The median of `values` (nanoseconds per operation, of `metric`) with
+    /// their range and the rate the median gives; repetitions without an
+    /// operation (0) are left out.
+    static func measurement(_ variant: String, _ strategy: String, _ metric: String,
+                            _ values: [Double]) -> BenchMeasurement {
+        let sorted = values.filter { $0.isFinite && $0 > 0 }.sorted()
+        let middle = sorted.count / 2
+        let median = sorted.isEmpty ? 0
+            : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        return BenchMeasurement(workload: name, variant: variant, strategy: strategy, threads: 1, metric: metric,
+                                value: median, extra: ["min": sorted.first ?? 0, "max": sorted.last ?? 0,
+                                                       "ops/s": median > 0 ? 1e9 / median : 0])
     }
 
     /// What one repetition of one side cost per operation.
@@ -289,9 +289,11 @@ public enum TreeWorkload {
                 case (.updatePair, .baseline): TreeLoops.baselineUpdate(self.baseline, seed: seed, worker: worker)
                 }
             }
-            let worker = result.workers[0]
-            let operations = Double(max(1, worker.output.operations))
-            return Cost(wall: result.meanNanosecondsPerOperation, cpu: Double(worker.output.counters[0]) / operations)
+            // No operation (the thread got no CPU before the stop flag): both 0,
+            // and the pair is left out of the ratios.
+            let output = result.workers[0].output
+            let cpu = output.operations > 0 ? Double(output.counters[0]) / Double(output.operations) : 0
+            return Cost(wall: result.meanNanosecondsPerOperation, cpu: cpu)
         }
     }
 }
@@ -306,7 +308,9 @@ enum ThreadCPUClock {
 }
 
 /// The measured loops of ``TreeWorkload``, the same shape for both trees; each
-/// returns its thread CPU time over the measured loop as `counters[0]`.
+/// runs at least one batch (a repetition never measures nothing, even when a
+/// loaded host gives the thread no CPU before the stop flag) and returns its
+/// thread CPU time over the measured loop as `counters[0]`.
 enum TreeLoops {
     static let batch = TreeWorkload.batch
 
@@ -326,7 +330,7 @@ enum TreeLoops {
         var operations: UInt64 = 0
         worker.waitForStart()
         let cpu = ThreadCPUClock.nanoseconds()
-        while worker.isRunning {
+        repeat {
             for _ in 0..<batch {
                 let point = dependentPoint(&rng, after: previous)
                 BenchmarkRCU.readLock()
@@ -336,7 +340,7 @@ enum TreeLoops {
                 hits &+= hit == nil ? 0 : 1
             }
             operations &+= UInt64(batch)
-        }
+        } while worker.isRunning
         benchBlackHole(previous)
         return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu, hits])
     }
@@ -349,7 +353,7 @@ enum TreeLoops {
         var operations: UInt64 = 0
         worker.waitForStart()
         let cpu = ThreadCPUClock.nanoseconds()
-        while worker.isRunning {
+        repeat {
             for _ in 0..<batch {
                 let point = dependentPoint(&rng, after: previous)
                 let hit = tree.firstOverlappingStart(point)
@@ -357,7 +361,7 @@ enum TreeLoops {
                 hits &+= hit == nil ? 0 : 1
             }
             operations &+= UInt64(batch)
-        }
+        } while worker.isRunning
         benchBlackHole(previous)
         return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu, hits])
     }
@@ -369,7 +373,7 @@ enum TreeLoops {
         var operations: UInt64 = 0
         worker.waitForStart()
         let cpu = ThreadCPUClock.nanoseconds()
-        while worker.isRunning {
+        repeat {
             for _ in 0..<batch {
                 let point = WorkloadL.point(&rng)
                 BenchmarkRCU.readLock()
@@ -377,7 +381,7 @@ enum TreeLoops {
                 BenchmarkRCU.readUnlock()
             }
             operations &+= UInt64(batch)
-        }
+        } while worker.isRunning
         benchBlackHole(hits)
         return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu, UInt64(hits)])
     }
@@ -389,12 +393,12 @@ enum TreeLoops {
         var operations: UInt64 = 0
         worker.waitForStart()
         let cpu = ThreadCPUClock.nanoseconds()
-        while worker.isRunning {
+        repeat {
             for _ in 0..<batch {
                 hits &+= tree.countOverlapping(WorkloadL.point(&rng))
             }
             operations &+= UInt64(batch)
-        }
+        } while worker.isRunning
         benchBlackHole(hits)
         return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu, UInt64(hits)])
     }
@@ -407,7 +411,7 @@ enum TreeLoops {
         var operations: UInt64 = 0
         worker.waitForStart()
         let cpu = ThreadCPUClock.nanoseconds()
-        while worker.isRunning {
+        repeat {
             for _ in 0..<batch {
                 let slot = benchRandom(&rng, below: count)
                 guard tree.remove(entries[slot]) else {
@@ -419,7 +423,7 @@ enum TreeLoops {
                 entries[slot] = entry
             }
             operations &+= UInt64(batch)
-        }
+        } while worker.isRunning
         return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu])
     }
 
@@ -430,7 +434,7 @@ enum TreeLoops {
         var operations: UInt64 = 0
         worker.waitForStart()
         let cpu = ThreadCPUClock.nanoseconds()
-        while worker.isRunning {
+        repeat {
             for _ in 0..<batch {
                 let slot = benchRandom(&rng, below: count)
                 tree.erase(slot: slot)
@@ -438,7 +442,7 @@ enum TreeLoops {
                 tree.insert(slot: slot, start: start, last: last)
             }
             operations &+= UInt64(batch)
-        }
+        } while worker.isRunning
         return BenchThreadOutput(operations: operations, counters: [ThreadCPUClock.nanoseconds() - cpu])
     }
 }
