@@ -9,7 +9,9 @@
 /// N threads against 1) pick their point from the sweep's figures, but take
 /// their value only from paired, interleaved repetitions at that point
 /// (``PairedRatio``): the median of the per-pair ratios. Without them the
-/// target is not measured (no paired repetitions).
+/// target is not measured (no paired repetitions). The `tree` workload takes
+/// its pairs itself, during its run (``TreeWorkload``); ``PairedRunner`` takes
+/// the others after the sweep.
 struct TargetEvaluator {
     /// The run's figures.
     let index: MeasurementIndex
