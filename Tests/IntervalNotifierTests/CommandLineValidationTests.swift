@@ -187,6 +187,16 @@ struct CommandLineValidationTests {
         #expect(Date().timeIntervalSince(started) < 30, "refused before any work")
     }
 
+    @Test("end to end: --help prints the usage on standard output and exits 0", .timeLimit(.minutes(1)))
+    func endToEndHelp() async throws {
+        for name in ["notifier-stress", "notifier-bench"] {
+            let result = try await runChild(Self.binary(name), ["--help"])
+            #expect(result.status == 0 && !result.trapped, "\(name) --help: status \(result.status): \(result.standardError)")
+            #expect(result.standardOutput.contains("USAGE: \(name)"), "\(name) --help printed: \(result.standardOutput.prefix(200))")
+            #expect(result.standardError.isEmpty, "\(name) --help wrote to stderr: \(result.standardError)")
+        }
+    }
+
     @Test("end to end: unwritable output paths exit 73 before the run, with the path and strerror", .timeLimit(.minutes(1)))
     func endToEndOutput() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-folder-\(UUID().uuidString)").path
