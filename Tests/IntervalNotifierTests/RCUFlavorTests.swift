@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import IntervalNotifier
 import NotifierHarness
@@ -7,7 +8,9 @@ import NotifierHarness
 /// and tree waits for the grace periods of its own flavour, so a reader inside
 /// a section of that flavour holds back what it could still see. (qsbr, whose
 /// "section" is the thread being online, has its own tests in `StrategyTests`.)
-@Suite("RCU flavours with read-side sections")
+/// Serialized: a memb reader held open by one case would also hold back a
+/// release wrongly queued on the memb queue by another, hiding that bug.
+@Suite("RCU flavours with read-side sections", .serialized)
 struct RCUFlavorTests {
     static let sectionFlavors: [RCUFlavor] = [.memb, .bp, .mb]
 
@@ -72,16 +75,21 @@ struct RCUFlavorTests {
 
     @Test("read sections of every nesting flavour are seen as such, and only while open", arguments: sectionFlavors)
     func sectionIsObserved(flavor: RCUFlavor) {
-        let seen = JoinableThread(name: "\(flavor)-observer") {
-            #expect(!RCU.isInAnyReadSection)
+        // Observed on a fresh thread (never registered), asserted here.
+        let observed = Mutex<[Bool]>([])
+        let observer = JoinableThread(name: "\(flavor)-observer") {
+            var seen = [RCU.isInAnyReadSection]
             let outer = flavor.enterReadSection()
             let inner = flavor.enterReadSection()
-            #expect(RCU.isInAnyReadSection)
+            seen.append(RCU.isInAnyReadSection)
             flavor.exitReadSection(inner)
-            #expect(RCU.isInAnyReadSection, "the outer section is still open")
+            seen.append(RCU.isInAnyReadSection)
             flavor.exitReadSection(outer)
-            #expect(!RCU.isInAnyReadSection)
+            seen.append(RCU.isInAnyReadSection)
+            observed.withLock { $0 = seen }
         }
-        #expect(seen.join())
+        #expect(observer.join())
+        // Before, nested, outer still open, after.
+        #expect(observed.withLock { $0 } == [false, true, true, false])
     }
 }
