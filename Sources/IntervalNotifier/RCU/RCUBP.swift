@@ -27,7 +27,7 @@ extension RCU {
         /// Waits for a bp grace period.
         /// - Precondition: the caller is not inside a bp read-side section.
         package static func synchronize() {
-            precondition(!isInReadSection, "RCU.BP.synchronize() called inside a bp read-side section: it would wait for itself")
+            if isInReadSection { fatalError("RCU.BP.synchronize() called inside a bp read-side section: it would wait for itself") }
             cbp_synchronize()
         }
     }

@@ -127,7 +127,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
     private static let workerMarkerKey: pthread_key_t = {
         var key = pthread_key_t()
         let rc = pthread_key_create(&key, nil)
-        precondition(rc == 0, "pthread_key_create failed (\(rc)): cannot mark RCU callback threads")
+        if rc != 0 { fatalError("pthread_key_create failed (\(rc)): cannot mark RCU callback threads") }
         return key
     }()
 

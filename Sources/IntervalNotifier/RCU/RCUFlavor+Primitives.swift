@@ -27,12 +27,6 @@ extension RCUFlavor {
         }
     }
 
-    /// Whether a read-side section of this flavour nests and may block (memb,
-    /// bp, mb): an invalidation walk may then stay inside one around callbacks
-    /// that sleep. A qsbr section is the thread being online, which a sleeping
-    /// callback must not be.
-    var hasBlockableReadSections: Bool { self != .qsbr }
-
     /// Waits for a grace period of this flavour (the callback worker's wait;
     /// the caller is in no read-side section of it).
     func synchronize() {

@@ -86,12 +86,16 @@ enum ReaderProtection: Sendable, Equatable {
     }
 
     /// The flavour whose read-side section an invalidation walk also enters, as
-    /// defence in depth (memb, bp, mb; nil for qsbr and the locked strategies,
-    /// which rely on the frozen tree alone: a qsbr walk could not go online
-    /// around callbacks that sleep without stalling grace periods).
+    /// defence in depth where it costs next to nothing: memb and bp. The others
+    /// rely on the frozen tree alone: a qsbr walk could not go online around
+    /// callbacks that sleep without stalling grace periods, an mb section costs
+    /// two full barriers per walk, and the locked strategies have no RCU readers.
     var walkReadSection: RCUFlavor? {
-        if case .rcu(let flavor) = self, flavor.hasBlockableReadSections { return flavor }
-        return nil
+        switch self {
+        case .rcu(.memb): .memb
+        case .rcu(.bp): .bp
+        case .rcu(.qsbr), .rcu(.mb), .registryLock: nil
+        }
     }
 
     /// Whether a lookup can still hold a subscription after the registry lock
