@@ -87,7 +87,7 @@ struct CommandLineValidationTests {
         Bad(["--duration", "0"], "--duration 0"),
         Bad(["--strategy", "bogus"], "--strategy bogus: unknown; valid: rcu"),
         Bad(["--strategy", ""], "--strategy ''"),
-        Bad(["--flavor", "bogus"], "--flavor bogus: unknown; valid: memb, qsbr"),
+        Bad(["--flavor", "bogus"], "--flavor bogus: unknown; valid: memb, qsbr, bp, mb"),
         Bad(["--protocol", "bogus"], "--protocol bogus: unknown"),
         Bad(["--workload", "bogus"], "--workload bogus: unknown; valid: read-primitive"),
         Bad(["--workload", ""], "--workload ''"),
