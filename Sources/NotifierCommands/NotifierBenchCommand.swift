@@ -88,6 +88,7 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         }
         var options = BenchOptions(placement: BenchPlacement.discover(nodes: nodeList))
         options.strategies = strategies
+        options.strategiesNamed = strategy != "all" || flavor != nil
         options.protocols = protocolList
         options.workloads = workloads
         options.threads = threadList

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NotifierBench
 import NotifierCommands
 import NotifierStress
 import Testing
@@ -127,6 +128,20 @@ struct CommandLineValidationTests {
                           ["--out", "results"], ["--flavor", "qsbr"], ["--nodes", "0"], ["--duration", "0.1"]] as [[String]] {
             _ = try NotifierBenchCommand.parseAsRoot(arguments)
         }
+    }
+
+    @Test("the bp and mb flavours run in read-primitive, fault-path and lookup by default, everywhere when named")
+    func flavourWorkloads() throws {
+        func strategies(_ arguments: [String]) throws -> [BenchWorkloadKind: [String]] {
+            let command = try #require(try NotifierBenchCommand.parseAsRoot(arguments) as? NotifierBenchCommand)
+            let options = try command.options()
+            return Dictionary(uniqueKeysWithValues: BenchWorkloadKind.allCases.map { ($0, options.strategies(for: $0).map(\.name)) })
+        }
+        let defaults = try strategies([])
+        #expect(defaults[.lookup]!.contains("rcu-bp") && defaults[.readPrimitive]!.contains("rcu-mb") && defaults[.faultPath]!.contains("rcu-bp"))
+        #expect(defaults[.storm] == ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex"])
+        #expect(try strategies(["--strategy", "rcu-bp", "--workload", "storm"])[.storm] == ["rcu-bp"])
+        #expect(try strategies(["--flavor", "bp,mb"])[.churn] == ["rcu-bp", "rcu-mb", "kernel", "rwlock", "mutex"])
     }
 
     @Test("notifier-bench writes into a new untracked results/runs/<UTC timestamp>/ unless --out says otherwise")
