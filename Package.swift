@@ -44,12 +44,25 @@ let package = Package(
             pkgConfig: "liburcu-qsbr",
             providers: [.apt(["liburcu-dev"])]
         ),
+        // RCU flavours bp and mb (issue 14), each in a module of its own like qsbr:
+        // bp needs no thread registration (a library inside someone else's
+        // process); mb needs no membarrier(2) (full barriers in the readers).
+        .systemLibrary(
+            name: "CURCUBP",
+            pkgConfig: "liburcu-bp",
+            providers: [.apt(["liburcu-dev"])]
+        ),
+        .systemLibrary(
+            name: "CURCUMB",
+            pkgConfig: "liburcu-mb",
+            providers: [.apt(["liburcu-dev"])]
+        ),
         // The library's own C helpers: the per-thread callback marker, the
         // thread id, the spin-wait hint, the TSan hooks (libc only).
         .target(name: "CNotifierCore"),
         .target(
             name: "IntervalNotifier",
-            dependencies: ["CURCU", "CURCUQSBR", "CNotifierCore"],
+            dependencies: ["CURCU", "CURCUQSBR", "CURCUBP", "CURCUMB", "CNotifierCore"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The harness's C calls Swift cannot make directly: CPU affinity

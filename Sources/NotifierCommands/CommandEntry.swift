@@ -24,33 +24,36 @@ public enum CommandEntry {
     /// Runs `command` on `arguments` (default: the process's) and exits.
     public static func main<C: ParsableCommand>(_ command: C.Type, arguments: [String]? = nil) async -> Never {
         let name = C.configuration.commandName ?? "command"
-        var parsed: ParsableCommand
         do {
-            parsed = try C.parseAsRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))
-        } catch {
-            let status = C.exitCode(for: error)
-            if status == .success {
-                print(C.fullMessage(for: error))
-                exit(0)
-            }
-            fail(name, C.message(for: error), status: status.rawValue)
-        }
-        do {
+            // `parseAsRoot` returns argument-parser's own help command for
+            // `--help` and `help`; its `run()` throws the help request, which
+            // `report` prints like any other request (exit 0).
+            var parsed = try C.parseAsRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))
             if var asyncCommand = parsed as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try parsed.run()
             }
             exit(0)
-        } catch let error as OutputPathError {
-            fail(name, error.description, status: cannotCreateStatus)
-        } catch let error as ExitCode {
-            exit(error.rawValue)
-        } catch let error as ValidationError {
-            fail(name, error.message, status: usageStatus)
         } catch {
-            fail(name, "\(error)", status: 1)
+            report(C.self, name: name, error)
         }
+    }
+
+    /// Turns an error from parsing, validation or the run into an exit status
+    /// and what is printed: output-path failures exit 73; `ExitCode` exits with
+    /// its status; help and version requests print to standard output and exit
+    /// 0; everything else gets the status argument-parser gives it (64 for
+    /// usage and validation errors, 1 otherwise) and one line on standard error.
+    static func report<C: ParsableCommand>(_ command: C.Type, name: String, _ error: Error) -> Never {
+        if let error = error as? OutputPathError { fail(name, error.description, status: cannotCreateStatus) }
+        if let error = error as? ExitCode { exit(error.rawValue) }
+        let status = C.exitCode(for: error)
+        if status == .success {
+            print(C.fullMessage(for: error))
+            exit(0)
+        }
+        fail(name, C.message(for: error), status: status.rawValue)
     }
 
     /// One line for a parse or validation error, without usage text: what

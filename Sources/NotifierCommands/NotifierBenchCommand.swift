@@ -28,7 +28,7 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
 
     @Option(help: "Strategies, comma separated, or all: \(RegistryStrategy.allCases.map(\.name).joined(separator: ", ")).")
     var strategy = "all"
-    @Option(help: "RCU flavours, comma separated (memb, qsbr): the rcu strategies run are exactly these (qsbr adds rcu-qsbr). Default: as --strategy says.")
+    @Option(help: "RCU flavours, comma separated (\(RCUFlavor.allCases.map(\.rawValue).joined(separator: ", "))): the rcu strategies run are exactly these (qsbr adds rcu-qsbr, bp rcu-bp, mb rcu-mb). Default: as --strategy says.")
     var flavor: String?
     @Option(name: .customLong("protocol"), help: "Mirror protocols of the fault-path workload, comma separated: seq, odp, hmm (odp and hmm run with rcu only).")
     var protocols = "seq,odp,hmm"
@@ -61,7 +61,7 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
             ? RegistryStrategy.allCases
             : try Check.names(strategy, flag: "--strategy", known: strategyNames)
         if let flavor {
-            let flavors = try Check.names(flavor, flag: "--flavor", known: [("memb", RCUFlavor.memb), ("qsbr", RCUFlavor.qsbr)])
+            let flavors = try Check.names(flavor, flag: "--flavor", known: RCUFlavor.allCases.map { ($0.rawValue, $0) })
             strategies.removeAll { if case .rcu = $0 { true } else { false } }
             strategies += flavors.map { .rcu($0) }
         }
@@ -98,6 +98,7 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         }
         var options = BenchOptions(placement: BenchPlacement.discover(nodes: nodeList))
         options.strategies = strategies
+        options.strategiesNamed = strategy != "all" || flavor != nil
         options.protocols = protocolList
         options.workloads = workloads
         options.threads = threadList

@@ -17,9 +17,9 @@ final class MirrorSlot: @unchecked Sendable {
     var subscription: IntervalSubscription?
     var context: SubscriptionContext?
 
-    init(index: Int, mirrorProtocol: MirrorProtocol) {
+    init(index: Int, rangeLock: Bool) {
         self.index = index
-        rangeLock = mirrorProtocol == .odp ? RangeRWLock() : nil
+        self.rangeLock = rangeLock ? RangeRWLock() : nil
     }
 }
 
@@ -45,7 +45,7 @@ final class SubscriptionContext: @unchecked Sendable {
     let odpActive = Atomic<Bool>(false)
     /// `hmm`: the mirror's `valid` flag. Cleared by callbacks under the slot lock,
     /// set under the HMM lock by registration and by the end step that brings
-    /// the notifier count to zero; see ``HMMCoordinator`` for each ordering.
+    /// the notifier count to zero; see ``HMMMirrorDriver`` for each ordering.
     let hmmValid = Atomic<Bool>(false)
     init(id: Int) { self.id = id }
 }

@@ -93,6 +93,12 @@ extension StressRun {
     /// the registry (the fault path's lookup, whose cost the strategies differ
     /// in), then fault with the configured protocol. No allocation per fault.
     func faulterLoop(worker: Int, rng: inout Xorshift64) {
+        faulterLoop(driver, worker: worker, rng: &rng)
+    }
+
+    /// The faulter loop with the driver's type known (specialised per
+    /// protocol: no dynamic dispatch per fault).
+    func faulterLoop<Driver: MirrorDriver>(_ driver: Driver, worker: Int, rng: inout Xorshift64) {
         let strategy = configuration.strategy
         let record = configuration.recordLatencies
         let timeout = UInt64(configuration.faultTimeout * 1e9)
@@ -111,12 +117,7 @@ extension StressRun {
             if !lookUp(target) { tally.lookupMisses += 1 }
             let began = record ? StressClock.now() : 0
             var retries = FaultRetries(began: began, timeout: timeout)
-            let outcome: FaultOutcome
-            switch configuration.mirrorProtocol {
-            case .seq: outcome = faultSeq(target, retries: &retries, readBeginLatency: &readBeginLatency)
-            case .odp: outcome = faultODP(target, tally: &tally, retries: &retries)
-            case .hmm: outcome = faultHMM(target, tally: &tally, retries: &retries)
-            }
+            let outcome = driver.fault(target, run: self, tally: &tally, retries: &retries, readBeginLatency: &readBeginLatency)
             tally.retries += retries.count
             switch outcome {
             case .installed:
@@ -160,74 +161,7 @@ extension StressRun {
         return !space.forEachSubscription(overlapping: address, last: address) { $0 !== target.subscription }
     }
 
-    /// One `seq` fault: `readBegin`, read the page table (give up early on
-    /// `checkRetry`), take the user lock, `readRetry`, install.
-    func faultSeq(_ target: FaultTarget, retries: inout FaultRetries, readBeginLatency: inout Histogram<UInt64>) -> FaultOutcome {
-        let retryAlwaysFalse = configuration.brokenVariant == .readRetryAlwaysFalse
-        let record = configuration.recordLatencies
-        let sub = target.subscription
-        while true {
-            let t0 = record ? StressClock.now() : 0
-            let sequence: UInt64
-            do { sequence = try sub.readBegin() } catch .notRegistered {
-                // A churner removed it between the lookup and here: the fault
-                // targets a subscription that is gone, as the slot check below.
-                return .aborted
-            } catch {
-                violation("readBegin threw \(error)")
-                return .aborted
-            }
-            if record { _ = readBeginLatency.record(StressClock.now() - t0) }
-            let value = table.read(target.page)
-            if !retryAlwaysFalse && sub.checkRetry(sequence) {
-                if !retries.retry() { return .timedOut }
-                continue
-            }
-            target.slot.lock.lock()
-            guard target.slot.context === target.context else {
-                target.slot.lock.unlock()
-                return .aborted
-            }
-            if !retryAlwaysFalse && sub.readRetry(sequence) {
-                target.slot.lock.unlock()
-                if !retries.retry() { return .timedOut }
-                continue
-            }
-            target.slot.mirror[target.page - target.firstPage] = value
-            target.slot.lock.unlock()
-            return .installed
-        }
-    }
-
-    // MARK: Invalidate callbacks
-
-    /// The invalidate callback of a subscription mirrored in `slot`, for the
-    /// configured protocol.
-    func makeCallback(slot: MirrorSlot, context: SubscriptionContext, firstPage: Int, pageCount: Int) -> InvalidateCallback {
-        switch configuration.mirrorProtocol {
-        case .seq: makeSeqCallback(slot: slot, context: context, firstPage: firstPage, pageCount: pageCount)
-        case .odp: makeODPCallback(slot: slot, context: context, firstPage: firstPage, pageCount: pageCount)
-        case .hmm: makeHMMCallback(slot: slot, context: context, firstPage: firstPage, pageCount: pageCount)
-        }
-    }
-
-    /// The `seq` invalidate callback: under the user lock, `setSequence` and
-    /// clear the mirror.
-    func makeSeqCallback(slot: MirrorSlot, context: SubscriptionContext, firstPage: Int, pageCount: Int) -> InvalidateCallback {
-        let skipSetSequence = configuration.brokenVariant == .callbackSkipsSetSequence
-        return { [unowned self] sub, range, sequence in
-            checkNotPoisoned(context, range: range, sequence: sequence)
-            if range.isBlockable {
-                slot.lock.lock()
-            } else if !slot.lock.tryLock() {
-                return false
-            }
-            if !skipSetSequence { sub.setSequence(sequence) }
-            clearMirror(slot, context: context, subscription: sub, range: range, firstPage: firstPage, pageCount: pageCount)
-            slot.lock.unlock()
-            return true
-        }
-    }
+    // MARK: Invalidate callbacks (the parts every protocol shares)
 
     /// Rule 7: no callback runs after `remove` returned or the release callback ran.
     @inline(__always)

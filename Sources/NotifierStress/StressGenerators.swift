@@ -25,7 +25,7 @@ extension StressRun {
         let count = 1 + Int(rng.next() % UInt64(max(1, min(configuration.maxSubscriptionPages, table.pageCount))))
         let first = Int(rng.next() % UInt64(table.pageCount - count + 1))
         let context = SubscriptionContext(id: nextContextID.add(1, ordering: .relaxed).newValue)
-        let callback = makeCallback(slot: slot, context: context, firstPage: first, pageCount: count)
+        let callback = driver.makeCallback(run: self, slot: slot, context: context, firstPage: first, pageCount: count)
         let sub: IntervalSubscription
         do {
             sub = try space.insert(start: UInt64(first) * Self.pageSize, length: UInt64(count) * Self.pageSize, invalidate: callback)
@@ -37,11 +37,7 @@ extension StressRun {
             return
         }
         counters.inserts.add(1, ordering: .relaxed)
-        switch configuration.mirrorProtocol {
-        case .seq: break
-        case .odp: odp.register(context)
-        case .hmm: hmm.register(context, startValid: configuration.brokenVariant == .hmmNewMirrorStartsValid)
-        }
+        driver.didInsert(context)
         let installed = slot.lock.withLock { () -> Bool in
             // Another churner may have filled the slot meanwhile: keep its one.
             guard slot.subscription == nil else { return false }
@@ -70,41 +66,10 @@ extension StressRun {
 
     // MARK: Invalidators
 
-    /// Mirror-protocol bookkeeping before an invalidation starts (the part of
-    /// the kernel's `invalidate_range_start` outside the interval notifiers):
-    /// `odp` and `hmm` count the invalidation in.
-    func mirrorsWillInvalidate() {
-        switch configuration.mirrorProtocol {
-        case .seq: break
-        case .odp: odp.invalidationWillStart()
-        case .hmm: hmm.invalidationWillStart()
-        }
-    }
-
-    /// Mirror-protocol bookkeeping after `invalidateRangeEnd` (or a refused
-    /// start), on the invalidating thread: `odp` read-unlocks the ranges its
-    /// callbacks locked, `hmm` hands over the mirrors they invalidated, and both
-    /// count the invalidation out.
-    func mirrorsDidInvalidate(_ state: InvalidatingThreadState?) {
-        switch configuration.mirrorProtocol {
-        case .seq: break
-        case .odp:
-            state?.releaseReadLocks()
-            odp.invalidationDidEnd()
-        case .hmm:
-            if let state {
-                hmm.invalidationDidEnd(merging: &state.invalidatedMirrors)
-            } else {
-                var none: [SubscriptionContext] = []
-                hmm.invalidationDidEnd(merging: &none)
-            }
-        }
-    }
-
     /// The calling thread's invalidating-thread state, installed for its
-    /// callbacks to find (nil for `seq`, whose callbacks need none).
+    /// callbacks to find (nil when the protocol's callbacks need none).
     func installInvalidatingThreadState() -> InvalidatingThreadState? {
-        guard configuration.mirrorProtocol != .seq else { return nil }
+        guard driver.needsInvalidatingThreadState else { return nil }
         let state = InvalidatingThreadState()
         state.install()
         return state
@@ -132,17 +97,17 @@ extension StressRun {
                 start: UInt64(first) * Self.pageSize, end: UInt64(first + size) * Self.pageSize, event: event, blockable: blockable)
             let t0 = StressClock.now()
             table.cover(pages)
-            mirrorsWillInvalidate()
+            driver.invalidationWillStart()
             do {
                 try space.invalidateRangeStart(range)
             } catch .wouldBlock {
-                mirrorsDidInvalidate(held)
+                driver.invalidationDidEnd(held)
                 table.uncover(pages)
                 counters.wouldBlock.add(1, ordering: .relaxed)
                 continue
             } catch {
                 violation("invalidateRangeStart threw \(error)")
-                mirrorsDidInvalidate(held)
+                driver.invalidationDidEnd(held)
                 table.uncover(pages)
                 continue
             }
@@ -151,7 +116,7 @@ extension StressRun {
             }
             if rng.next() % 8 == 0 { usleep(UInt32(rng.next() % 32)) }   // hmm-tests: delay < 32 us
             do { try space.invalidateRangeEnd(range) } catch { violation("invalidateRangeEnd threw \(error)") }
-            mirrorsDidInvalidate(held)
+            driver.invalidationDidEnd(held)
             table.uncover(pages)
             counters.invalidations.add(1, ordering: .relaxed)
             _ = latency.record(StressClock.now() - t0)

@@ -47,10 +47,8 @@ public final class StressRun: @unchecked Sendable {
     let workerNames: [String]
     /// Placement lines printed at start.
     let placements = Locked<[String]>([])
-    /// Shared state of the `odp` protocol (idle under the others).
-    let odp = ODPCoordinator()
-    /// Shared state of the `hmm` protocol (idle under the others).
-    let hmm = HMMCoordinator()
+    /// The mirror protocol's callbacks, fault path and bookkeeping.
+    let driver: any MirrorDriver
     /// Set once every generator thread is started and pinned: they wait for it,
     /// so that the measured interval has them all running. Releasing store,
     /// acquiring loads: orders the controller's set-up before the generators.
@@ -76,8 +74,9 @@ public final class StressRun: @unchecked Sendable {
             : AddressSpace(injectedFaults: faults, strategy: configuration.strategy)
         let node = topology.nodes.count == 1 && !topology.fake ? topology.nodes[0].realNode : nil
         table = SimulatedPageTable(pages: max(16, configuration.pages), node: node)
-        let mirrorProtocol = configuration.mirrorProtocol
-        slots = (0..<max(1, configuration.subscriptions)).map { MirrorSlot(index: $0, mirrorProtocol: mirrorProtocol) }
+        let driver = configuration.mirrorProtocol.makeDriver(configuration)
+        self.driver = driver
+        slots = (0..<max(1, configuration.subscriptions)).map { MirrorSlot(index: $0, rangeLock: driver.usesRangeLocks) }
         var names: [String] = []
         for i in 0..<configuration.faulters { names.append("faulter \(i)") }
         for i in 0..<configuration.invalidators { names.append("invalidator \(i)") }
@@ -240,9 +239,9 @@ public final class StressRun: @unchecked Sendable {
         // Teardown is an invalidation of everything: the mirror protocols count
         // it in and out like the invalidators' own.
         let held = installInvalidatingThreadState()
-        mirrorsWillInvalidate()
+        driver.invalidationWillStart()
         do { try space.release() } catch { violation("release() threw \(error)") }
-        mirrorsDidInvalidate(held)
+        driver.invalidationDidEnd(held)
         held?.uninstall()
         teardownPhase.store(2, ordering: .sequentiallyConsistent)
     }
@@ -258,7 +257,7 @@ public final class StressRun: @unchecked Sendable {
             violation("final state not idle: \(state)")
         }
         do { try space.checkInvariants() } catch { violation("invariant: \(error)") }
-        checkMirrorsUsableAtRest()
+        driver.checkAtRest(run: self)
         // No stale mirror at rest; every registered subscription is in the tree.
         // The lookups follow the strategy's reader-thread contract.
         configuration.strategy.readerThreadOnline()
@@ -299,28 +298,6 @@ public final class StressRun: @unchecked Sendable {
             violation("put of subscription \(id): release callback ran \(calls) times")
         }
         if space.subscriptionCount != 0 { violation("\(space.subscriptionCount) subscriptions left in the tree after removing all") }
-    }
-
-    /// With no invalidation in flight, the `odp` and `hmm` bookkeeping is back
-    /// to rest: the count is zero and every mirror is usable (active, valid).
-    func checkMirrorsUsableAtRest() {
-        switch configuration.mirrorProtocol {
-        case .seq: return
-        case .odp:
-            // Sequentially consistent: see `ODPCoordinator.notifiers`.
-            let inFlight = odp.notifiers.load(ordering: .sequentiallyConsistent)
-            if inFlight != 0 { violation("odp: \(inFlight) invalidations counted in flight at rest") }
-        case .hmm:
-            let inFlight = hmm.notifiersInFlight
-            if inFlight != 0 { violation("hmm: \(inFlight) invalidations counted in flight at rest") }
-        }
-        for slot in slots {
-            guard let context = slot.lock.withLock({ slot.context }) else { continue }
-            // Acquiring (both): pairs with the releasing stores that make a mirror usable.
-            let usable = configuration.mirrorProtocol == .odp
-                ? context.odpActive.load(ordering: .acquiring) : context.hmmValid.load(ordering: .acquiring)
-            if !usable { violation("\(configuration.mirrorProtocol): mirror of slot \(slot.index) (subscription \(context.id)) is not usable at rest") }
-        }
     }
 
     /// Removes every slot's subscription and waits for pending release callbacks.

@@ -93,14 +93,14 @@ struct BenchReportTests {
         #expect(text.contains("| invalidators=1 size=1000 | seq | 1 | — | — | 5.00 M/s |"))
     }
 
-    @Test("columns follow rcu, rcu-qsbr, kernel, rwlock, mutex, unsynchronized, then others")
+    @Test("columns follow rcu, rcu-qsbr, rcu-bp, rcu-mb, kernel, rwlock, mutex, unsynchronized, then others")
     func columnOrder() throws {
-        let names = ["zeta", "mutex", "unsynchronized", "rwlock", "alpha", "kernel", "rcu-qsbr", "rcu"]
+        let names = ["zeta", "mutex", "rcu-mb", "unsynchronized", "rwlock", "alpha", "kernel", "rcu-bp", "rcu-qsbr", "rcu"]
         let measurements = names.map { m("lookup", "size=1000 writer=no", $0, 1, "ns/op", 10) }
         let table = try #require(ComparisonTable.build(measurements).first)
-        #expect(table.strategies == ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex", "unsynchronized", "alpha", "zeta"])
+        #expect(table.strategies == ["rcu", "rcu-qsbr", "rcu-bp", "rcu-mb", "kernel", "rwlock", "mutex", "unsynchronized", "alpha", "zeta"])
         let header = BenchReport(environment: Self.environment(cores: 2), measurements: measurements).tables()
-        #expect(header.contains("| variant | threads | rcu | rcu-qsbr | kernel | rwlock | mutex | unsynchronized | alpha | zeta |"))
+        #expect(header.contains("| variant | threads | rcu | rcu-qsbr | rcu-bp | rcu-mb | kernel | rwlock | mutex | unsynchronized | alpha | zeta |"))
     }
 
     @Test("tables: one per (workload, metric), rows in natural order, human units")

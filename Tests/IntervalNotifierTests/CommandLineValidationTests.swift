@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NotifierBench
 import NotifierCommands
 import NotifierStress
 import Testing
@@ -87,7 +88,7 @@ struct CommandLineValidationTests {
         Bad(["--duration", "0"], "--duration 0"),
         Bad(["--strategy", "bogus"], "--strategy bogus: unknown; valid: rcu"),
         Bad(["--strategy", ""], "--strategy ''"),
-        Bad(["--flavor", "bogus"], "--flavor bogus: unknown; valid: memb, qsbr"),
+        Bad(["--flavor", "bogus"], "--flavor bogus: unknown; valid: memb, qsbr, bp, mb"),
         Bad(["--protocol", "bogus"], "--protocol bogus: unknown"),
         Bad(["--workload", "bogus"], "--workload bogus: unknown; valid: read-primitive"),
         Bad(["--workload", ""], "--workload ''"),
@@ -139,6 +140,20 @@ struct CommandLineValidationTests {
         let tree = try #require(try NotifierBenchCommand.parseAsRoot(["--workload", "tree", "--quick"]) as? NotifierBenchCommand)
         #expect(try tree.options().workloads == [.tree])
         #expect(try tree.options().treeSettings.repetitions.count == 3)
+    }
+
+    @Test("the bp and mb flavours run in read-primitive, fault-path and lookup by default, everywhere when named")
+    func flavourWorkloads() throws {
+        func strategies(_ arguments: [String]) throws -> [BenchWorkloadKind: [String]] {
+            let command = try #require(try NotifierBenchCommand.parseAsRoot(arguments) as? NotifierBenchCommand)
+            let options = try command.options()
+            return Dictionary(uniqueKeysWithValues: BenchWorkloadKind.allCases.map { ($0, options.strategies(for: $0).map(\.name)) })
+        }
+        let defaults = try strategies([])
+        #expect(defaults[.lookup]!.contains("rcu-bp") && defaults[.readPrimitive]!.contains("rcu-mb") && defaults[.faultPath]!.contains("rcu-bp"))
+        #expect(defaults[.storm] == ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex"])
+        #expect(try strategies(["--strategy", "rcu-bp", "--workload", "storm"])[.storm] == ["rcu-bp"])
+        #expect(try strategies(["--flavor", "bp,mb"])[.churn] == ["rcu-bp", "rcu-mb", "kernel", "rwlock", "mutex"])
     }
 
     @Test("notifier-bench writes into a new untracked results/runs/<UTC timestamp>/ unless --out says otherwise")
@@ -197,6 +212,16 @@ struct CommandLineValidationTests {
                            status: 64, containing: "notifier-bench: --threads 99999999999: each thread count must be an integer in [1, 4096]")
         Self.expectOneLine(try await runChild(Self.binary("notifier-bench"), ["--protocol", "odp", "--strategy", "kernel", "--workload", "fault-path"]), status: 64, containing: "measures no point")
         #expect(Date().timeIntervalSince(started) < 30, "refused before any work")
+    }
+
+    @Test("end to end: --help prints the usage on standard output and exits 0", .timeLimit(.minutes(1)))
+    func endToEndHelp() async throws {
+        for name in ["notifier-stress", "notifier-bench"] {
+            let result = try await runChild(Self.binary(name), ["--help"])
+            #expect(result.status == 0 && !result.trapped, "\(name) --help: status \(result.status): \(result.standardError)")
+            #expect(result.standardOutput.contains("USAGE: \(name)"), "\(name) --help printed: \(result.standardOutput.prefix(200))")
+            #expect(result.standardError.isEmpty, "\(name) --help wrote to stderr: \(result.standardError)")
+        }
     }
 
     @Test("end to end: unwritable output paths exit 73 before the run, with the path and strerror", .timeLimit(.minutes(1)))

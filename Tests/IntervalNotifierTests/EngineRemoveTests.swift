@@ -138,7 +138,7 @@ struct EngineRemoveTests {
         try space.put(busy) { sub in released.withLock { $0.append(sub.start) } }   // does not wait
         #expect(space.state.pendingRemoves == 1)
         #expect(throws: NotifierError.notRegistered) { try space.remove(busy) }
-        LiveObjectCounters.waitForDeferredFrees()   // both callback queues (qsbr releases use their own)
+        LiveObjectCounters.waitForDeferredFrees()   // every flavour's callback queue (each flavour's releases use its own)
         #expect(released.withLock { $0 } == [0x10_0000], "the busy one waits for the window")
         try space.invalidateRangeEnd(r)
         try space.synchronize()

@@ -10,7 +10,7 @@ import NotifierHarness
 struct StrategyTests {
     @Test("names round-trip and every strategy is listed once")
     func names() {
-        #expect(RegistryStrategy.allCases.map(\.name) == ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex"])
+        #expect(RegistryStrategy.allCases.map(\.name) == ["rcu", "rcu-qsbr", "rcu-bp", "rcu-mb", "kernel", "rwlock", "mutex"])
         for strategy in RegistryStrategy.allCases { #expect(RegistryStrategy(name: strategy.name) == strategy) }
         #expect(RegistryStrategy(name: "rcu-memb") == .rcu(.memb))
         #expect(RegistryStrategy(name: "spinlock") == nil)
@@ -107,9 +107,8 @@ struct StrategyTests {
             for sub in subs { try space.remove(sub) }
             subs.removeAll()
         }
-        RCU.barrier()
         RCU.QSBR.offline()
-        RCUCallbackQueue.qsbr.barrier()
+        LiveObjectCounters.waitForDeferredFrees()
         #expect(boxes.allSatisfy { $0.subscription == nil }, "subscriptions leaked")
         #expect(weakSpace == nil, "the address space leaked")
     }

@@ -43,17 +43,17 @@ extension SubscriptionRegistry {
     /// The walk takes no lock: the sequence is odd, so the tree is frozen (no
     /// insert, remove, update or node retirement until the last invalidation
     /// ends) and `snapshot` stays the current tree throughout. It still runs
-    /// inside an RCU read-side section, as defence in depth: should the tree
-    /// change anyway, the nodes the walk holds are not reused under it.
-    /// Callbacks may sleep (memb RCU readers may block; it only delays grace
-    /// periods) but must not wait for a grace period.
+    /// inside an RCU read-side section where that is nearly free (memb, bp), as
+    /// defence in depth: should the tree change anyway, the nodes the walk holds
+    /// are not reused under it. Callbacks may sleep (memb and bp RCU readers may
+    /// block; it only delays grace periods) but must not wait for a grace period.
     func walk(_ snapshot: IntervalTreeSnapshot, range: InvalidationRange, sequence: UInt64) -> Bool {
         let previous = cnp_set_callback_context(markerAddress)
-        // Defence in depth where it is free (see `walkEntersReadSection`).
-        let memb = readers.walkEntersReadSection
-        if memb { RCU.readLock() }
+        // Defence in depth where it is cheap (see `walkReadSection`).
+        let section = readers.walkReadSection
+        let wentOnline = section?.enterReadSection()
         defer {
-            if memb { RCU.readUnlock() }
+            if let section, let wentOnline { section.exitReadSection(wentOnline) }
             _ = cnp_set_callback_context(previous)
         }
         var failures = 0

@@ -331,7 +331,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
     func synchronize() throws(NotifierError) {
         if isCallbackThread { throw .calledFromInvalidateCallback(operation: .synchronize) }
         if RCUCallbackQueue.isAnyWorkerThread { throw .calledFromReleaseCallback(operation: .synchronize) }
-        if RCU.isInReadSection { throw .calledInsideLookup(operation: .synchronize) }
+        if RCU.isInAnyReadSection { throw .calledInsideLookup(operation: .synchronize) }
         try refuseInsideLockedLookup(.synchronize)
         try withLock { (state) throws(NotifierError) in
             if state.callerHoldsWindow() { throw .calledInsideOwnWindow(operation: .synchronize) }
@@ -381,10 +381,9 @@ package enum LiveObjectCounters {
 
 extension LiveObjectCounters {
     /// Waits until every RCU callback queued before the call (reference drops,
-    /// `put` releases, retired tree nodes, tree cleanups) has run, on both
-    /// callback queues (leak checks).
+    /// `put` releases, retired tree nodes, tree cleanups) has run, on every
+    /// flavour's callback queue (leak checks).
     package static func waitForDeferredFrees() {
-        RCUCallbackQueue.shared.barrier()
-        RCUCallbackQueue.qsbr.barrier()
+        for flavor in RCUFlavor.allCases { RCUCallbackQueue.queue(for: flavor).barrier() }
     }
 }

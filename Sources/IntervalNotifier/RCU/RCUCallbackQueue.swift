@@ -5,7 +5,6 @@ import Musl
 #endif
 import CNotifierCore
 import CURCU
-import CURCUQSBR
 import Synchronization
 
 /// The process-wide queue of RCU callbacks behind ``RCU/call(_:_:)``: the
@@ -25,12 +24,18 @@ final class RCUCallbackQueue: @unchecked Sendable {
     static let shared = RCUCallbackQueue(flavor: .memb, minimumIntervalNanoseconds: 100_000)
     /// The queue of qsbr grace periods (``RCUFlavor/qsbr`` address spaces and trees).
     static let qsbr = RCUCallbackQueue(flavor: .qsbr, minimumIntervalNanoseconds: 100_000)
+    /// The queue of bp grace periods (``RCUFlavor/bp``); its thread starts on first use.
+    static let bp = RCUCallbackQueue(flavor: .bp, minimumIntervalNanoseconds: 100_000)
+    /// The queue of mb grace periods (``RCUFlavor/mb``); its thread starts on first use.
+    static let mb = RCUCallbackQueue(flavor: .mb, minimumIntervalNanoseconds: 100_000)
 
     /// The queue whose grace periods protect readers of `flavor`.
     static func queue(for flavor: RCUFlavor) -> RCUCallbackQueue {
         switch flavor {
         case .memb: shared
         case .qsbr: qsbr
+        case .bp: bp
+        case .mb: mb
         }
     }
 
@@ -113,16 +118,26 @@ final class RCUCallbackQueue: @unchecked Sendable {
         workerThreadID.load(ordering: .relaxed) == cnp_thread_id()
     }
 
-    /// Whether the calling thread is the worker of either shared queue (where
-    /// waiting for RCU callbacks would wait for itself).
-    static var isAnyWorkerThread: Bool { shared.isCallbackThread || qsbr.isCallbackThread }
+    /// Whether the calling thread is the worker of any callback queue (where
+    /// waiting for RCU callbacks would wait for itself). Asks a thread-specific
+    /// marker, so that it starts no queue's thread.
+    static var isAnyWorkerThread: Bool { pthread_getspecific(workerMarkerKey) != nil }
+
+    /// The key of the marker every worker sets on its own thread.
+    private static let workerMarkerKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key, nil)
+        if rc != 0 { fatalError("pthread_key_create failed (\(rc)): cannot mark RCU callback threads") }
+        return key
+    }()
 
     private func runWorker() {
         // Relaxed: see `isCallbackThread`.
         workerThreadID.store(cnp_thread_id(), ordering: .relaxed)
+        _ = pthread_setspecific(Self.workerMarkerKey, UnsafeRawPointer(bitPattern: 1))
         // The memb worker registers as a memb reader (callbacks may read); the
         // qsbr worker stays unregistered with qsbr, so it never stalls its own
-        // grace periods.
+        // grace periods; bp and mb threads register at their first read.
         if flavor == .memb { RCU.registerCurrentThread() }
         var lastGracePeriod: UInt64 = 0
         while true {
@@ -144,10 +159,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
             // Acquiring: the pushers' writes to the queued records (and to the
             // memory they retire) happen before the callbacks run.
             var stack = pending.exchange(nil, ordering: .acquiring)
-            switch flavor {
-            case .memb: curcu_synchronize()
-            case .qsbr: cqsbr_synchronize()
-            }
+            flavor.synchronize()
             lastGracePeriod = MonotonicClock.nanoseconds()
             // The stack is newest first: reverse it so callbacks run in the order
             // they were queued (the barrier marker relies on it).
@@ -174,7 +186,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
     /// backlog down to half, so that memory waiting for a grace period stays
     /// bounded. Call it on update paths with no lock held. It does nothing
     /// where waiting for callbacks could wait for the caller itself: on a
-    /// callback thread, inside a memb read-side section, on an online qsbr
+    /// callback thread, inside a memb, bp or mb read-side section, on an online qsbr
     /// thread (which may hold a subscription from a lookup), or inside an
     /// invalidate callback.
     /// - Complexity: one relaxed load unless backlogged.
@@ -188,7 +200,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
     @inline(never)
     private func throttleSlow() {
         if isCallbackThread || Self.isAnyWorkerThread { return }
-        if RCU.isInReadSection || RCU.QSBR.isOnline || cnp_callback_context() != nil { return }
+        if RCU.isInAnyReadSection || RCU.QSBR.isOnline || cnp_callback_context() != nil { return }
         // Relaxed: progress is re-read every 20 us; nothing is published through it.
         while backlog.load(ordering: .relaxed) > Self.backlogLimit / 2 {
             MonotonicClock.sleep(nanoseconds: 20_000)

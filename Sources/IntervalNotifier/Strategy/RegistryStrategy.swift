@@ -9,6 +9,14 @@ public enum RCUFlavor: String, Sendable, Hashable, CaseIterable {
     /// ``RegistryStrategy/readerThreadOnline()`` pays an online/offline pair (two
     /// full barriers) per lookup instead; see ``RCU/QSBR``.
     case qsbr
+    /// liburcu's bp ("bulletproof") flavour: memb's read side, and no thread
+    /// ever needs registering (liburcu-bp registers a thread at its first read
+    /// and unregisters it at exit), for code embedded in someone else's process;
+    /// see ``RCU/BP``.
+    case bp
+    /// liburcu's mb flavour: a full memory barrier at each end of a read-side
+    /// section, so grace periods need no `membarrier(2)`; see ``RCU/MB``.
+    case mb
 }
 
 /// How an ``AddressSpace`` keeps its lock-free (or locked) readers and its
@@ -19,7 +27,7 @@ public enum RCUFlavor: String, Sendable, Hashable, CaseIterable {
 ///
 /// | strategy | update-side lock | lookups | `readBegin` | tree memory |
 /// |---|---|---|---|---|
-/// | `rcu(memb)`, `rcu(qsbr)` | `Mutex` | RCU read-side section, no lock | lock-free | reused after a grace period |
+/// | `rcu(memb)`, `rcu(qsbr)`, `rcu(bp)`, `rcu(mb)` | `Mutex` | RCU read-side section, no lock | lock-free | reused after a grace period |
 /// | `kernel` | spinlock | take the spinlock | takes the spinlock (as the kernel) | reused at once |
 /// | `rwlock` | `pthread_rwlock` for writing | read lock | read lock | reused at once |
 /// | `mutex` | one `Synchronization.Mutex` | the mutex | the mutex | reused at once |
@@ -43,10 +51,10 @@ public enum RegistryStrategy: Sendable, Hashable, CustomStringConvertible {
     public static let `default` = RegistryStrategy.rcu(.memb)
 
     /// Every strategy, default first.
-    public static let allCases: [RegistryStrategy] = [.rcu(.memb), .rcu(.qsbr), .kernel, .rwlock, .mutex]
+    public static let allCases: [RegistryStrategy] = [.rcu(.memb), .rcu(.qsbr), .rcu(.bp), .rcu(.mb), .kernel, .rwlock, .mutex]
 
     /// Short name used by the command-line tools and in results: `rcu`,
-    /// `rcu-qsbr`, `kernel`, `rwlock`, `mutex`.
+    /// `rcu-qsbr`, `rcu-bp`, `rcu-mb`, `kernel`, `rwlock`, `mutex`.
     public var name: String { plan.name.description }
 
     /// The strategy called `name` (as printed by ``name``; `rcu-memb` is accepted

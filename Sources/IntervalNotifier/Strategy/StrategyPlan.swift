@@ -34,6 +34,8 @@ extension RegistryStrategy {
         switch self {
         case .rcu(.memb): StrategyPlan(name: "rcu", readers: .rcu(.memb), lock: .mutex, reclamation: .rcu(.memb))
         case .rcu(.qsbr): StrategyPlan(name: "rcu-qsbr", readers: .rcu(.qsbr), lock: .mutex, reclamation: .rcu(.qsbr))
+        case .rcu(.bp): StrategyPlan(name: "rcu-bp", readers: .rcu(.bp), lock: .mutex, reclamation: .rcu(.bp))
+        case .rcu(.mb): StrategyPlan(name: "rcu-mb", readers: .rcu(.mb), lock: .mutex, reclamation: .rcu(.mb))
         case .kernel: StrategyPlan(name: "kernel", readers: .registryLock, lock: .spin, reclamation: .immediate)
         case .rwlock: StrategyPlan(name: "rwlock", readers: .registryLock, lock: .rwlock, reclamation: .immediate)
         case .mutex: StrategyPlan(name: "mutex", readers: .registryLock, lock: .mutex, reclamation: .immediate)
@@ -48,7 +50,8 @@ extension RegistryStrategy {
 enum ReaderProtection: Sendable, Equatable {
     /// RCU read-side sections of the flavour: no lock. memb: a section costs
     /// about 1 ns; qsbr: nothing for an online thread, an online/offline pair
-    /// (two full barriers) otherwise.
+    /// (two full barriers) otherwise; bp: memb's plus a registration test; mb:
+    /// two full barriers (see ``RCUFlavor``).
     case rcu(RCUFlavor)
     /// The registry lock, taken shared (exclusively where it has no shared mode).
     case registryLock
@@ -63,11 +66,8 @@ enum ReaderProtection: Sendable, Equatable {
     @inlinable @inline(__always)
     func enterLookup(lock: AnyRegistryLock, registry: UnsafeMutableRawPointer) -> LookupToken {
         switch self {
-        case .rcu(.memb):
-            RCU.readLock()
-            return LookupToken(wentOnline: false, previousMarker: nil)
-        case .rcu(.qsbr):
-            return LookupToken(wentOnline: RCU.QSBR.enterReadSection(), previousMarker: nil)
+        case .rcu(let flavor):
+            return LookupToken(wentOnline: flavor.enterReadSection(), previousMarker: nil)
         case .registryLock:
             lock.lockShared()
             return LookupToken(wentOnline: false, previousMarker: cnp_swap_lookup_context(registry))
@@ -78,19 +78,25 @@ enum ReaderProtection: Sendable, Equatable {
     @inlinable @inline(__always)
     func exitLookup(_ token: LookupToken, lock: AnyRegistryLock) {
         switch self {
-        case .rcu(.memb): RCU.readUnlock()
-        case .rcu(.qsbr): RCU.QSBR.exitReadSection(token.wentOnline)
+        case .rcu(let flavor): flavor.exitReadSection(token.wentOnline)
         case .registryLock:
             _ = cnp_swap_lookup_context(token.previousMarker)
             lock.unlockShared()
         }
     }
 
-    /// Whether an invalidation walk also enters a read-side section, as defence
-    /// in depth (memb only: qsbr and the locked strategies rely on the frozen
-    /// tree alone; a qsbr walk could not go online around callbacks that sleep
-    /// without stalling grace periods).
-    var walkEntersReadSection: Bool { self == .rcu(.memb) }
+    /// The flavour whose read-side section an invalidation walk also enters, as
+    /// defence in depth where it costs next to nothing: memb and bp. The others
+    /// rely on the frozen tree alone: a qsbr walk could not go online around
+    /// callbacks that sleep without stalling grace periods, an mb section costs
+    /// two full barriers per walk, and the locked strategies have no RCU readers.
+    var walkReadSection: RCUFlavor? {
+        switch self {
+        case .rcu(.memb): .memb
+        case .rcu(.bp): .bp
+        case .rcu(.qsbr), .rcu(.mb), .registryLock: nil
+        }
+    }
 
     /// Whether a lookup can still hold a subscription after the registry lock
     /// is released (RCU: yes, until a grace period; locked: no).
@@ -115,7 +121,7 @@ enum ReaderProtection: Sendable, Equatable {
 /// What ``ReaderProtection/enterLookup(lock:registry:)`` hands to the matching exit.
 @frozen @usableFromInline
 struct LookupToken {
-    /// qsbr: the thread went online for this lookup only.
+    /// qsbr: the thread went online for this lookup only (see ``RCUFlavor/enterReadSection()``).
     @usableFromInline let wentOnline: Bool
     /// Locked strategies: the lookup marker to restore (lookups may nest).
     @usableFromInline let previousMarker: UnsafeMutableRawPointer?

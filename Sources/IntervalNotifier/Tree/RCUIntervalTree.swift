@@ -52,13 +52,9 @@ package final class RCUIntervalTree: @unchecked Sendable {
     @inlinable @inline(__always)
     func withReadSection<Result>(_ body: () throws -> Result) rethrows -> Result {
         switch reclamation {
-        case .rcu(.memb):
-            RCU.readLock()
-            defer { RCU.readUnlock() }
-            return try body()
-        case .rcu(.qsbr):
-            let wentOnline = RCU.QSBR.enterReadSection()
-            defer { RCU.QSBR.exitReadSection(wentOnline) }
+        case .rcu(let flavor):
+            let wentOnline = flavor.enterReadSection()
+            defer { flavor.exitReadSection(wentOnline) }
             return try body()
         case .immediate:
             preconditionFailure("lock-free queries on a tree with immediate reclamation: query snapshotProtected() under the updaters' lock")

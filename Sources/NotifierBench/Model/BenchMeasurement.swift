@@ -13,7 +13,7 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
     /// `hits=16`, `updates=10%`); rows of a table share workload and variant.
     public var variant: String
     /// ``RegistryStrategy/name`` of the address space (`rcu`, `rcu-qsbr`,
-    /// `kernel`, `rwlock`, `mutex`), or `unsynchronized` for the baseline that
+    /// `rcu-bp`, `rcu-mb`, `kernel`, `rwlock`, `mutex`), or `unsynchronized` for the baseline that
     /// walks the same tree with no synchronisation at all.
     public var strategy: String
     /// Mirror-side protocol (`seq`, `odp`, `hmm`) or `-` where none applies.

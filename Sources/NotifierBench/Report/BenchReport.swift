@@ -26,7 +26,7 @@ public struct BenchReport: Sendable {
 
     /// One Markdown table per (workload, metric): rows are (variant, mirror
     /// protocol, threads), columns the strategies present (`rcu`, `rcu-qsbr`,
-    /// `kernel`, `rwlock`, `mutex`, `unsynchronized`, then others); each cell
+    /// `rcu-bp`, `rcu-mb`, `kernel`, `rwlock`, `mutex`, `unsynchronized`, then others); each cell
     /// is the value in human units and, outside the `rcu` column, its ratio to
     /// the `rcu` value of the same row (`x0.12`).
     public func tables() -> String {

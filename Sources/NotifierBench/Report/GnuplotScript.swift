@@ -54,7 +54,8 @@ enum GnuplotScript {
 
     /// Line colours by strategy, the same in every chart; other strategies
     /// get gnuplot's default sequence.
-    static let colours = ["rcu": "#1f77b4", "rcu-qsbr": "#17becf", "kernel": "#2ca02c", "rwlock": "#ff7f0e",
+    static let colours = ["rcu": "#1f77b4", "rcu-qsbr": "#17becf", "rcu-bp": "#9467bd",
+                          "rcu-mb": "#8c564b", "kernel": "#2ca02c", "rwlock": "#ff7f0e",
                           "mutex": "#d62728", "unsynchronized": "#7f7f7f"]
 
     /// The line style of `strategy`: its colour, dashed for the unsynchronised baseline.

@@ -3,7 +3,7 @@
 /// then any others alphabetically.
 enum ReportOrder {
     /// Strategy columns: the reference `rcu` first, the unsynchronised baseline last.
-    static let strategies = ["rcu", "rcu-qsbr", "kernel", "rwlock", "mutex", "unsynchronized", "c-rbtree"]
+    static let strategies = ["rcu", "rcu-qsbr", "rcu-bp", "rcu-mb", "kernel", "rwlock", "mutex", "unsynchronized", "c-rbtree"]
     /// Workloads, in the order of the suite.
     static let workloads = ["read-primitive", "fault-path", "fault-path-harness", "lookup", "storm", "churn", "mixed", "memory",
                             "insert-remove", "tree"]

@@ -23,6 +23,21 @@ public enum BenchWorkloadKind: String, Sendable, CaseIterable {
 public struct BenchOptions: Sendable {
     /// Strategies.
     public var strategies: [RegistryStrategy] = RegistryStrategy.allCases
+    /// Whether the strategies were named on the command line (`--strategy` or
+    /// `--flavor`). When not, the bp and mb flavours run only in the workloads
+    /// that show what a flavour costs (``flavourWorkloads``): elsewhere they
+    /// behave as memb does and would only lengthen the suite.
+    public var strategiesNamed = false
+    /// The workloads the bp and mb flavours run in by default.
+    public static let flavourWorkloads: Set<BenchWorkloadKind> = [.readPrimitive, .faultPath, .lookup]
+    /// The flavours that run only in ``flavourWorkloads`` unless named.
+    public static let flavourOnlyStrategies: Set<RegistryStrategy> = [.rcu(.bp), .rcu(.mb)]
+
+    /// The strategies `kind` runs with.
+    public func strategies(for kind: BenchWorkloadKind) -> [RegistryStrategy] {
+        if strategiesNamed || Self.flavourWorkloads.contains(kind) { return strategies }
+        return strategies.filter { !Self.flavourOnlyStrategies.contains($0) }
+    }
     /// Mirror protocols of the fault-path workload.
     public var protocols: [MirrorProtocol] = MirrorProtocol.allCases
     /// Workloads (run in ``BenchWorkloadKind/runOrder``).
@@ -119,7 +134,9 @@ public enum BenchSuite {
         let treeSettings = options.treeSettings
         let placement = options.placement
         return BenchWorkloadKind.runOrder.filter(options.workloads.contains).map { kind in
-            switch kind {
+            let sweep = sweep.with(strategies: options.strategies(for: kind))
+            let lookupSweep = lookupSweep.with(strategies: options.strategies(for: kind))
+            return switch kind {
             case .readPrimitive:
                 BenchSuiteItem(kind: kind, plan: ReadPrimitiveWorkload.plan(sweep)) { ReadPrimitiveWorkload.run(sweep, progress: $0) }
             case .faultPath:

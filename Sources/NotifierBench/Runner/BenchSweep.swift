@@ -20,7 +20,14 @@ public struct BenchSweep: Sendable {
         self.placement = placement
     }
 
-    /// The same sweep with other thread counts.
+    /// The same sweep over other strategies.
+    public func with(strategies: [RegistryStrategy]) -> BenchSweep {
+        var copy = self
+        copy.strategies = strategies
+        return copy
+    }
+
+    /// The same sweep over other thread counts.
     public func with(threads: [Int]) -> BenchSweep {
         var copy = self
         copy.threads = threads

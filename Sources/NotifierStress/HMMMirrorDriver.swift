@@ -1,7 +1,8 @@
+import Histogram
 import IntervalNotifier
 import Synchronization
 
-/// The shared state of the `hmm` protocol (see ``MirrorProtocol/hmm``): the
+/// The `hmm` protocol (see ``MirrorProtocol/hmm``) and its shared state: the
 /// 2019 `struct hmm`'s `notifiers` count, lock and wait queue, the mirrors to
 /// revalidate, and the quiescence epoch that closes the `valid` ABA.
 ///
@@ -15,7 +16,7 @@ import Synchronization
 ///   it again is ordered after the callback by `lock`, through the count);
 ///   set releasing under `lock`; loaded acquiring by faulters, so a faulter
 ///   that sees true from an end step also sees that step's epoch increment.
-final class HMMCoordinator: @unchecked Sendable {
+final class HMMMirrorDriver: MirrorDriver, @unchecked Sendable {
     /// `hmm->ranges_lock` and `hmm->wq`: guards the fields below.
     let lock = PThreadMutex()
     /// Invalidations in flight (`hmm->notifiers`).
@@ -27,13 +28,28 @@ final class HMMCoordinator: @unchecked Sendable {
     /// Bumped by each end step that revalidates mirrors (see the type's doc).
     let epoch = Atomic<UInt64>(0)
 
-    /// Invalidations in flight now (for the final checks).
-    var notifiersInFlight: Int { lock.withLock { notifiers } }
+    /// Broken variant: a new mirror starts valid even with invalidations in flight.
+    let startValid: Bool
+    /// Broken variant: the faulter does not re-check `valid` under the update lock.
+    let recheckValid: Bool
+    /// Broken variant: the faulter does not check the epoch.
+    let checkEpoch: Bool
+    let strategy: RegistryStrategy
+
+    init(_ configuration: StressConfiguration) {
+        startValid = configuration.brokenVariant == .hmmNewMirrorStartsValid
+        recheckValid = configuration.brokenVariant != .hmmSkipsValidRecheck
+        checkEpoch = configuration.brokenVariant != .hmmSkipsEpochCheck
+        strategy = configuration.strategy
+    }
+
+    var usesRangeLocks: Bool { false }
+    var needsInvalidatingThreadState: Bool { true }
 
     /// Sets the `valid` flag of a freshly inserted subscription: valid if no
     /// invalidation is in flight, else invalid until the count drops to zero
-    /// (`hmm_range_register`). `startValid` is the broken variant that skips the test.
-    func register(_ context: SubscriptionContext, startValid: Bool = false) {
+    /// (`hmm_range_register`).
+    func didInsert(_ context: SubscriptionContext) {
         lock.withLock {
             if notifiers == 0 || startValid {
                 // Releasing: as every store of true (see the type's doc).
@@ -51,6 +67,17 @@ final class HMMCoordinator: @unchecked Sendable {
     /// `invalidateRangeStart`.
     func invalidationWillStart() {
         lock.withLock { notifiers += 1 }
+    }
+
+    /// Counts an invalidation out and lists the mirrors the thread's callbacks
+    /// invalidated (see ``invalidationDidEnd(merging:)``).
+    func invalidationDidEnd(_ state: InvalidatingThreadState?) {
+        if let state {
+            invalidationDidEnd(merging: &state.invalidatedMirrors)
+        } else {
+            var none: [SubscriptionContext] = []
+            invalidationDidEnd(merging: &none)
+        }
     }
 
     /// Counts an invalidation out (`hmm_invalidate_range_end`) and lists the
@@ -102,17 +129,24 @@ final class HMMCoordinator: @unchecked Sendable {
         lock.unlock()
         return valid
     }
-}
 
-extension StressRun {
+    /// With no invalidation in flight, the count is zero and every mirror is valid.
+    func checkAtRest(run: StressRun) {
+        let inFlight = lock.withLock { notifiers }
+        if inFlight != 0 { run.violation("hmm: \(inFlight) invalidations counted in flight at rest") }
+        // Acquiring: pairs with the releasing stores that make a mirror valid.
+        run.checkEveryMirrorUsable("hmm") { $0.hmmValid.load(ordering: .acquiring) }
+    }
+
     /// The `hmm` invalidate callback: under the mirror's update lock clear
     /// `valid` and the entries, then note the mirror in the invalidating
     /// thread's state (listed for revalidation when the invalidation ends).
-    func makeHMMCallback(slot: MirrorSlot, context: SubscriptionContext, firstPage: Int, pageCount: Int) -> InvalidateCallback {
-        return { [unowned self] sub, range, sequence in
-            checkNotPoisoned(context, range: range, sequence: sequence)
+    func makeCallback(run: StressRun, slot: MirrorSlot, context: SubscriptionContext,
+                      firstPage: Int, pageCount: Int) -> InvalidateCallback {
+        return { [unowned run] sub, range, sequence in
+            run.checkNotPoisoned(context, range: range, sequence: sequence)
             guard let state = InvalidatingThreadState.current else {
-                violation("hmm callback for subscription \(context.id) on a thread with no invalidating-thread state (range \(range))")
+                run.violation("hmm callback for subscription \(context.id) on a thread with no invalidating-thread state (range \(range))")
                 return true
             }
             if range.isBlockable {
@@ -120,9 +154,9 @@ extension StressRun {
             } else if !slot.lock.tryLock() {
                 return false
             }
-            // Relaxed: see `HMMCoordinator` (the slot lock orders it for faulters).
+            // Relaxed: see `HMMMirrorDriver` (the slot lock orders it for faulters).
             context.hmmValid.store(false, ordering: .relaxed)
-            clearMirror(slot, context: context, subscription: sub, range: range, firstPage: firstPage, pageCount: pageCount)
+            run.clearMirror(slot, context: context, subscription: sub, range: range, firstPage: firstPage, pageCount: pageCount)
             slot.lock.unlock()
             state.invalidatedMirrors.append(context)
             return true
@@ -131,28 +165,27 @@ extension StressRun {
 
     /// One `hmm` fault: wait until valid, note the epoch, read the page table,
     /// take the update lock, re-check `valid` and the epoch, install.
-    func faultHMM(_ target: FaultTarget, tally: inout FaulterTally, retries: inout FaultRetries) -> FaultOutcome {
-        let recheckValid = configuration.brokenVariant != .hmmSkipsValidRecheck
-        let checkEpoch = configuration.brokenVariant != .hmmSkipsEpochCheck
+    func fault(_ target: FaultTarget, run: StressRun, tally: inout FaulterTally, retries: inout FaultRetries,
+               readBeginLatency: inout Histogram<UInt64>) -> FaultOutcome {
         let context = target.context
         while true {
-            // Acquiring: see `HMMCoordinator` (a true from an end step brings the
+            // Acquiring: see `HMMMirrorDriver` (a true from an end step brings the
             // page-table writes of the ended invalidations with it).
             if !context.hmmValid.load(ordering: .acquiring) {
                 tally.protocolWaits += 1
-                configuration.strategy.readerThreadOffline()
-                let valid = hmm.waitUntilValid(context, timeoutNanoseconds: retries.remainingNanoseconds())
-                configuration.strategy.readerThreadOnline()
+                strategy.readerThreadOffline()
+                let valid = waitUntilValid(context, timeoutNanoseconds: retries.remainingNanoseconds())
+                strategy.readerThreadOnline()
                 if !valid {
                     // Relaxed: `stop` only needs to be seen eventually.
-                    if stop.load(ordering: .relaxed) { return .aborted }
+                    if run.stop.load(ordering: .relaxed) { return .aborted }
                     if retries.expired() { return .abandoned }
                     continue
                 }
             }
-            // Acquiring: see `HMMCoordinator`.
-            let epoch = hmm.epoch.load(ordering: .acquiring)
-            let value = table.read(target.page)
+            // Acquiring: see `HMMMirrorDriver`.
+            let epoch = self.epoch.load(ordering: .acquiring)
+            let value = run.table.read(target.page)
             target.slot.lock.lock()
             guard target.slot.context === context else {
                 target.slot.lock.unlock()
@@ -162,7 +195,7 @@ extension StressRun {
             // must bring that step's epoch increment, read next.
             let valid = !recheckValid || context.hmmValid.load(ordering: .acquiring)
             // Relaxed: ordered after the acquiring load of `valid` above.
-            let sameEpoch = !checkEpoch || hmm.epoch.load(ordering: .relaxed) == epoch
+            let sameEpoch = !checkEpoch || self.epoch.load(ordering: .relaxed) == epoch
             if valid && sameEpoch {
                 target.slot.mirror[target.page - target.firstPage] = value
                 target.slot.lock.unlock()

@@ -1,3 +1,4 @@
+import Histogram
 import IntervalNotifier
 import Synchronization
 
@@ -5,10 +6,11 @@ import Synchronization
 import Glibc
 #endif
 
-/// The shared state of the `odp` protocol (see ``MirrorProtocol/odp``): the
-/// count of invalidations in flight and the subscriptions waiting for a moment
-/// with none (ODP's `notifier_count` and `no_private_counters` list).
-final class ODPCoordinator: @unchecked Sendable {
+/// The `odp` protocol (see ``MirrorProtocol/odp``): per-range reader-writer
+/// locks, and the shared state: the count of invalidations in flight and the
+/// subscriptions waiting for a moment with none (ODP's `notifier_count` and
+/// `no_private_counters` list).
+final class ODPMirrorDriver: MirrorDriver, @unchecked Sendable {
     /// Invalidations in flight, counted by the harness around the engine's
     /// start and end (teardown included). Every access is sequentially
     /// consistent: `register` and `activatePending` conclude "every invalidation
@@ -19,11 +21,25 @@ final class ODPCoordinator: @unchecked Sendable {
     let notifiers = Atomic<Int>(0)
     /// Contexts inserted while `notifiers` was not zero, not yet active.
     private let pending = Locked<[SubscriptionContext]>([])
+    /// Broken variant: faulters do not wait for activation.
+    let skipActivation: Bool
+    /// Broken variant: faulters do not write-lock the range.
+    let skipWriteLock: Bool
+    let strategy: RegistryStrategy
+
+    init(_ configuration: StressConfiguration) {
+        skipActivation = configuration.brokenVariant == .odpSkipsActivationWait
+        skipWriteLock = configuration.brokenVariant == .odpFaulterSkipsWriteLock
+        strategy = configuration.strategy
+    }
+
+    var usesRangeLocks: Bool { true }
+    var needsInvalidatingThreadState: Bool { true }
 
     /// Makes a freshly inserted subscription's context active at once if no
     /// invalidation is in flight, else queues it. Call after `insert` returned
     /// and before any faulter can see the context.
-    func register(_ context: SubscriptionContext) {
+    func didInsert(_ context: SubscriptionContext) {
         pending.withLock { list in
             // Sequentially consistent: see `notifiers`.
             if notifiers.load(ordering: .sequentiallyConsistent) == 0 {
@@ -41,9 +57,10 @@ final class ODPCoordinator: @unchecked Sendable {
         notifiers.add(1, ordering: .sequentiallyConsistent)
     }
 
-    /// Counts an invalidation out; call after `invalidateRangeEnd` (or after a
-    /// refused start) and after releasing its read locks.
-    func invalidationDidEnd() {
+    /// Read-unlocks the ranges the thread's callbacks locked, then counts the
+    /// invalidation out; call after `invalidateRangeEnd` (or after a refused start).
+    func invalidationDidEnd(_ state: InvalidatingThreadState?) {
+        state?.releaseReadLocks()
         // Sequentially consistent: see `notifiers`.
         if notifiers.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { activatePending() }
     }
@@ -62,16 +79,24 @@ final class ODPCoordinator: @unchecked Sendable {
             list.removeAll(keepingCapacity: true)
         }
     }
-}
 
-extension StressRun {
+    /// With no invalidation in flight, the count is zero and every mirror is active.
+    func checkAtRest(run: StressRun) {
+        // Sequentially consistent: see `notifiers`.
+        let inFlight = notifiers.load(ordering: .sequentiallyConsistent)
+        if inFlight != 0 { run.violation("odp: \(inFlight) invalidations counted in flight at rest") }
+        // Acquiring: pairs with the releasing stores that activate a mirror.
+        run.checkEveryMirrorUsable("odp") { $0.odpActive.load(ordering: .acquiring) }
+    }
+
     /// The `odp` invalidate callback: read-lock the range until the
     /// invalidation ends (the invalidating thread unlocks), clear the mirror.
-    func makeODPCallback(slot: MirrorSlot, context: SubscriptionContext, firstPage: Int, pageCount: Int) -> InvalidateCallback {
-        return { [unowned self] sub, range, sequence in
-            checkNotPoisoned(context, range: range, sequence: sequence)
+    func makeCallback(run: StressRun, slot: MirrorSlot, context: SubscriptionContext,
+                      firstPage: Int, pageCount: Int) -> InvalidateCallback {
+        return { [unowned run] sub, range, sequence in
+            run.checkNotPoisoned(context, range: range, sequence: sequence)
             guard let rangeLock = slot.rangeLock, let state = InvalidatingThreadState.current else {
-                violation("odp callback for subscription \(context.id) on a thread with no invalidating-thread state (range \(range))")
+                run.violation("odp callback for subscription \(context.id) on a thread with no invalidating-thread state (range \(range))")
                 return true
             }
             if range.isBlockable {
@@ -85,7 +110,7 @@ extension StressRun {
             } else if !slot.lock.tryLock() {
                 return false   // the read lock is released with the others at end
             }
-            clearMirror(slot, context: context, subscription: sub, range: range, firstPage: firstPage, pageCount: pageCount)
+            run.clearMirror(slot, context: context, subscription: sub, range: range, firstPage: firstPage, pageCount: pageCount)
             slot.lock.unlock()
             return true
         }
@@ -93,11 +118,10 @@ extension StressRun {
 
     /// One `odp` fault: wait for the subscription to be active, then write-lock
     /// the range, read the page table, install, unlock.
-    func faultODP(_ target: FaultTarget, tally: inout FaulterTally, retries: inout FaultRetries) -> FaultOutcome {
-        let skipActivation = configuration.brokenVariant == .odpSkipsActivationWait
-        let skipWriteLock = configuration.brokenVariant == .odpFaulterSkipsWriteLock
+    func fault(_ target: FaultTarget, run: StressRun, tally: inout FaulterTally, retries: inout FaultRetries,
+               readBeginLatency: inout Histogram<UInt64>) -> FaultOutcome {
         guard let rangeLock = target.slot.rangeLock else {
-            violation("odp fault on slot \(target.slot.index) without a range lock")
+            run.violation("odp fault on slot \(target.slot.index) without a range lock")
             return .aborted
         }
         // Acquiring (both loads): pairs with the activation's releasing store, so
@@ -109,21 +133,21 @@ extension StressRun {
             var spins = 0
             repeat {
                 // Relaxed: `stop` only needs to be seen eventually.
-                if stop.load(ordering: .relaxed) { return .aborted }
+                if run.stop.load(ordering: .relaxed) { return .aborted }
                 if retries.expired() { return .abandoned }
-                configuration.strategy.readerQuiescentState()
+                strategy.readerQuiescentState()
                 spins += 1
                 if spins < 16 { sched_yield() } else { usleep(20) }
             } while !target.context.odpActive.load(ordering: .acquiring)
         }
         if !skipWriteLock && !rangeLock.tryWriteLock() {
             // Contended: an invalidation holds it; do not delay grace periods.
-            configuration.strategy.readerThreadOffline()
+            strategy.readerThreadOffline()
             rangeLock.writeLock()
-            configuration.strategy.readerThreadOnline()
+            strategy.readerThreadOnline()
         }
         defer { if !skipWriteLock { rangeLock.unlock() } }
-        let value = table.read(target.page)
+        let value = run.table.read(target.page)
         target.slot.lock.lock()
         defer { target.slot.lock.unlock() }
         guard target.slot.context === target.context else { return .aborted }
