@@ -143,7 +143,10 @@ final class HMMMirrorDriver: MirrorDriver, @unchecked Sendable {
     /// thread's state (listed for revalidation when the invalidation ends).
     func makeCallback(run: StressRun, slot: MirrorSlot, context: SubscriptionContext,
                       firstPage: Int, pageCount: Int) -> InvalidateCallback {
-        return { [unowned run] sub, range, sequence in
+        // Weak: a run that stopped early (a hang) leaves subscriptions in the
+        // space, whose teardown calls this after the run itself is gone.
+        return { [weak run] sub, range, sequence in
+            guard let run else { return true }
             run.checkNotPoisoned(context, range: range, sequence: sequence)
             guard let state = InvalidatingThreadState.current else {
                 run.violation("hmm callback for subscription \(context.id) on a thread with no invalidating-thread state (range \(range))")

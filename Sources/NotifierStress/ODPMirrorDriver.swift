@@ -93,7 +93,10 @@ final class ODPMirrorDriver: MirrorDriver, @unchecked Sendable {
     /// invalidation ends (the invalidating thread unlocks), clear the mirror.
     func makeCallback(run: StressRun, slot: MirrorSlot, context: SubscriptionContext,
                       firstPage: Int, pageCount: Int) -> InvalidateCallback {
-        return { [unowned run] sub, range, sequence in
+        // Weak: a run that stopped early (a hang) leaves subscriptions in the
+        // space, whose teardown calls this after the run itself is gone.
+        return { [weak run] sub, range, sequence in
+            guard let run else { return true }
             run.checkNotPoisoned(context, range: range, sequence: sequence)
             guard let rangeLock = slot.rangeLock, let state = InvalidatingThreadState.current else {
                 run.violation("odp callback for subscription \(context.id) on a thread with no invalidating-thread state (range \(range))")

@@ -29,7 +29,10 @@ final class SeqMirrorDriver: MirrorDriver {
     func makeCallback(run: StressRun, slot: MirrorSlot, context: SubscriptionContext,
                       firstPage: Int, pageCount: Int) -> InvalidateCallback {
         let skipSetSequence = skipSetSequence
-        return { [unowned run] sub, range, sequence in
+        // Weak: a run that stopped early (a hang) leaves subscriptions in the
+        // space, whose teardown calls this after the run itself is gone.
+        return { [weak run] sub, range, sequence in
+            guard let run else { return true }
             run.checkNotPoisoned(context, range: range, sequence: sequence)
             if range.isBlockable {
                 slot.lock.lock()

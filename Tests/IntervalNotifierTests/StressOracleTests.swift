@@ -1,5 +1,5 @@
 import IntervalNotifier
-import NotifierStress
+@testable import NotifierStress
 import Testing
 
 /// The stress harness and its oracle: a clean run is clean, and every
@@ -17,6 +17,23 @@ struct StressOracleTests {
         c.subscriptions = 32
         c.hangBound = 5
         return c
+    }
+
+    @Test("a run dropped with its subscriptions still registered (as after a hang) tears down cleanly",
+          arguments: MirrorProtocol.allCases)
+    func droppedRunWithSubscriptions(_ mirrorProtocol: MirrorProtocol) {
+        var c = Self.configuration(seconds: 1, seed: 5)
+        c.mirrorProtocol = mirrorProtocol
+        weak var dropped: StressRun?
+        do {
+            let run = StressRun(c)
+            run.populate()
+            #expect(run.space.subscriptionCount == c.subscriptions)
+            dropped = run
+        }
+        // The space went with the run, and its teardown ran every subscription's
+        // release callback after the run was gone.
+        #expect(dropped == nil)
     }
 
     @Test("a correct engine runs clean with faulters, invalidators, churners and a mid-run teardown (hmm-tests anon_teardown shape)")
