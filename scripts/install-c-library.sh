@@ -10,7 +10,7 @@
 # Usage: scripts/install-c-library.sh [--prefix DIR] [--configuration debug|release] [--static-stdlib]
 #   --prefix          default /usr/local
 #   --configuration   default release
-#   --static-stdlib   link the Swift runtime into the library (about 6-9 MB, needs only
+#   --static-stdlib   link the Swift runtime into the library (10 MB, needs only
 #                     libc, libm, libstdc++, libgcc_s and liburcu); without it the library
 #                     finds the Swift runtime through its RUNPATH in this toolchain.
 #                     Builds in its own scratch folder (.build-c-static).
