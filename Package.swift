@@ -19,6 +19,10 @@ let package = Package(
         .library(name: "NotifierHarness", targets: ["NotifierHarness"]),
         .executable(name: "notifier-stress", targets: ["notifier-stress"]),
         .executable(name: "notifier-bench", targets: ["notifier-bench"]),
+        // C API: libinterval_notifier.so for C and C++ callers (header
+        // Sources/CIntervalNotifierAPI/include/interval_notifier.h, installed with
+        // scripts/install-c-library.sh, found through pkg-config interval-notifier).
+        .library(name: "interval_notifier", type: .dynamic, targets: ["IntervalNotifierC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -65,6 +69,16 @@ let package = Package(
             dependencies: ["CURCU", "CURCUQSBR", "CURCUBP", "CURCUMB", "CNotifierCore"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // ---- C API (issue 14): the hand-written header and umn_strerror (C), and the
+        // @c functions (Swift) that make up libinterval_notifier.so. Only the
+        // `interval_notifier` product and Examples/c use them.
+        .target(name: "CIntervalNotifierAPI"),
+        .target(
+            name: "IntervalNotifierC",
+            dependencies: ["IntervalNotifier", "CIntervalNotifierAPI"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // ---- end of the C API block
         // The harness's C calls Swift cannot make directly: CPU affinity
         // (`_GNU_SOURCE` extensions of <sched.h>), libnuma, the reader-preferring
         // rwlock, atomics on plain memory. Never linked by the library.

@@ -4,8 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-__thread void *cnp_callback_marker;
-__thread void *cnp_lookup_marker;
+__thread void *cnp_callback_marker CNP_TLS_MODEL;
+__thread void *cnp_lookup_marker CNP_TLS_MODEL;
 
 void *cnp_set_callback_context(void *context) {
     void *previous = cnp_callback_marker;

@@ -15,6 +15,13 @@
 #include <urcu/urcu-memb.h>
 #include <urcu/call-rcu.h>
 
+// The reader's thread-local state, redeclared with the initial-exec TLS model: code
+// in a shared object (libinterval_notifier.so, the C API) then reaches it with one
+// %fs-relative load instead of a `__tls_get_addr` call per read lock, unlock and
+// registration check (three per lookup). liburcu-memb is a DT_NEEDED of every
+// object that includes this, so its TLS is in the static block.
+extern __thread struct urcu_reader urcu_memb_reader __attribute__((tls_model("initial-exec")));
+
 // ThreadSanitizer cannot see a grace period (liburcu orders readers and the
 // updater with membarrier(2) and compiler barriers), so under TSan each read-side
 // unlock releases, and each completed grace period acquires, one sync object:

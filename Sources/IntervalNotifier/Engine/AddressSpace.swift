@@ -152,6 +152,14 @@ public final class AddressSpace: @unchecked Sendable {
         try registry.insert(start: start, last: last, invalidate: invalidate)
     }
 
+    /// ``insert(start:length:invalidate:)`` for the C API: the subscription also
+    /// carries the caller's `void *` context (``IntervalSubscription/foreignContext``),
+    /// so that a lookup can return it.
+    package func insert(start: UInt64, length: UInt64, foreignContext: UnsafeMutableRawPointer?, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
+        let last = try Self.lastAddress(start: start, length: length)
+        return try registry.insert(start: start, last: last, foreignContext: foreignContext, invalidate: invalidate)
+    }
+
     /// `start + length - 1`, or the error for an empty or overflowing range.
     private static func lastAddress(start: UInt64, length: UInt64) throws(NotifierError) -> UInt64 {
         guard length > 0 else { throw .emptyRange(start: start) }

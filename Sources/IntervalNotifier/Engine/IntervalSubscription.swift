@@ -51,6 +51,9 @@ public final class IntervalSubscription: @unchecked Sendable {
     @usableFromInline let registry: SubscriptionRegistry
     /// The user's invalidate callback.
     public let invalidate: InvalidateCallback
+    /// The `void *` context a C caller gave at insert (the C API's
+    /// `umn_interval_notifier_context`); nil for Swift callers. Never read here.
+    package let foreignContext: UnsafeMutableRawPointer?
 
     /// The kernel's `invalidate_seq`: odd while registered, ``SubscriptionRegistry/unregisteredSequence``
     /// (even) once removed or detached, so that ``readBegin()`` leaves its fast
@@ -73,9 +76,10 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// The range a deferred ``AddressSpace/update(_:start:length:)`` will give it.
     var pendingRange: (start: UInt64, last: UInt64)?
 
-    init(start: UInt64, last: UInt64, registry: SubscriptionRegistry, invalidate: @escaping InvalidateCallback) {
+    init(start: UInt64, last: UInt64, registry: SubscriptionRegistry, foreignContext: UnsafeMutableRawPointer? = nil, invalidate: @escaping InvalidateCallback) {
         self.registry = registry
         self.invalidate = invalidate
+        self.foreignContext = foreignContext
         self.sequence = Atomic(1)
         self.rangeStart = Atomic(start)
         self.rangeLast = Atomic(last)

@@ -7,7 +7,7 @@ public enum RCUFlavor: String, Sendable, Hashable, CaseIterable {
     /// liburcu's qsbr flavour: read-side sections are free, but reader threads
     /// must announce quiescent states. A thread that has not gone online with
     /// ``RegistryStrategy/readerThreadOnline()`` pays an online/offline pair (two
-    /// full barriers) per lookup instead; see ``RCU/QSBR``.
+    /// full barriers) per lookup instead; see "The qsbr contract" in <doc:ChoosingAStrategy>.
     case qsbr
     /// liburcu's bp ("bulletproof") flavour: memb's read side, and no thread
     /// ever needs registering (liburcu-bp registers a thread at its first read
