@@ -12,10 +12,10 @@ public enum RCUFlavor: String, Sendable, Hashable, CaseIterable {
     /// liburcu's bp ("bulletproof") flavour: memb's read side, and no thread
     /// ever needs registering (liburcu-bp registers a thread at its first read
     /// and unregisters it at exit), for code embedded in someone else's process;
-    /// see ``RCU/BP``.
+    /// see <doc:ChoosingAStrategy>.
     case bp
     /// liburcu's mb flavour: a full memory barrier at each end of a read-side
-    /// section, so grace periods need no `membarrier(2)`; see ``RCU/MB``.
+    /// section, so grace periods need no `membarrier(2)`.
     case mb
 }
 
