@@ -16,11 +16,22 @@ cd "$(dirname "$0")/.."
 scratch=.build-docs
 graphs="$scratch/symbol-graphs"
 archive="$scratch/IntervalNotifier.doccarchive"
-rm -rf "$graphs" "$archive"
-mkdir -p "$graphs"
+# The graphs are written only when the target compiles: keep them between runs (an
+# up-to-date build writes none), and rebuild from scratch if they are missing.
+rm -rf "$graphs/library" "$archive"
+mkdir -p "$graphs/all"
+build_graphs() {
+    swift build --target IntervalNotifier --scratch-path "$scratch" \
+        -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$PWD/$graphs/all" 2>&1 | tail -1
+}
 echo "== symbol graph (swift build --target IntervalNotifier -emit-symbol-graph)"
-swift build --target IntervalNotifier --scratch-path "$scratch" \
-    -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$PWD/$graphs/all" 2>&1 | tail -1
+build_graphs
+if [ ! -f "$graphs/all/IntervalNotifier.symbols.json" ]; then
+    echo "no symbol graph from an up-to-date build: rebuilding $scratch from scratch"
+    rm -rf "$scratch"
+    mkdir -p "$graphs/all"
+    build_graphs
+fi
 # The flag emits graphs for the C modules too; docc gets the library's only.
 mkdir -p "$graphs/library"
 cp "$graphs/all"/IntervalNotifier.symbols.json "$graphs/library/"
