@@ -51,6 +51,10 @@ public final class IntervalSubscription: @unchecked Sendable {
     @usableFromInline let registry: SubscriptionRegistry
     /// The user's invalidate callback.
     public let invalidate: InvalidateCallback
+    /// A word its creator attached (0 unless set): the registration cache keeps
+    /// its region's address here, so that a lookup reaches the region with one
+    /// load and no reference counting.
+    @usableFromInline let context: UInt
 
     /// The kernel's `invalidate_seq`: odd while registered, ``SubscriptionRegistry/unregisteredSequence``
     /// (even) once removed or detached, so that ``readBegin()`` leaves its fast
@@ -73,9 +77,10 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// The range a deferred ``AddressSpace/update(_:start:length:)`` will give it.
     var pendingRange: (start: UInt64, last: UInt64)?
 
-    init(start: UInt64, last: UInt64, registry: SubscriptionRegistry, invalidate: @escaping InvalidateCallback) {
+    init(start: UInt64, last: UInt64, registry: SubscriptionRegistry, context: UInt = 0, invalidate: @escaping InvalidateCallback) {
         self.registry = registry
         self.invalidate = invalidate
+        self.context = context
         self.sequence = Atomic(1)
         self.rangeStart = Atomic(start)
         self.rangeLast = Atomic(last)
