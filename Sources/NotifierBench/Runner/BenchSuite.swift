@@ -11,10 +11,11 @@ public enum BenchWorkloadKind: String, Sendable, CaseIterable {
     case mixed
     case memory
     case insertRemove = "insert-remove"
+    case cache
 
     /// The order the suite runs them in: `memory` first, while the heap is
     /// still small (its RSS deltas are then meaningful), then as listed.
-    public static let runOrder: [BenchWorkloadKind] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove]
+    public static let runOrder: [BenchWorkloadKind] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove, .cache]
 }
 
 /// Everything `notifier-bench` was asked to run.
@@ -52,6 +53,10 @@ public struct BenchOptions: Sendable {
     public var lookupThreads: [Int] { threads ?? Array(Set([1, placement.cores])).sorted() }
     /// Registry sizes of `lookup`.
     public var lookupSizes: [Int] { quick ? [1000, 100_000, 1_000_000] : [1000, 10_000, 100_000, 1_000_000] }
+    /// Region counts of `cache` (given with `--cache-sizes`, else 1e3, 1e5, 1e6; `--quick` drops 1e6).
+    public var cacheSizes: [Int]? = nil
+    /// Region counts `cache` runs.
+    public var effectiveCacheSizes: [Int] { cacheSizes ?? (quick ? [1000, 100_000] : [1000, 100_000, 1_000_000]) }
     /// Subscriptions of `memory`.
     public var memorySize: Int { 1_000_000 }
 
@@ -82,6 +87,9 @@ public enum BenchSuite {
         let large = !options.quick
         let nodes = options.nodes
         let memorySize = options.memorySize
+        let cacheSizes = options.effectiveCacheSizes
+        let placement = options.placement
+        let cacheDuration = min(options.effectiveDuration, 0.3)
         return BenchWorkloadKind.runOrder.filter(options.workloads.contains).map { kind in
             switch kind {
             case .readPrimitive:
@@ -106,6 +114,10 @@ public enum BenchSuite {
                 }
             case .insertRemove:
                 BenchSuiteItem(kind: kind, plan: InsertRemoveWorkload.plan(sweep)) { InsertRemoveWorkload.run(sweep, progress: $0) }
+            case .cache:
+                BenchSuiteItem(kind: kind, plan: CacheWorkload.plan(sizes: cacheSizes, duration: cacheDuration)) {
+                    CacheWorkload.run(sizes: cacheSizes, duration: cacheDuration, placement: placement, progress: $0)
+                }
             }
         }
     }
