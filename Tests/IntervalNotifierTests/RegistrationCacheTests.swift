@@ -71,7 +71,14 @@ struct RegistrationCacheTests {
         #expect(cache.statistics.misses == 1)
         let spanning = try cache.get(address: 10 * page + page - 8, length: 16)
         #expect(spanning.registration != id && spanning.length == 2 * page)
+        let spanningID = spanning.registration
         cache.put(spanning)
+        #expect(cache.statistics.misses == 2)
+        // The lowest region containing the address (one page) does not cover the
+        // range; the larger one that starts at the same page does.
+        let viaWalk = try cache.get(address: 10 * page + 100, length: page)
+        #expect(viaWalk.registration == spanningID, "a covering region other than the lowest one must hit")
+        cache.put(viaWalk)
         #expect(cache.statistics.misses == 2)
         #expect(registrar.registrations == 2 && registrar.totalDeregistrations == 0)
         #expect(throws: NotifierError.emptyRange(start: 5)) { let handle = try cache.get(address: 5, length: 0); cache.put(handle) }

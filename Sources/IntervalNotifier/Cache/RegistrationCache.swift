@@ -165,24 +165,41 @@ public final class RegistrationCache: @unchecked Sendable {
         }
     }
 
-    /// The hit path: the lowest valid region of this cache that covers
-    /// `[address, last]`, with a reference taken, or nil.
+    /// The hit path: a valid region of this cache that covers `[address, last]`,
+    /// with a reference taken, or nil. First the lowest region containing
+    /// `address` (the tree's iterative descent: with regions that do not
+    /// overlap, the only candidate); only if that one does not do, a walk over
+    /// every region containing `address`.
     @inline(__always)
     func hit(address: UInt64, last: UInt64) -> CacheRegionPointer? {
+        var walk = false
+        let first = registry.withSubscription(containing: address) { subscription -> CacheRegionPointer? in
+            guard let subscription else { return nil }
+            if let region = acquire(subscription, address: address, last: last) { return region }
+            walk = true
+            return nil
+        }
+        guard _slowPath(walk) else { return first }
         var found: CacheRegionPointer?
-        let owner = ownerWord
         _ = registry.forEachSubscription(overlapping: address, last: address) { subscription in
-            let word = subscription.context
-            guard word != 0 else { return true }
-            let region = CacheRegionPointer(contextWord: word)
-            // The region is alive: it is freed only after its subscription left
-            // the tree and a grace period passed, and we are in a lookup.
-            guard region.pointee.owner == owner, region.pointee.start <= address, last <= region.pointee.last,
-                  region.tryAcquire() else { return true }
-            found = region
-            return false
+            found = acquire(subscription, address: address, last: last)
+            return found == nil
         }
         return found
+    }
+
+    /// A reference on the region of `subscription` if it is this cache's,
+    /// covers `[address, last]` and is registered and valid.
+    @inline(__always)
+    func acquire(_ subscription: IntervalSubscription, address: UInt64, last: UInt64) -> CacheRegionPointer? {
+        let word = subscription.context
+        guard word != 0 else { return nil }
+        let region = CacheRegionPointer(contextWord: word)
+        // The region is alive: it is freed only after its subscription left
+        // the tree and a grace period passed, and we are in a lookup.
+        guard region.pointee.owner == ownerWord, region.pointee.start <= address, last <= region.pointee.last,
+              region.tryAcquire() else { return nil }
+        return region
     }
 
     // MARK: Maintenance

@@ -35,7 +35,8 @@ public enum CacheWorkload {
 
     /// Points and time of ``run(sizes:duration:placement:progress:)``.
     public static func plan(sizes: [Int], duration: Double) -> BenchPlan {
-        let sides = CacheFixture.ucxUnavailableReason == nil ? 2 : 1
+        // Both peers (planning does not load UCX to find out).
+        let sides = 2
         let perSize = 3 * sides + 2 * sides + 2
         let setup = sizes.reduce(0.0) { $0 + Double($1) * Double(sides) * 2 * BenchPlan.secondsPerSubscription }
         return .points(perSize * sizes.count, duration: duration, setupSeconds: setup)
