@@ -7,7 +7,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#if defined(__has_include)
+// CCP_NO_UCX forces the stubs (to check that build without libucx-dev).
+#if defined(__has_include) && !defined(CCP_NO_UCX)
 #if __has_include(<ucs/memory/rcache.h>) && __has_include(<ucm/api/ucm.h>)
 #define CCP_HAVE_UCX 1
 #endif
