@@ -128,11 +128,21 @@ let package = Package(
         // in debug and -O2 in release.
         .target(name: "CTreeBaseline"),
         // --- end of the tree benchmark's block --------------------------------
+        // --- Registration cache peers (issue 13; benchmark side only) ---
+        // UCX's ucs_rcache loaded with dlopen at run time (compiled to stubs
+        // when <ucs/memory/rcache.h> is absent, so building and linking never
+        // need libucx-dev), and the minimal userfaultfd round trip (the floor).
+        .target(
+            name: "CCachePeers",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
+        ),
+        // --- end of registration cache peers ---
         // The strategy comparison suite: workloads, thread sweeps, report.
         .target(
             name: "NotifierBench",
             dependencies: [
-                "IntervalNotifier", "NotifierHarness", "NotifierStress", "CNotifierHarness", "CTreeBaseline",
+                "IntervalNotifier", "NotifierHarness", "NotifierStress", "CNotifierHarness", "CTreeBaseline", "CCachePeers",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -16,6 +16,7 @@ const char *umn_strerror(int err) {
     case -EPROTO: return "invalidate_range_end without a matching invalidate_range_start";
     case -EBUSY: return "the subscription is still registered";
     case -EOPNOTSUPP: return "strategy not available in this build";
+    case -EFAULT: return "the register callback refused the memory (registration cache)";
     default: return "unknown interval-notifier error";
     }
 }

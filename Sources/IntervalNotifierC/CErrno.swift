@@ -22,6 +22,7 @@ extension NotifierError {
         case .calledFromInvalidateCallback, .calledInsideOwnWindow, .calledFromReleaseCallback, .calledInsideLookup: -EDEADLK
         case .unbalancedInvalidateEnd: -EPROTO
         case .wouldBlock: -EAGAIN
+        case .registrationFailed: -EFAULT   // the register callback refused the memory (as ib_umem_get on unmapped memory)
         }
     }
 }

@@ -71,7 +71,7 @@ public func umnIntervalNotifierFree(_ sub: OpaquePointer?) -> Int32 {
 @c(umn_interval_notifier_context)
 public func umnIntervalNotifierContext(_ sub: OpaquePointer?) -> UnsafeMutableRawPointer? {
     guard let sub else { return nil }
-    return IntervalSubscription.withHandle(sub) { $0.foreignContext }
+    return IntervalSubscription.withHandle(sub) { UnsafeMutableRawPointer(bitPattern: $0.context) }
 }
 
 /// `umn_interval_notifier_range`: the range as of one instant.

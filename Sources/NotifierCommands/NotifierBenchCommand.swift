@@ -40,6 +40,8 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
     var duration: Double?
     @Option(help: "NUMA nodes to pin threads to, comma separated, among those with allowed CPUs (default: every allowed CPU).")
     var nodes: String?
+    @Option(name: .customLong("cache-sizes"), parsing: .unconditional, help: "Region counts of the cache workload, comma separated, each 1 to 1000000 (default 1000,100000,1000000; --quick: 1000,100000).")
+    var cacheSizes: String?
     @Flag(help: "The whole suite in about 3 minutes on 2 cores: fewer sizes, short points.")
     var quick = false
     @Option(help: "Directory the report is written to, created and write-tested before the run (default: a new results/runs/<UTC timestamp>/; --out results regenerates the committed report).")
@@ -92,6 +94,16 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
             if let duration { throw Check.error("--duration", "\(duration)", "the tree workload sets its own repetition lengths (leave --duration out)") }
         }
         if let duration { try Check.seconds(duration, flag: "--duration") }
+        var cacheSizeList: [Int]?
+        if let cacheSizes {
+            cacheSizeList = try Check.list(cacheSizes, flag: "--cache-sizes").map {
+                guard let n = Int($0), (1...1_000_000).contains(n) else {
+                    throw Check.error("--cache-sizes", $0, "each region count must be an integer in [1, 1000000]")
+                }
+                return n
+            }
+            cacheSizeList = Array(Set(cacheSizeList!)).sorted()
+        }
         var nodeList: [Int]?
         if let nodes {
             nodeList = try Check.members(nodes, flag: "--nodes", allowed: BenchPlacement.availableNodes(), what: "NUMA node with allowed CPUs")
@@ -105,6 +117,7 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         options.duration = duration
         options.nodes = nodeList
         options.quick = quick
+        options.cacheSizes = cacheSizeList
         if reportFrom == nil {
             let points = BenchSuite.items(options).reduce(0) { $0 + $1.plan.points }
             guard points > 0 else {

@@ -93,6 +93,10 @@ struct CommandLineValidationTests {
         Bad(["--workload", "bogus"], "--workload bogus: unknown; valid: read-primitive"),
         Bad(["--workload", ""], "--workload ''"),
         Bad(["--nodes", "99"], "--nodes 99"),
+        Bad(["--cache-sizes", "0"], "--cache-sizes 0"),
+        Bad(["--cache-sizes", "1000,2000000"], "--cache-sizes 2000000"),
+        Bad(["--cache-sizes", "1e3"], "--cache-sizes 1e3"),
+        Bad(["--cache-sizes", "1000,"], "empty item"),
         Bad(["--protocol", "odp", "--strategy", "kernel", "--workload", "fault-path"], "measures no point"),
         Bad(["--report-from", "/nonexistent/bench.json"], "--report-from /nonexistent/bench.json"),
         // `tree` alone runs one thread with its own repetition lengths.

@@ -2,7 +2,8 @@
 // the read side of the collision-retry protocol (readBegin + readRetry,
 // checkRetry, setSequence), invalidations hitting 0, 1 and 16 subscriptions,
 // insert + remove of one subscription among 100 000, and the RCU lookup
-// `withSubscription(containing:)` among 100 000.
+// `withSubscription(containing:)` among 100 000, and a RegistrationCache hit
+// (get + put) among 100 000 cached pages.
 //
 // package-benchmark runs every benchmark in its own process, so each one builds
 // the address space it needs in its `setup` hook, outside the measurement. Every
@@ -224,6 +225,44 @@ func lookups(_ space: AddressSpace, _ n: Int, _ rng: inout Xorshift64) -> UInt64
     return sum
 }
 
+// MARK: Registration cache
+
+/// A ``RegistrationCache`` holding 100 000 regions of one 4 KiB page each
+/// (addresses only: a hit needs no memory behind them), registered in shuffled order.
+final class CacheFixture: @unchecked Sendable {
+    static let count = 100_000
+    let space = AddressSpace()
+    let cache: RegistrationCache
+    let pages: [UInt64]
+
+    init() {
+        cache = RegistrationCache(addressSpace: space, register: { start, _ in UInt(start) }, deregister: { _, _, _ in })
+        pages = (0..<Self.count).map { 0x1000_0000 + UInt64($0) * 4096 }
+        var rng = Xorshift64(seed: 0xCAC4E)
+        for page in pages.shuffled(using: &rng) {
+            let handle = try! cache.get(address: page, length: 4096)
+            cache.put(handle)
+        }
+    }
+}
+
+let cacheFixture = CacheFixture()
+
+/// `n` hits (get + put) on uniformly random cached pages.
+@inline(never)
+func cacheHits(_ fixture: CacheFixture, _ n: Int, _ rng: inout Xorshift64) -> UInt {
+    var sum: UInt = 0
+    let cache = fixture.cache
+    fixture.pages.withUnsafeBufferPointer { pages in
+        for _ in 0..<n {
+            let handle = try! cache.get(address: pages[Int(rng.next() % UInt64(pages.count))], length: 4096)
+            sum &+= handle.registration
+            cache.put(handle)
+        }
+    }
+    return sum
+}
+
 // MARK: Registration
 
 let benchmarks: @Sendable () -> Void = {
@@ -303,6 +342,17 @@ let benchmarks: @Sendable () -> Void = {
         } setup: {
             _ = invalidationFixture(hits: hits)
         }
+    }
+
+    // The registration cache's hit path: no allocation, no retain, no release.
+    Benchmark(benchmarkName("Cache hit get + put N=0100K")) { benchmark in
+        let fixture = cacheFixture
+        var rng = pointGenerator(benchmark)
+        let n = benchmark.scaledIterations.count
+        measure(benchmark) { blackHole(cacheHits(fixture, n, &rng)) }
+        withExtendedLifetime(fixture) {}
+    } setup: {
+        _ = cacheFixture
     }
 
     for strategy in RegistryStrategy.allCases {

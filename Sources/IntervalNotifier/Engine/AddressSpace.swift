@@ -153,11 +153,11 @@ public final class AddressSpace: @unchecked Sendable {
     }
 
     /// ``insert(start:length:invalidate:)`` for the C API: the subscription also
-    /// carries the caller's `void *` context (``IntervalSubscription/foreignContext``),
-    /// so that a lookup can return it.
+    /// carries the caller's `void *` context as its context word
+    /// (``IntervalSubscription/context``), so that a lookup can return it.
     package func insert(start: UInt64, length: UInt64, foreignContext: UnsafeMutableRawPointer?, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
         let last = try Self.lastAddress(start: start, length: length)
-        return try registry.insert(start: start, last: last, foreignContext: foreignContext, invalidate: invalidate)
+        return try registry.insert(start: start, last: last, context: UInt(bitPattern: foreignContext), invalidate: invalidate)
     }
 
     /// `start + length - 1`, or the error for an empty or overflowing range.

@@ -51,9 +51,11 @@ public final class IntervalSubscription: @unchecked Sendable {
     @usableFromInline let registry: SubscriptionRegistry
     /// The user's invalidate callback.
     public let invalidate: InvalidateCallback
-    /// The `void *` context a C caller gave at insert (the C API's
-    /// `umn_interval_notifier_context`); nil for Swift callers. Never read here.
-    package let foreignContext: UnsafeMutableRawPointer?
+    /// A word its creator attached (0 unless set), never read by the engine: the
+    /// registration cache keeps its region's address here, so that a lookup
+    /// reaches the region with one load and no reference counting; the C API
+    /// keeps the caller's `void *` context (`umn_interval_notifier_context`).
+    @usableFromInline package let context: UInt
 
     /// The kernel's `invalidate_seq`: odd while registered, ``SubscriptionRegistry/unregisteredSequence``
     /// (even) once removed or detached, so that ``readBegin()`` leaves its fast
@@ -76,10 +78,10 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// The range a deferred ``AddressSpace/update(_:start:length:)`` will give it.
     var pendingRange: (start: UInt64, last: UInt64)?
 
-    init(start: UInt64, last: UInt64, registry: SubscriptionRegistry, foreignContext: UnsafeMutableRawPointer? = nil, invalidate: @escaping InvalidateCallback) {
+    init(start: UInt64, last: UInt64, registry: SubscriptionRegistry, context: UInt = 0, invalidate: @escaping InvalidateCallback) {
         self.registry = registry
         self.invalidate = invalidate
-        self.foreignContext = foreignContext
+        self.context = context
         self.sequence = Atomic(1)
         self.rangeStart = Atomic(start)
         self.rangeLast = Atomic(last)

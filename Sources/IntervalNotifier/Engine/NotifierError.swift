@@ -39,6 +39,10 @@ public enum NotifierError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A non-blockable invalidation met a callback that would have to sleep
     /// (the kernel's `-EAGAIN`); the range was ended already, do not end it again.
     case wouldBlock
+    /// The register callback of a ``RegistrationCache`` refused the region
+    /// `[start, start + length - 1]` (it returned nil, for example because the
+    /// memory is not mapped); nothing was cached.
+    case registrationFailed(start: UInt64, length: UInt64)
 
     /// The address-space operations an error can name.
     public enum Operation: String, Sendable, Equatable, CustomStringConvertible {
@@ -79,6 +83,7 @@ public enum NotifierError: Error, Equatable, Sendable, CustomStringConvertible {
         case .calledInsideLookup(let operation): return "\(operation) called inside the body of a lookup of the same address space: it would wait for that lookup"
         case .unbalancedInvalidateEnd(let start, let last): return "invalidateRangeEnd of [\(start), \(last)] without a matching invalidateRangeStart (never started, ended twice, or its start threw wouldBlock)"
         case .wouldBlock: return "a callback would block during a non-blockable invalidation"
+        case .registrationFailed(let start, let length): return "the register callback refused the region at \(start) of length \(length)"
         }
     }
 }

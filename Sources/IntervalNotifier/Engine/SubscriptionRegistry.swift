@@ -168,10 +168,10 @@ final class SubscriptionRegistry: @unchecked Sendable {
 
     /// `mmu_interval_notifier_insert` of `[start, last]`; see
     /// ``AddressSpace/insert(start:last:invalidate:)``.
-    func insert(start: UInt64, last: UInt64, foreignContext: UnsafeMutableRawPointer? = nil, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
+    func insert(start: UInt64, last: UInt64, context: UInt = 0, invalidate: @escaping InvalidateCallback) throws(NotifierError) -> IntervalSubscription {
         guard last >= start else { throw .emptyRange(start: start) }
         try refuseInsideLockedLookup(.insert)
-        let subscription = IntervalSubscription(start: start, last: last, registry: self, foreignContext: foreignContext, invalidate: invalidate)
+        let subscription = IntervalSubscription(start: start, last: last, registry: self, context: context, invalidate: invalidate)
         return try withLock { (state) throws(NotifierError) -> IntervalSubscription in
             guard !state.isReleased else { throw .addressSpaceReleased }
             // The registry's own reference: lock-free lookups may see the object

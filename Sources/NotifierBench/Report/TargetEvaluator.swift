@@ -51,6 +51,7 @@ struct TargetEvaluator {
         requests = []
         return [readPrimitiveCost(), readPrimitiveScaling()] + lookupOverhead() + faultPath() + [insertRemoveRate()]
             + treeVersusC() + [treeUpdateRate()]
+            + cacheTargets()
     }
 
     // MARK: - The targets
@@ -163,6 +164,49 @@ struct TargetEvaluator {
                                      required: ["op": TreeWorkload.Operation.updatePair.rawValue, "size": "\(size)"]),
                         strategy: TreeWorkload.engineSide, unit: "ops/s", threshold: 1_000_000,
                         comparison: .atLeast) { 1e9 / $0 }
+    }
+
+    /// `cache` (issue 13), only in runs that measured it: ours against UCX's
+    /// `ucs_rcache` (hits at 1 and 2 threads), ours under mmap/munmap churn
+    /// against ours without, and munmap-to-invalid against the userfaultfd floor.
+    mutating func cacheTargets() -> [BenchTarget] {
+        let sizes = Set(index.keys(workload: "cache", metric: "ns/op").compactMap { VariantLabel($0.variant).value("size") })
+            .sorted(by: NaturalOrder.less)
+        guard !sizes.isEmpty else { return [] }
+        func hits(_ size: String, _ metric: String) -> Query {
+            Query(workload: "cache", metric: metric, required: ["size": size, "op": "hit"])
+        }
+        let top = "1000000"
+        var targets = [ratio(name: "cache-hit-vs-ucx size=\(top)",
+                             goal: "notifier hit (get + put) ns ≤ 1.0 × ucx (size=\(top), 1 thread)",
+                             query: hits(top, "ns/op"), numerator: "notifier", denominator: "ucx", factor: 1,
+                             comparison: .atMost) { $0.contains(1) ? 1 : nil }]
+        for size in sizes {
+            targets.append(ratio(name: "cache-hit-2t-vs-ucx size=\(size)",
+                                 goal: "notifier hits/s ≥ 4 × ucx, aggregate at 2 threads (size=\(size))",
+                                 query: hits(size, "ops/s"), numerator: "notifier", denominator: "ucx", factor: 4,
+                                 comparison: .atLeast) { $0.contains(2) ? 2 : nil })
+        }
+        for size in sizes {
+            targets.append(ratio(name: "cache-hit-under-churn size=\(size)",
+                                 goal: "notifier hit ns during 64 KiB mmap/munmap churn ≤ 1.2 × without (size=\(size), 1 thread)",
+                                 query: hits(size, "ns/op"), numerator: "notifier-churn", denominator: "notifier", factor: 1.2,
+                                 comparison: .atMost) { $0.contains(1) ? 1 : nil })
+        }
+        let floorGoal = "munmap of a cached 4 KiB page until its region is invalid, with the userfaultfd monitor, ≤ 1.3 × the C userfaultfd round trip"
+        let unmaps = index.keys(workload: "cache", metric: "ns/op").filter { VariantLabel($0.variant).value("op") == "munmap" }
+        if unmaps.contains(where: { $0.strategy == "notifier-uffd" }) {
+            targets.append(ratio(name: "cache-invalidate-vs-uffd-floor", goal: floorGoal,
+                                 query: Query(workload: "cache", metric: "ns/op", required: ["op": "munmap"]),
+                                 numerator: "notifier-uffd", denominator: "uffd-floor", factor: 1.3,
+                                 comparison: .atMost) { $0.contains(1) ? 1 : nil })
+        } else {
+            let floor = unmaps.first { $0.strategy == "uffd-floor" }.flatMap { index[$0] }
+            targets.append(notMeasured("cache-invalidate-vs-uffd-floor", floorGoal, 1.3, .atMost, "x",
+                                       "not measured: needs the userfaultfd monitor (issue 13 item 1, follow-up); "
+                                       + (floor.map { "floor measured: \(UnitFormat.value($0, metric: "ns/op"))" } ?? "floor not measured")))
+        }
+        return targets
     }
 
     /// A factor as written in a goal: `5`, `0.8`.

@@ -13,10 +13,13 @@ public enum BenchWorkloadKind: String, Sendable, CaseIterable {
     case insertRemove = "insert-remove"
     /// The engine's tree against a C red-black tree (single-threaded; see ``TreeWorkload``).
     case tree
+    /// The registration cache against UCX's `ucs_rcache` (see ``CacheWorkload``).
+    case cache
 
     /// The order the suite runs them in: `memory` first, while the heap is
-    /// still small (its RSS deltas are then meaningful), then as listed.
-    public static let runOrder: [BenchWorkloadKind] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove, .tree]
+    /// still small (its RSS deltas are then meaningful), then as listed; `cache` last, because UCX's hooks stay in
+    /// the process once loaded.
+    public static let runOrder: [BenchWorkloadKind] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove, .tree, .cache]
 }
 
 /// Everything `notifier-bench` was asked to run.
@@ -69,6 +72,10 @@ public struct BenchOptions: Sendable {
     public var lookupThreads: [Int] { threads ?? Array(Set([1, placement.cores])).sorted() }
     /// Registry sizes of `lookup`.
     public var lookupSizes: [Int] { quick ? [1000, 100_000, 1_000_000] : [1000, 10_000, 100_000, 1_000_000] }
+    /// Region counts of `cache` (given with `--cache-sizes`, else 1e3, 1e5, 1e6; `--quick` drops 1e6).
+    public var cacheSizes: [Int]? = nil
+    /// Region counts `cache` runs.
+    public var effectiveCacheSizes: [Int] { cacheSizes ?? (quick ? [1000, 100_000] : [1000, 100_000, 1_000_000]) }
     /// Subscriptions of `memory`.
     public var memorySize: Int { 1_000_000 }
     /// Sizes and paired repetitions of `tree` (it ignores strategies, threads and duration).
@@ -133,6 +140,8 @@ public enum BenchSuite {
         let memorySize = options.memorySize
         let treeSettings = options.treeSettings
         let placement = options.placement
+        let cacheSizes = options.effectiveCacheSizes
+        let cacheDuration = min(options.effectiveDuration, 0.3)
         return BenchWorkloadKind.runOrder.filter(options.workloads.contains).map { kind in
             let sweep = sweep.with(strategies: options.strategies(for: kind))
             let lookupSweep = lookupSweep.with(strategies: options.strategies(for: kind))
@@ -164,6 +173,10 @@ public enum BenchSuite {
                     let output = TreeWorkload.run(treeSettings, placement: placement, progress: progress)
                     return BenchItemOutput(measurements: output.measurements, pairs: output.pairs)
                 })
+            case .cache:
+                BenchSuiteItem(kind: kind, plan: CacheWorkload.plan(sizes: cacheSizes, duration: cacheDuration)) {
+                    CacheWorkload.run(sizes: cacheSizes, duration: cacheDuration, placement: placement, progress: $0)
+                }
             }
         }
     }

@@ -28,7 +28,7 @@ public enum PairedRunner {
     }
 
     /// Runs the repetitions of every request whose workload can run a side
-    /// (`read-primitive`, `lookup` with writer=no, `fault-path` with `seq`);
+    /// (`read-primitive`, `lookup` with writer=no, `fault-path` with `seq`, `cache` hits);
     /// other requests are skipped (their targets stay not measured).
     /// `report` gets one line per finished request.
     public static func run(_ requests: [PairRequest], repetitions: PairedRepetitions, placement: BenchPlacement,
@@ -89,6 +89,11 @@ public enum PairedRunner {
                 FaultLoopWorkload.point(fixture, strategy: strategy, invalidators: invalidators, threads: side.threads,
                                         placement: placement, duration: seconds).aggregateRate
             }, tearDown: { fixture.tearDown() })
+        case CacheWorkload.name:
+            guard let measure = CacheWorkload.pairedMeasure(side: side.strategy, variant: request.variant, metric: request.metric,
+                                                            threads: side.threads, placement: placement, seconds: seconds)
+            else { return nil }
+            return PairedFixture(measure: measure)
         default:
             return nil
         }

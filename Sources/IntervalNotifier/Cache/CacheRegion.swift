@@ -1,0 +1,154 @@
+import Synchronization
+
+/// One cached registration: the region `[start, last]`, the user's payload, and
+/// the state word that hits, puts, invalidations and eviction agree on.
+///
+/// It lives in manually managed memory (``CacheRegionPointer``), reached from
+/// the engine's tree through its subscription's `context` word, so that a hit
+/// touches no reference count. It is freed when both its subscription has left
+/// the tree and a grace period has passed (no lookup can still reach it) and its
+/// registration is deregistered (or was never made): `lifetime` counts those
+/// two events down.
+@usableFromInline
+struct CacheRegion: ~Copyable {
+    /// ``CacheRegionState`` bits; see there for who writes what.
+    @usableFromInline let state: Atomic<UInt64>
+    /// Events still due before the memory is freed (starts at 2: the engine's
+    /// release callback, and the end of the registration).
+    let lifetime: Atomic<UInt64>
+    /// First address of the region.
+    @usableFromInline let start: UInt64
+    /// Last address of the region (inclusive).
+    @usableFromInline let last: UInt64
+    /// The cache core that made it (regions of other caches on the same
+    /// address space carry another).
+    @usableFromInline let owner: UInt
+    /// The user's registration; written once by the miss path before the
+    /// releasing publication of ``CacheRegionState/ready``, read only after an
+    /// acquiring load that saw it.
+    @usableFromInline var payload: UInt = 0
+    /// Link of the invalidated-region stack (written before the releasing push).
+    var nextInvalidated: UInt = 0
+    /// Its subscription (cache mutex; the registry holds the subscription).
+    var subscription: Unmanaged<IntervalSubscription>?
+    /// Index in the cache's clock ring, or -1 when not in it (cache mutex).
+    var slot = -1
+
+    init(start: UInt64, last: UInt64, owner: UInt) {
+        state = Atomic(0)
+        lifetime = Atomic(2)
+        self.start = start
+        self.last = last
+        self.owner = owner
+    }
+
+    /// Number of bytes covered (regions never span the whole 2^64 space).
+    var byteCount: UInt64 { last - start + 1 }
+}
+
+/// The bits of ``CacheRegion/state``.
+///
+/// - `references` (low 32 bits): handles out. Hits add one (CAS, only while
+///   `ready` and not `invalid`); puts take one away.
+/// - `referenced`: set by every hit, cleared by the clock hand (eviction).
+/// - `ready`: the registration is made (set once by the miss path).
+/// - `invalid`: invalidated or evicted; never cleared. Its first setter owns
+///   the region's removal from the cache's books.
+/// - `deregistering`: the one caller that deregisters has claimed it.
+@usableFromInline
+enum CacheRegionState {
+    @usableFromInline static let referenceMask: UInt64 = 0xFFFF_FFFF
+    @usableFromInline static let referenced: UInt64 = 1 << 32
+    @usableFromInline static let ready: UInt64 = 1 << 33
+    @usableFromInline static let invalid: UInt64 = 1 << 34
+    static let deregistering: UInt64 = 1 << 35
+}
+
+/// The address of a ``CacheRegion``: the word a subscription's `context` and a
+/// ``RegistrationHandle`` hold.
+@usableFromInline
+typealias CacheRegionPointer = UnsafeMutablePointer<CacheRegion>
+
+extension UnsafeMutablePointer where Pointee == CacheRegion {
+    /// Allocates an unpublished region (no bits set, lifetime 2).
+    static func makeRegion(start: UInt64, last: UInt64, owner: UInt) -> CacheRegionPointer {
+        let region = CacheRegionPointer.allocate(capacity: 1)
+        region.initialize(to: CacheRegion(start: start, last: last, owner: owner))
+        // Relaxed: a counter for leak tests.
+        LiveObjectCounters.cacheRegions.add(1, ordering: .relaxed)
+        return region
+    }
+
+    /// The region a subscription's context word names.
+    @inlinable @inline(__always)
+    init(contextWord: UInt) { self = CacheRegionPointer(bitPattern: contextWord).unsafelyUnwrapped }
+
+    /// The word stored in a subscription's context.
+    var contextWord: UInt { UInt(bitPattern: self) }
+
+    /// The hit: takes a reference if the region is registered and valid, and
+    /// marks it recently used. One CAS on the region's own cache line; no lock.
+    @inlinable @inline(__always)
+    func tryAcquire() -> Bool {
+        // Relaxed: only a guess for the CAS below, which decides.
+        var observed = pointee.state.load(ordering: .relaxed)
+        while true {
+            guard observed & (CacheRegionState.ready | CacheRegionState.invalid) == CacheRegionState.ready else { return false }
+            // Acquiring on success: the payload written before the releasing
+            // publication of `ready` is visible to the caller. A success orders
+            // this hit before any later `invalid` (one word: the invalidation
+            // either came first and we fail, or it comes after the hit).
+            let (exchanged, original) = pointee.state.compareExchange(
+                expected: observed, desired: (observed &+ 1) | CacheRegionState.referenced,
+                successOrdering: .acquiring, failureOrdering: .relaxed)
+            if exchanged { return true }
+            observed = original
+        }
+    }
+
+    /// Drops a reference; returns the state before the drop.
+    @inlinable @inline(__always)
+    func dropReference() -> UInt64 {
+        // Releasing: the holder's use of the registration happens before a
+        // deregistration by whoever sees the count reach zero. Acquiring: if we
+        // see it reach zero on an invalid region, we deregister after every
+        // other holder's use.
+        pointee.state.subtract(1, ordering: .acquiringAndReleasing).oldValue
+    }
+
+    /// Claims the deregistration of an invalid, registered region that no
+    /// handle holds; true for exactly one caller per region.
+    func claimDeregistration() -> Bool {
+        // Relaxed: a guess for the CAS below.
+        var observed = pointee.state.load(ordering: .relaxed)
+        while true {
+            let wanted = CacheRegionState.invalid | CacheRegionState.ready
+            guard observed & (wanted | CacheRegionState.deregistering) == wanted,
+                  observed & CacheRegionState.referenceMask == 0 else { return false }
+            // Acquiring: the deregistration follows every holder's use (their
+            // releasing drops) and the payload's publication.
+            let (exchanged, original) = pointee.state.compareExchange(
+                expected: observed, desired: observed | CacheRegionState.deregistering,
+                successOrdering: .acquiring, failureOrdering: .relaxed)
+            if exchanged { return true }
+            observed = original
+        }
+    }
+
+    /// Counts one of the two events the memory waits for down; frees the region
+    /// after the second.
+    func dropLifetime() {
+        // Acquiring and releasing: the last dropper frees memory the other
+        // event's thread wrote.
+        guard pointee.lifetime.subtract(1, ordering: .acquiringAndReleasing).oldValue == 1 else { return }
+        deinitialize(count: 1)
+        deallocate()
+        // Relaxed: a counter for leak tests.
+        LiveObjectCounters.cacheRegions.subtract(1, ordering: .relaxed)
+    }
+}
+
+extension LiveObjectCounters {
+    /// Cache regions allocated and not yet freed (``RegistrationCache``).
+    package static let cacheRegions = Atomic<Int>(0)
+}
