@@ -15,7 +15,8 @@
 /// monitor's registration lock; the event thread never reads it.
 ///
 /// Both buffers are allocated once (`capacity` segments each), so a full table
-/// throws instead of growing.
+/// refuses instead of growing. Segment is a trivial type: moving memory
+/// around needs no deinitialisation.
 final class RegisteredRangeTable {
     /// One segment: `[start, end)` registered `count` times (count >= 1).
     struct Segment: Equatable {
@@ -25,8 +26,9 @@ final class RegisteredRangeTable {
     }
 
     let capacity: Int
-    private var segments: UnsafeMutablePointer<Segment>
-    private var scratch: UnsafeMutablePointer<Segment>
+    private let segments: UnsafeMutablePointer<Segment>
+    /// The rewritten window of one change, before it is spliced in.
+    private let scratch: UnsafeMutablePointer<Segment>
     /// Segments in use.
     private(set) var count = 0
 
@@ -78,12 +80,18 @@ final class RegisteredRangeTable {
         rebuild(start: start, end: end, delta: -1, released: released)
     }
 
-    /// Writes the table with `delta` applied to `[start, end)` into `scratch`
-    /// (splitting segments at `start` and `end`, filling the gaps inside the
-    /// range when adding, dropping zero counts, merging equal neighbours), then
-    /// swaps the buffers. `released` sees the parts that reached zero, merged,
-    /// and only when the new table fits.
+    /// Applies `delta` to `[start, end)`: finds the segments it touches (binary
+    /// search) plus one neighbour on each side, rewrites that window into
+    /// `scratch` (splitting at `start` and `end`, filling the gaps inside the
+    /// range when adding, dropping zero counts, merging equal neighbours), and
+    /// splices it back, moving the tail once: O(log n + k + tail). `released`
+    /// sees the parts that reached zero, merged, and only when the result fits.
     private func rebuild(start: UInt64, end: UInt64, delta: Int, released: (UInt64, UInt64) -> Void) -> Bool {
+        // First segment ending after `start`, first starting at or after `end`.
+        let first = firstIndex(where: { segments[$0].end > start })
+        let after = firstIndex(where: { segments[$0].start >= end })
+        let windowStart = max(0, first - 1)
+        let windowEnd = min(count, after + 1)
         var output = 0
         var overflow = false
         var zeroed: [(UInt64, UInt64)] = []
@@ -104,8 +112,8 @@ final class RegisteredRangeTable {
         func emitGap(_ lower: UInt64, _ upper: UInt64) {
             emit(max(lower, start), min(upper, end), 1)
         }
-        var previousEnd: UInt64 = 0
-        for index in 0..<count {
+        var previousEnd: UInt64 = windowStart > 0 ? segments[windowStart - 1].end : 0
+        for index in windowStart..<windowEnd {
             let segment = segments[index]
             if delta > 0 { emitGap(previousEnd, segment.start) }
             let middleStart = min(max(segment.start, start), segment.end)
@@ -115,12 +123,27 @@ final class RegisteredRangeTable {
             emit(middleEnd, segment.end, segment.count)
             previousEnd = segment.end
         }
-        if delta > 0 { emitGap(previousEnd, .max) }
-        if overflow { return false }
-        swap(&segments, &scratch)
-        count = output
+        if delta > 0 { emitGap(previousEnd, windowEnd < count ? segments[windowEnd].start : .max) }
+        let tail = count - windowEnd
+        let newCount = windowStart + output + tail
+        if overflow || newCount > capacity { return false }
+        // Move the tail, then copy the rewritten window in.
+        (segments + windowStart + output).moveInitialize(from: segments + windowEnd, count: tail)
+        (segments + windowStart).update(from: scratch, count: output)
+        count = newCount
         for (lower, upper) in zeroed { released(lower, upper) }
         return true
+    }
+
+    /// The first index in `0..<count` for which `predicate` holds (it must be
+    /// false then true along the sorted segments), or `count`.
+    private func firstIndex(where predicate: (Int) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if predicate(middle) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     /// Empties the table; calls `body` with each segment first.
