@@ -21,13 +21,8 @@ final class MemoryChurnSlot: @unchecked Sendable {
     let published = Atomic<UInt64>(0)
     /// Odd while a mutation is in flight.
     let version = Atomic<UInt64>(0)
-    /// Whether the last mutation was a discard, and the value the page held
-    /// before it (see ``MemoryChurnRun``: userfaultfd reports a discard before
-    /// the kernel drops the pages).
-    let lastWasDiscard = Atomic<Bool>(false)
-    let valueBeforeDiscard = Atomic<UInt64>(0)
-    /// The version at which a discard race was last counted (counted once per mutation).
-    let raceCountedAt = Atomic<UInt64>(0)
+    /// The last mutations of the slot, 4 bits each, newest lowest (for violation reports).
+    let history = Atomic<UInt64>(0)
     /// Invalidations delivered to this slot's subscription.
     let invalidations = Atomic<Int>(0)
     /// The user lock of the read-side protocol: orders `setSequence` in the

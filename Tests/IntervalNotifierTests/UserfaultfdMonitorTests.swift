@@ -88,6 +88,7 @@ struct UserfaultfdMonitorTests {
                 for index in Int(segment.start / 4096)..<Int(segment.end / 4096) { expanded[index] = segment.count }
             }
             #expect(expanded == model)
+            if expanded != model { break } // one report, not thousands
             let segments = table.allSegments
             for (a, b) in zip(segments, segments.dropFirst()) { #expect(a.end < b.start || a.count != b.count) }
         }
