@@ -48,6 +48,9 @@ public final class MemoryChurnRun: @unchecked Sendable {
     private let violationLog = Locked<[String]>([])
     private let placements = Locked<[String]>([])
     private let flushNanoseconds = Locked<[UInt64]>([])
+    /// Scratch pages a mutator moved away (holes now: never unmapped at the end,
+    /// since another mapping may have landed there).
+    private let scratchHoles = Locked<Set<UInt64>>([])
 
     /// A run of `configuration` (hitters = `faulters`, mutators = `invalidators`,
     /// slots = `subscriptions`).
@@ -160,7 +163,11 @@ public final class MemoryChurnRun: @unchecked Sendable {
         if hung.isEmpty {
             for slot in slots { if let subscription = slot.subscription { try? space.remove(subscription) } }
             munmap(slotBase, page * slotCount)
-            munmap(scratchBase, page * 2 * mutatorCount)
+            let holes = scratchHoles.withLock { $0 }
+            for index in 0..<(2 * mutatorCount) {
+                let address = UInt64(UInt(bitPattern: scratchBase)) + UInt64(index) * pageSize
+                if !holes.contains(address) { munmap(UnsafeMutableRawPointer(bitPattern: UInt(address)), page) }
+            }
         }
         let flushes = flushNanoseconds.withLock { $0.sorted() }
         return .success(MemoryChurnResult(
@@ -326,6 +333,10 @@ public final class MemoryChurnRun: @unchecked Sendable {
             localMutations += 1
         }
         mutations.add(localMutations, ordering: .relaxed)
+        scratchHoles.withLock { holes in
+            if localKinds[Mutation.replace.rawValue] + localKinds[Mutation.unmap.rawValue] > 0 { holes.insert(scratch) }
+            if localKinds[Mutation.move.rawValue] > 0 { holes.insert(scratch + pageSize) }
+        }
         kinds.withLock { for index in 0..<4 { $0[index] += localKinds[index] } }
         returnedBeforeInvalidation.add(early, ordering: .relaxed)
         flushNanoseconds.withLock { $0.append(contentsOf: flushTimes) }

@@ -35,6 +35,14 @@ import CNotifierCore
 /// needs it finished (before it maps something new at the address, or to
 /// check a cache) calls ``flush()``.
 ///
+/// ## `madvise`: the event comes before the discard
+/// The kernel sends `UFFD_EVENT_REMOVE`, waits for the monitor to read it, and
+/// only then drops the pages. A refill between the invalidation and the drop
+/// caches pages the drop then removes, and no event follows. After your own
+/// `madvise(MADV_DONTNEED)` of registered memory returns, invalidate the range
+/// once more with ``ExplicitInvalidationSource/invalidate(_:)``: the two
+/// invalidations bracket the drop.
+///
 /// ## What it cannot see
 /// - memory it was not asked to watch, and memory another userfaultfd holds
 ///   (``MemoryMonitorError/heldByAnotherUserfaultfd(start:length:)``);
