@@ -1,6 +1,8 @@
 // See cnotifier_core.h.
 #include "cnotifier_core.h"
 
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,3 +16,9 @@ void *cnp_set_callback_context(void *context) {
 }
 
 int cnp_thread_id(void) { return (int)syscall(SYS_gettid); }
+
+int cnp_userfaultfd_open(int flags) { return (int)syscall(SYS_userfaultfd, flags); }
+
+int cnp_ioctl(int fd, unsigned long request, void *argument) { return ioctl(fd, request, argument); }
+
+int cnp_eventfd_open(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

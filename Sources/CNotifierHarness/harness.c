@@ -8,6 +8,8 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 int cnp_allowed_cpus(int *cpus, int capacity) {
     cpu_set_t set;
@@ -84,4 +86,15 @@ int cnp_rwlock_init_reader_preferring(pthread_rwlock_t *lock) {
     if (rc == 0) rc = pthread_rwlock_init(lock, &attributes);
     pthread_rwlockattr_destroy(&attributes);
     return rc;
+}
+
+void *cnp_mremap(void *old, size_t old_size, size_t new_size, int flags, void *new_address) {
+    int native = ((flags & CNP_MREMAP_MAYMOVE) ? MREMAP_MAYMOVE : 0) | ((flags & CNP_MREMAP_FIXED) ? MREMAP_FIXED : 0);
+    return mremap(old, old_size, new_size, native, new_address);
+}
+
+long cnp_read_own_memory(const void *address, void *out, size_t length) {
+    struct iovec local = { .iov_base = out, .iov_len = length };
+    struct iovec remote = { .iov_base = (void *)address, .iov_len = length };
+    return (long)process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 }

@@ -52,6 +52,8 @@ public struct NotifierStressCommand: ParsableCommand {
     var strategy: String = RegistryStrategy.default.name
     @Option(parsing: .unconditional, help: ArgumentHelp("Exit 2 when the peak RSS after the first sample exceeds this factor times the first sample (RSS is sampled 1 s after the start, every 10 s and at the end); at least 1.", valueName: "factor"))
     var maxRssGrowth: Double?
+    @Option(help: ArgumentHelp("Invalidation source: explicit (invalidator threads call the engine on simulated pages) or uffd (real munmap/madvise/mremap churn seen by a userfaultfd monitor: --faulters hitters, --invalidators mutators, --subscriptions pages; the mirror protocol, event and churn options do not apply).", valueName: "explicit|uffd"))
+    var source: String = InvalidationSourceKind.explicit.rawValue
     @Flag(help: "No progress line every second.") var quiet = false
     @Flag(help: "No checker thread, final checks or teardown (benchmark mode); per-fault checks stay.") var noOracle = false
     @Flag(help: "Faulters record no latencies (benchmark mode).") var noLatencies = false
@@ -139,6 +141,14 @@ public struct NotifierStressCommand: ParsableCommand {
                 throw Check.error("--cpu", "\(cpu)", "pins every thread to one CPU: do not combine with --nodes or --fake-nodes")
             }
         }
+        c.source = try Check.name(source, flag: "--source", known: InvalidationSourceKind.allCases.map { ($0.rawValue, $0) })
+        if c.source == .uffd {
+            if broken != nil { throw Check.error("--broken", broken!, "applies to --source explicit only (the uffd run has its own oracle)") }
+            if mirrorProtocol != nil { throw Check.error("--protocol", mirrorProtocol!, "applies to --source explicit only") }
+            if teardownAt != nil { throw Check.error("--teardown-at", "\(teardownAt!)", "applies to --source explicit only") }
+            try Check.integer(invalidators, flag: "--invalidators", in: 1...Check.maxThreads, what: "a mutator thread count (at least 1 with --source uffd)")
+            try Check.integer(subscriptions, flag: "--subscriptions", in: invalidators...(1 << 20), what: "a page count with --source uffd (at least one per mutator, at most 1048576)")
+        }
         c.duration = duration
         c.seed = seed
         c.faulters = faulters
@@ -169,6 +179,7 @@ public struct NotifierStressCommand: ParsableCommand {
     public func run() throws {
         let c = try stressConfiguration()
         if let json { try OutputProbe.prepareFile(json, flag: "--json") }
+        if c.source == .uffd { return try runMemoryChurn(c) }
         var header = "notifier-stress: \(duration) s, seed \(seed), protocol \(c.mirrorProtocol), strategy \(c.strategy), "
         header += "\(faulters) faulters, \(invalidators) invalidators, \(churners) churners, \(pages) pages, \(subscriptions) subscriptions"
         // Each line flushed at once: progress must show even when stdout is a
@@ -185,6 +196,41 @@ public struct NotifierStressCommand: ParsableCommand {
         if let maxRssGrowth, result.rss.growth > maxRssGrowth {
             FileHandle.standardError.write(Data("notifier-stress: RSS grew from \(result.rss.first) to \(result.rss.peakAfterFirst) bytes, \(String(format: "%.2f", result.rss.growth))x > --max-rss-growth \(maxRssGrowth)\n".utf8))
             throw ExitCode(2)
+        }
+    }
+
+    /// `--source uffd`: the monitor's costs, then the churn under its oracle.
+    /// Where userfaultfd is unavailable it prints why and exits 0 (skipped).
+    func runMemoryChurn(_ c: StressConfiguration) throws {
+        let say: (String) -> Void = { line in
+            print(line)
+            fflush(nil)
+        }
+        say("notifier-stress: \(duration) s, seed \(seed), source uffd, strategy \(c.strategy), \(faulters) hitters, \(invalidators) mutators, \(subscriptions) pages")
+        switch UserfaultfdCostProbe.run() {
+        case .success(let costs): say(costs.summary)
+        case .failure(let error):
+            say("SKIPPED: userfaultfd is unavailable here: \(error)")
+            return
+        }
+        switch MemoryChurnRun(c).run(report: c.progress ? say : { _ in }) {
+        case .failure(let error):
+            say("SKIPPED: userfaultfd is unavailable here: \(error)")
+        case .success(let result):
+            say(result.summary)
+            if let json {
+                let object: [String: Any] = [
+                    "source": "uffd", "seconds": result.seconds, "seed": result.seed, "clean": result.isClean,
+                    "gets": result.gets, "checks": result.checks, "mutations": result.mutations,
+                    "monitor_messages": result.monitor.messages, "returned_before_invalidation": result.returnedBeforeInvalidation,
+                    "flush_median_us": result.flushMedianMicroseconds, "violations": result.violations,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                do { try data.write(to: URL(fileURLWithPath: json)) } catch {
+                    throw OutputPathError(flag: "--json", path: json, reason: "\(error)")
+                }
+            }
+            if !result.isClean { throw ExitCode(1) }
         }
     }
 

@@ -61,6 +61,10 @@ public struct StressConfiguration: Sendable {
     public var maxInvalidationPages: Int? = nil
 
     /// Creates the default configuration (the values above); set properties to vary it.
+    /// Where invalidations come from: the invalidator threads' explicit calls,
+    /// or real memory churn seen by a ``UserfaultfdMonitor`` (see ``MemoryChurnRun``).
+    public var source: InvalidationSourceKind = .explicit
+
     public init() {}
 }
 
@@ -98,4 +102,13 @@ public enum BrokenVariant: String, Sendable, CaseIterable {
         case .hmmSkipsValidRecheck, .hmmSkipsEpochCheck, .hmmNewMirrorStartsValid: .hmm
         }
     }
+}
+
+/// The invalidation source a stress run drives (`--source`).
+public enum InvalidationSourceKind: String, Sendable, CaseIterable {
+    /// Invalidator threads call `invalidateRangeStart`/`End` on simulated pages.
+    case explicit
+    /// Mutator threads `munmap`, `madvise` and `mremap` real pages that a
+    /// ``UserfaultfdMonitor`` watches (``MemoryChurnRun``).
+    case uffd
 }

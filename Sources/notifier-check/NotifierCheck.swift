@@ -11,6 +11,7 @@ import Synchronization
 ///
 ///     notifier-check leaks [SPACES] [STRATEGY]   lifetime patterns (a)-(d), counters and RSS
 ///     notifier-check trap odd-initial-sequence    a misuse that must trap with its message
+///     notifier-check uffd fork|map-count          userfaultfd monitor after fork(), at vm.max_map_count
 ///
 /// Exit 0 when the check passes, 1 when it fails (one line on stderr says
 /// why), 64 for a bad command line.
@@ -33,8 +34,13 @@ struct NotifierCheck {
             scenario.run()
             printError("notifier-check: \(scenario.rawValue) did not trap")
             exit(1)
+        case "uffd":
+            guard arguments.count == 2, let check = UffdCheck(rawValue: arguments[1]) else {
+                usage("uffd: CHECK must be one of \(UffdCheck.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            exit(check.run() ? 0 : 1)
         default:
-            usage("usage: notifier-check leaks [SPACES] [STRATEGY] | trap SCENARIO")
+            usage("usage: notifier-check leaks [SPACES] [STRATEGY] | trap SCENARIO | uffd CHECK")
         }
     }
 

@@ -74,6 +74,13 @@ struct CommandLineValidationTests {
         Bad(["--max-rss-growth", "nan"], "--max-rss-growth nan"),
         Bad(["--faulters", "abc"], "--faulters"),
         Bad(["--seed", "-1"], "--seed"),
+        // --source uffd: the real-memory churn.
+        Bad(["--source", "bogus"], "--source bogus: unknown; valid: explicit, uffd"),
+        Bad(["--source", "uffd", "--invalidators", "0"], "--invalidators 0"),
+        Bad(["--source", "uffd", "--subscriptions", "2000000"], "--subscriptions 2000000"),
+        Bad(["--source", "uffd", "--broken", "callbackSkipsSetSequence"], "applies to --source explicit only"),
+        Bad(["--source", "uffd", "--protocol", "hmm"], "applies to --source explicit only"),
+        Bad(["--source", "uffd", "--teardown-at", "0.5"], "applies to --source explicit only"),
     ]
 
     static let badBench: [Bad] = [
@@ -127,7 +134,7 @@ struct CommandLineValidationTests {
 
     @Test("good command lines parse")
     func goodInputs() throws {
-        for arguments in [[], ["--duration", "3"], ["--teardown-at", "0.5", "--fake-nodes", "2"], ["--teardown-at", "0"],
+        for arguments in [[], ["--duration", "3"], ["--source", "uffd"], ["--source", "explicit", "--duration", "2"], ["--teardown-at", "0.5", "--fake-nodes", "2"], ["--teardown-at", "0"],
                           ["--protocol", "hmm", "--strategy", "rcu-qsbr"], ["--cpu", "0"], ["--nodes", "0"],
                           ["--broken", "hmmSkipsEpochCheck"], ["--events", "unmap, clear"], ["--max-rss-growth", "1.2"],
                           ["--invalidators", "0", "--churners", "0"], ["--json", "/tmp/x.json"]] as [[String]] {

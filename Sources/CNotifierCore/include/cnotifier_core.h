@@ -64,4 +64,25 @@ static inline void cnp_cpu_relax(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+// userfaultfd (the memory monitor). Swift imports the constants and structs of
+// <linux/userfaultfd.h> but not the `_IOWR` ioctl numbers, and cannot call the
+// variadic `syscall()` or `ioctl()`: these wrappers are the only C the monitor
+// needs. Swift reaches them through `Memory/Syscalls.swift` only.
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
+
+/// `syscall(SYS_userfaultfd, flags)`: a new userfaultfd, or -1 with `errno` set.
+int cnp_userfaultfd_open(int flags);
+
+/// `ioctl(fd, request, argument)`: 0 (or the ioctl's result), or -1 with `errno` set.
+int cnp_ioctl(int fd, unsigned long request, void *argument);
+
+/// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`: the monitor's wake-up descriptor.
+int cnp_eventfd_open(void);
+
+static inline unsigned long cnp_uffdio_api(void) { return UFFDIO_API; }
+static inline unsigned long cnp_uffdio_register(void) { return UFFDIO_REGISTER; }
+static inline unsigned long cnp_uffdio_unregister(void) { return UFFDIO_UNREGISTER; }
+static inline unsigned long cnp_uffdio_zeropage(void) { return UFFDIO_ZEROPAGE; }
+static inline unsigned long cnp_uffdio_wake(void) { return UFFDIO_WAKE; }
 #endif

@@ -54,4 +54,17 @@ static inline uint64_t cnp_atomic_load_u64(const uint64_t *p) { return __atomic_
 static inline void cnp_atomic_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t cnp_atomic_load_u64_seq_cst(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline uint64_t cnp_atomic_add_u64(uint64_t *p, uint64_t v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
+
+/// `mremap(old, oldSize, newSize, flags, newAddress)` (variadic in C, so Swift
+/// cannot call it). `flags` takes `CNP_MREMAP_MAYMOVE` and `CNP_MREMAP_FIXED`.
+/// Returns the new address, or MAP_FAILED with `errno` set.
+void *cnp_mremap(void *old, size_t old_size, size_t new_size, int flags, void *new_address);
+#define CNP_MREMAP_MAYMOVE 1
+#define CNP_MREMAP_FIXED 2
+
+/// Copies `length` bytes at `address` of this process into `out` with
+/// `process_vm_readv` on itself: unmapped memory fails with -1 (`errno`
+/// EFAULT) instead of a segmentation fault. Returns the bytes copied or -1.
+long cnp_read_own_memory(const void *address, void *out, size_t length);
+
 #endif
