@@ -34,7 +34,8 @@ extension IntervalTreeStorage {
         _ node: IntervalTreeNodePointer, isRoot: Bool, visited: inout Int, previous: inout IntervalTreeEntry?
     ) -> (minimumStart: UInt64, maximumLast: UInt64, failure: String?) {
         let count = node.count, level = Int(node.pointee.level)
-        let here = "node at level \(level) with \(count) entries"
+        // Built only on failure: a validation of a million entries in a debug build stays quick.
+        var here: String { "node at level \(level) with \(count) entries" }
         if count > IntervalTreeLayout.fanout { return (0, 0, "\(here): more than the fan-out") }
         if !isRoot && count < IntervalTreeLayout.minimumFill { return (0, 0, "\(here): below the minimum fill") }
         if count == 0 { return (0, 0, "\(here): empty") }
@@ -45,11 +46,10 @@ extension IntervalTreeStorage {
                 if start == IntervalTreeReclaimQueue.poisonStart || start > last {
                     return (0, 0, "\(here): entry \(index) [\(start), \(last)] poisoned or corrupt")
                 }
-                let entry = IntervalTreeEntry(start: start, last: last, value: UInt(truncatingIfNeeded: value))
                 if let previous, IntervalTreeWriter.compare(previous, start: start, last: last, value: value) > 0 {
-                    return (0, 0, "\(here): \(entry) out of order after \(previous)")
+                    return (0, 0, "\(here): [\(start), \(last)]#\(value) out of order after \(previous)")
                 }
-                previous = entry
+                previous = IntervalTreeEntry(start: start, last: last, value: UInt(truncatingIfNeeded: value))
                 visited += 1
                 maximum = max(maximum, last)
             }
