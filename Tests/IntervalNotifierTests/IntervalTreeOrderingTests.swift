@@ -77,7 +77,7 @@ struct IntervalTreeOrderingTests {
             // Releasing: the readers' acquiring load of the odd value sees the entry's words.
             announcement.sequence.add(1, ordering: .releasing)
             var spins = 0
-            while announcement.checks.load(ordering: .relaxed) == checksBefore && spins < 20_000 {
+            while announcement.checks.load(ordering: .relaxed) == checksBefore && spins < 5_000 {
                 cnp_cpu_relax()
                 spins += 1
             }
