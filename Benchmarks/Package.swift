@@ -37,6 +37,17 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The interval tree's fan-out probe (not package-benchmark): first hit and
+        // update pair against an in-process reference, built once per fan-out
+        // (scripts/tree-fanout-probe.sh; see the TreeDesign article).
+        .executableTarget(
+            name: "TreeFanoutProbe",
+            dependencies: [
+                .product(name: "IntervalNotifier", package: "interval-notifier"),
+                .product(name: "NotifierHarness", package: "interval-notifier"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "TreeBenchmarks",
             dependencies: [

@@ -129,9 +129,9 @@ struct IntervalTreeReclamationTests {
             tree.waitForReclamation()
         }
         let statistics = tree.memoryStatistics
-        // About 10 000 updates retire well over 50 000 nodes; without reuse each
-        // would have needed a fresh node.
-        #expect(statistics.retiredNodes > 50_000)
+        // About 11 000 updates retire at least their leaf each; without reuse
+        // each would have needed a fresh node.
+        #expect(statistics.retiredNodes > 10_000)
         #expect(statistics.allocatedNodes <= 16 * 1024, "\(statistics)")
         try tree.validate()
         #expect(tree.allEntries() == live.sorted(by: entryPrecedes))

@@ -85,4 +85,21 @@ static inline unsigned long cnp_uffdio_register(void) { return UFFDIO_REGISTER; 
 static inline unsigned long cnp_uffdio_unregister(void) { return UFFDIO_UNREGISTER; }
 static inline unsigned long cnp_uffdio_zeropage(void) { return UFFDIO_ZEROPAGE; }
 static inline unsigned long cnp_uffdio_wake(void) { return UFFDIO_WAKE; }
+
+#include <stdint.h>
+
+// Atomic access to plain 64-bit words of the interval tree's manually managed
+// nodes (Swift has no atomics on raw memory). Each compiles to one `mov` on
+// x86-64; they exist so that the compiler keeps the order and so that
+// ThreadSanitizer sees the words that a writer changes in a published node.
+
+/// Relaxed load: a word that a writer may change in place (an inner node's max-last).
+static inline uint64_t cnp_load_relaxed_u64(const uint64_t *word) { return __atomic_load_n(word, __ATOMIC_RELAXED); }
+/// Acquiring load: a child pointer that a writer may replace in place; pairs
+/// with `cnp_store_release_u64`, so the child's contents are visible.
+static inline uint64_t cnp_load_acquire_u64(const uint64_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+/// Relaxed store: a max-last changed in place (ordered by the stores around it).
+static inline void cnp_store_relaxed_u64(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELAXED); }
+/// Releasing store: publishes a child pointer (and orders every earlier store before it).
+static inline void cnp_store_release_u64(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
 #endif

@@ -102,19 +102,37 @@ extension SubscriptionRegistry {
 
     /// Applies the deferred list (lock held, window just closed): pending inserts
     /// enter the tree, pending removes and puts leave it, pending updates move.
+    ///
+    /// In two passes: every tree change first, in one batch that the tree
+    /// publishes with a single store; then the subscriptions' new states, their
+    /// sequences and the reference drops, whose grace periods must start after
+    /// the removals are published.
     private func applyDeferred(_ state: inout RegistryState) {
         assertLocked()
         // Most windows defer nothing: skip the array traffic (a retain and two
         // releases of the empty buffer, measured in EngineBenchmarks).
         guard !state.deferred.isEmpty else { return }
+        let batched = state.deferred.count > 1 && tree.beginBatchSerialized()
         for subscription in state.deferred {
             switch subscription.state {
             case .pendingInsert:
                 tree.insertSerialized(subscription.treeEntry)
+            case .pendingRemove:
+                _ = tree.removeSerialized(subscription.treeEntry)
+            case .pendingUpdate:
+                let target = subscription.pendingRange!
+                moveInTree(subscription, start: target.start, last: target.last)
+            default:
+                fatalError("interval-notifier internal error: deferred list holds a subscription in state \(subscription.state)")
+            }
+        }
+        if batched { tree.endBatchSerialized() }
+        for subscription in state.deferred {
+            switch subscription.state {
+            case .pendingInsert:
                 subscription.state = .inTree
                 state.statistics.inserts += 1
             case .pendingRemove:
-                _ = tree.removeSerialized(subscription.treeEntry)
                 subscription.state = .removed
                 state.statistics.removes += 1
                 let release = subscription.releaseCallback
@@ -122,10 +140,9 @@ extension SubscriptionRegistry {
                 if release != nil { state.statistics.pendingReleases -= 1 }
                 finishUnlink(subscription, release: release, &state)
             case .pendingUpdate:
-                let target = subscription.pendingRange!
                 subscription.pendingRange = nil
                 subscription.state = .inTree
-                moveInTree(subscription, start: target.start, last: target.last, &state)
+                finishMove(subscription, &state)
             default:
                 fatalError("interval-notifier internal error: deferred list holds a subscription in state \(subscription.state)")
             }

@@ -48,12 +48,25 @@ extension SubscriptionRegistry {
     /// cover the new range, so the sequence turns odd and `readBegin` waits
     /// for them to end.
     func moveInTree(_ subscription: IntervalSubscription, start: UInt64, last: UInt64, _ state: inout RegistryState) {
+        moveInTree(subscription, start: start, last: last)
+        finishMove(subscription, &state)
+    }
+
+    /// The tree half of ``moveInTree(_:start:last:_:)``: the new bounds and the
+    /// tree's replacement (published at once, or with the caller's batch).
+    func moveInTree(_ subscription: IntervalSubscription, start: UInt64, last: UInt64) {
         assertLocked()
         let old = subscription.treeEntry
         subscription.setBounds(start: start, last: last)
         guard tree.replaceSerialized(old, with: subscription.treeEntry) else {
             fatalError("interval-notifier internal error: subscription [\(old.start), \(old.last)] missing from its tree")
         }
+    }
+
+    /// The sequence half of ``moveInTree(_:start:last:_:)``, after the tree's
+    /// replacement is published.
+    func finishMove(_ subscription: IntervalSubscription, _ state: inout RegistryState) {
+        assertLocked()
         // Relaxed: `sequence` is only written under `lock`, which we hold.
         let current = sequence.load(ordering: .relaxed)
         if state.active > 0 {

@@ -92,4 +92,27 @@ public final class BenchmarkTree: @unchecked Sendable {
 
     /// Number of entries.
     public var count: Int { tree.count }
+
+    /// Entries of a leaf, children of an inner node, at most (a build-time constant).
+    public static var fanout: Int { IntervalTreeLayout.fanout }
+
+    /// Bytes per node.
+    public static var nodeBytes: Int { IntervalTreeLayout.nodeBytes }
+
+    /// The tree's memory: nodes allocated and retired so far, and its height.
+    public struct MemoryStatistics: Sendable {
+        /// Nodes allocated from the system (``BenchmarkTree/nodeBytes`` each).
+        public var allocatedNodes: Int
+        /// Nodes retired by updates so far.
+        public var retiredNodes: Int
+        /// Levels (0 when empty).
+        public var height: Int
+    }
+
+    /// Current memory statistics (takes the writer lock).
+    public var memoryStatistics: MemoryStatistics {
+        let memory = tree.memoryStatistics
+        return MemoryStatistics(allocatedNodes: memory.allocatedNodes, retiredNodes: memory.retiredNodes,
+                                height: tree.writerLock.withLock { tree.storage.heightSerialized })
+    }
 }

@@ -1,77 +1,119 @@
-/// One closed interval `[start, last]` with the caller's value, as stored in and
-/// returned by ``RCUIntervalTree``.
-@frozen
-@usableFromInline package struct IntervalTreeEntry: Hashable, Sendable, CustomStringConvertible {
-    /// First address of the interval.
-    @usableFromInline package var start: UInt64
-    /// Last address of the interval (inclusive), `>= start`.
-    @usableFromInline package var last: UInt64
-    /// The caller's value (an id, or a pointer's bit pattern).
-    @usableFromInline package var value: UInt
+import CNotifierCore
 
-    /// Creates an entry. - Precondition: `start <= last`.
-    @inlinable
-    package init(start: UInt64, last: UInt64, value: UInt) {
-        precondition(start <= last, "interval start \(start) is after its last \(last)")
-        self.start = start
-        self.last = last
-        self.value = value
-    }
+/// The shape of every node of the interval B+tree: its fan-out and where its
+/// three arrays lie.
+///
+/// A node is one block of manually managed, cache-line-aligned memory: a
+/// 32-byte ``IntervalTreeNode`` header, then three arrays of ``fanout`` words:
+///
+/// | offset | leaf (level 0) | inner node |
+/// |---|---|---|
+/// | 32 | `start` of each entry | smallest `start` in each child's subtree |
+/// | 32 + 8B | `last` of each entry | largest `last` in each child's subtree |
+/// | 32 + 16B | the entry's value | the child's address |
+///
+/// Fan-out 16 makes a node 416 bytes, rounded to 448 (seven cache lines). The
+/// fan-out was chosen by measurement (see the TreeDesign article); building
+/// with `-Xswiftc -DINTERVAL_TREE_FANOUT_8` or `_32` gives the other sizes measured.
+@usableFromInline
+enum IntervalTreeLayout {
+    #if INTERVAL_TREE_FANOUT_8
+    /// Entries of a leaf, children of an inner node, at most.
+    @inlinable @inline(__always) static var fanout: Int { 8 }
+    #elseif INTERVAL_TREE_FANOUT_32
+    /// Entries of a leaf, children of an inner node, at most.
+    @inlinable @inline(__always) static var fanout: Int { 32 }
+    #else
+    /// Entries of a leaf, children of an inner node, at most.
+    @inlinable @inline(__always) static var fanout: Int { 16 }
+    #endif
 
-    /// Whether `[start, last]` overlaps `[queryStart, queryLast]`.
-    @inlinable
-    package func overlaps(start queryStart: UInt64, last queryLast: UInt64) -> Bool {
-        start <= queryLast && queryStart <= last
-    }
+    /// A node below this many entries or children is merged with or refilled from a sibling.
+    @inlinable @inline(__always) static var minimumFill: Int { fanout / 4 }
 
-    /// A compact form for logs: `[start, last]#value`.
-    @usableFromInline package var description: String { "[\(start), \(last)]#\(value)" }
+    /// Byte offset of the `start` array.
+    @inlinable @inline(__always) static var startsOffset: Int { 32 }
+    /// Byte offset of the `last` array.
+    @inlinable @inline(__always) static var lastsOffset: Int { 32 + 8 * fanout }
+    /// Byte offset of the value / child array.
+    @inlinable @inline(__always) static var slotsOffset: Int { 32 + 16 * fanout }
+    /// Bytes per node, a whole number of cache lines.
+    @inlinable @inline(__always) static var nodeBytes: Int { (32 + 24 * fanout + 63) & ~63 }
 }
 
-/// A tree node: 64 bytes, one cache line, in manually managed memory.
+/// The header of a B+tree node (the arrays follow it; see ``IntervalTreeLayout``).
 ///
-/// Published nodes are immutable: readers walk them under an RCU read-side
-/// section with plain loads, and a writer that needs a different node makes a
-/// fresh copy (path copying) and retires the old one, which is reused only after a
-/// grace period. `link` is the only field written after publication, by the
-/// writer and the reclaimer, and readers never read it.
+/// `count` and `level` never change once a node is published. In a published
+/// inner node only two kinds of word ever change, each with one atomic store:
+/// a child's max-last (raised before the entry that needs it is published,
+/// lowered after the entry that needed it is gone) and a child's address (the
+/// releasing store that publishes a copied child). Every other word is written
+/// while the node is private to the writer. `generation` and `link` are the
+/// writer's and the reclaimer's; readers never read them.
 @usableFromInline
 struct IntervalTreeNode {
-    @usableFromInline var start: UInt64
-    @usableFromInline var last: UInt64
-    /// Largest `last` in this node's subtree: queries prune subtrees that end too early.
-    @usableFromInline var subtreeLast: UInt64
-    @usableFromInline var value: UInt
-    @usableFromInline var left: UnsafeMutablePointer<IntervalTreeNode>?
-    @usableFromInline var right: UnsafeMutablePointer<IntervalTreeNode>?
-    /// Writer-side list link (free list, retired list); never read by readers.
+    /// Entries (leaf) or children (inner node) in use.
+    @usableFromInline var count: Int32
+    /// 0 for a leaf; an inner node's children are one level lower.
+    @usableFromInline var level: Int32
+    /// The update that created the node: a node of the current update is
+    /// private to the writer and may be changed or freed at once.
+    var generation: UInt64
+    /// Writer-side list link (free list, retired list).
     var link: UnsafeMutablePointer<IntervalTreeNode>?
-    /// `generation << 8 | height`: the update that created the node (a node of the
-    /// current update is private to the writer and may be changed in place) and
-    /// its AVL height (at most 92 for 2^64 nodes, so 8 bits suffice).
-    var meta: UInt64
-
-    @inline(__always) var height: Int { Int(truncatingIfNeeded: meta & 0xFF) }
-    @inline(__always) var generation: UInt64 { meta >> 8 }
+    /// Unused; keeps the arrays at offset 32.
+    var reserved: UInt64
 }
 
 @usableFromInline
 typealias IntervalTreeNodePointer = UnsafeMutablePointer<IntervalTreeNode>
 
-extension Optional where Wrapped == IntervalTreeNodePointer {
-    /// Height of a possibly empty subtree.
-    @inline(__always) var height: Int {
-        switch self {
-        case .none: return 0
-        case .some(let node): return node.pointee.height
-        }
+extension UnsafeMutablePointer where Pointee == IntervalTreeNode {
+    /// The node's `start` array (entries' starts, or children's smallest starts).
+    @inlinable @inline(__always)
+    var starts: UnsafeMutablePointer<UInt64> {
+        (UnsafeMutableRawPointer(self) + IntervalTreeLayout.startsOffset).assumingMemoryBound(to: UInt64.self)
     }
 
-    /// Largest `last` of a possibly empty subtree, or nil.
-    @inline(__always) var subtreeLast: UInt64? {
-        switch self {
-        case .none: return nil
-        case .some(let node): return node.pointee.subtreeLast
-        }
+    /// The node's `last` array (entries' lasts, or children's largest lasts).
+    @inlinable @inline(__always)
+    var lasts: UnsafeMutablePointer<UInt64> {
+        (UnsafeMutableRawPointer(self) + IntervalTreeLayout.lastsOffset).assumingMemoryBound(to: UInt64.self)
+    }
+
+    /// The node's value / child array.
+    @inlinable @inline(__always)
+    var slots: UnsafeMutablePointer<UInt64> {
+        (UnsafeMutableRawPointer(self) + IntervalTreeLayout.slotsOffset).assumingMemoryBound(to: UInt64.self)
+    }
+
+    /// Number of entries or children.
+    @inlinable @inline(__always)
+    var count: Int { Int(truncatingIfNeeded: pointee.count) }
+
+    /// Whether the node is a leaf.
+    @inlinable @inline(__always)
+    var isLeaf: Bool { pointee.level == 0 }
+
+    /// Child `index` of an inner node, read by an RCU reader: an acquiring load,
+    /// because the writer may replace it in place with a releasing store (the
+    /// copy's contents must be visible).
+    @inlinable @inline(__always)
+    func child(_ index: Int) -> IntervalTreeNodePointer {
+        IntervalTreeNodePointer(bitPattern: UInt(truncatingIfNeeded: cnp_load_acquire_u64(slots + index)))!
+    }
+
+    /// Max-last of child `index` of an inner node, read by an RCU reader: the
+    /// writer may change it in place (relaxed: see TreeDesign's ordering argument).
+    @inlinable @inline(__always)
+    func childLast(_ index: Int) -> UInt64 {
+        cnp_load_relaxed_u64(lasts + index)
+    }
+
+    /// Largest `last` among the node's entries or children (writer side).
+    func maximumLast() -> UInt64 {
+        var result: UInt64 = 0
+        for index in 0..<count where lasts[index] > result { result = lasts[index] }
+        return result
     }
 }

@@ -19,7 +19,9 @@ struct IntervalTreeReclaimQueue: ~Copyable {
         self.poisonReclaimedNodes = poisonReclaimedNodes
     }
 
-    /// The value a poisoned node carries in `start` (and `last` is 0, so `start > last`).
+    /// The value a poisoned node carries in every `start` (and every `last` is
+    /// 0, so `start > last`, and every max-last 0: a walk with a query start
+    /// above 0 prunes the node's children).
     static let poisonStart: UInt64 = 0xDEAD_BEEF_DEAD_BEEF
 
     /// Pushes the chain `first ... last` (linked through `link`) for reuse.
@@ -62,11 +64,11 @@ let intervalTreeReclaimBatch: @convention(c) (UnsafeMutablePointer<rcu_head>?) -
     let queue = batch.pointee.queue
     if queue.pointee.poisonReclaimedNodes {
         var node: IntervalTreeNodePointer? = batch.pointee.first
+        let fanout = IntervalTreeLayout.fanout
         while let current = node {
-            current.pointee.start = IntervalTreeReclaimQueue.poisonStart
-            current.pointee.last = 0
-            current.pointee.subtreeLast = 0
-            current.pointee.value = 0xDEAD
+            current.starts.update(repeating: IntervalTreeReclaimQueue.poisonStart, count: fanout)
+            current.lasts.update(repeating: 0, count: fanout)
+            current.slots.update(repeating: 0xDEAD, count: fanout)
             node = current.pointee.link
         }
     }

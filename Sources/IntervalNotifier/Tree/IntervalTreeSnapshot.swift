@@ -1,11 +1,11 @@
-/// A consistent view of an ``RCUIntervalTree``, valid only inside the RCU
-/// read-side section in which ``RCUIntervalTree/snapshot()`` returned it.
+/// A view of an ``RCUIntervalTree`` for one RCU read-side section, valid only
+/// inside the section in which ``RCUIntervalTree/snapshot()`` returned it.
 ///
-/// Every query walks immutable nodes with plain loads: no lock, no allocation, no
-/// reference counting. Because updates copy the path they change and publish a
-/// new root, a snapshot never shows a half-done update: an interval that stayed in
-/// the tree during the whole section is seen exactly once, and the rest are seen
-/// as of one instant.
+/// Every query walks the B+tree's nodes with plain loads (and the two atomic
+/// loads of words a writer may change in place): no lock, no allocation, no
+/// reference counting. An interval that stays in the tree during the whole walk
+/// is seen exactly once; one inserted or removed meanwhile may or may not be
+/// (see the TreeDesign article for the ordering that guarantees this).
 ///
 /// Using a snapshot after the section ended is a use-after-free.
 @frozen
@@ -20,79 +20,110 @@
 
     /// The overlapping entry with the lowest `(start, last, value)`, or nil.
     ///
-    /// - Complexity: O(log n).
+    /// - Complexity: O(log_B n) node visits (plus the leaves whose max-last
+    ///   reaches the query but whose entries do not overlap it).
     @inlinable
     package func firstOverlapping(start: UInt64, last: UInt64) -> IntervalTreeEntry? {
-        guard let node = Self.firstOverlappingNode(root, start: start, last: last) else { return nil }
-        return IntervalTreeEntry(start: node.pointee.start, last: node.pointee.last, value: node.pointee.value)
+        guard let root, let (leaf, index) = Self.firstHit(root, start: start, last: last) else { return nil }
+        return IntervalTreeEntry(start: leaf.starts[index], last: leaf.lasts[index], value: UInt(truncatingIfNeeded: leaf.slots[index]))
     }
 
-    /// The overlapping entry with the lowest key, as a node (kernel
-    /// `interval_tree_subtree_search`): descend left while the left subtree has an
-    /// interval ending at or after `start`; the leftmost such node either overlaps
-    /// or nothing to its right can.
+    /// The leaf and index of the lowest entry below `node` overlapping
+    /// `[start, last]`. Children are in key order, so the first child whose
+    /// subtree holds an overlapping entry holds the answer; a child whose
+    /// smallest start is after `last` ends the search, and one whose max-last
+    /// is before `start` is skipped.
     @inlinable
-    static func firstOverlappingNode(_ root: IntervalTreeNodePointer?, start: UInt64, last: UInt64) -> IntervalTreeNodePointer? {
-        guard var node = root, node.pointee.subtreeLast >= start else { return nil }
-        while true {
-            if let left = node.pointee.left, left.pointee.subtreeLast >= start {
-                node = left
-                continue
-            }
-            if node.pointee.start <= last {
-                if start <= node.pointee.last { return node }
-                if let right = node.pointee.right, right.pointee.subtreeLast >= start {
-                    node = right
-                    continue
-                }
+    static func firstHit(_ node: IntervalTreeNodePointer, start: UInt64, last: UInt64) -> (IntervalTreeNodePointer, Int)? {
+        let count = node.count
+        let starts = node.starts
+        if node.isLeaf {
+            let lasts = node.lasts
+            var index = 0
+            while index < count && starts[index] <= last {
+                if lasts[index] >= start { return (node, index) }
+                index &+= 1
             }
             return nil
         }
+        var index = 0
+        while index < count && starts[index] <= last {
+            if node.childLast(index) >= start, let hit = firstHit(node.child(index), start: start, last: last) {
+                return hit
+            }
+            index &+= 1
+        }
+        return nil
     }
 
     /// Calls `body` with every entry overlapping `[start, last]`, in key order,
     /// until it returns false. Returns false if `body` stopped the walk.
     ///
-    /// - Complexity: O(log n + k) for k overlapping entries.
+    /// - Complexity: O(log_B n + k) for k overlapping entries.
     @inlinable
     @discardableResult
     package func forEachOverlapping(
         start: UInt64, last: UInt64, _ body: (IntervalTreeEntry) throws -> Bool
     ) rethrows -> Bool {
-        try Self.visit(root, start: start, last: last, body)
+        guard let root else { return true }
+        return try Self.visit(root, start: start, last: last, body)
     }
 
     @inlinable
     static func visit(
-        _ root: IntervalTreeNodePointer?, start: UInt64, last: UInt64, _ body: (IntervalTreeEntry) throws -> Bool
+        _ node: IntervalTreeNodePointer, start: UInt64, last: UInt64, _ body: (IntervalTreeEntry) throws -> Bool
     ) rethrows -> Bool {
-        var node = root
-        // Loop on the right spine, recurse on the left: depth is bounded by the
-        // tree height (at most 1.44 log2 n) and the loop saves half the calls.
-        while let current = node, current.pointee.subtreeLast >= start {
-            if let left = current.pointee.left, left.pointee.subtreeLast >= start {
-                guard try visit(left, start: start, last: last, body) else { return false }
+        let count = node.count
+        let starts = node.starts
+        if node.isLeaf {
+            let lasts = node.lasts, slots = node.slots
+            var index = 0
+            while index < count && starts[index] <= last {
+                if lasts[index] >= start {
+                    let entry = IntervalTreeEntry(
+                        start: starts[index], last: lasts[index], value: UInt(truncatingIfNeeded: slots[index]))
+                    guard try body(entry) else { return false }
+                }
+                index &+= 1
             }
-            if current.pointee.start > last { return true }
-            if current.pointee.last >= start {
-                let entry = IntervalTreeEntry(
-                    start: current.pointee.start, last: current.pointee.last, value: current.pointee.value)
-                guard try body(entry) else { return false }
+            return true
+        }
+        var index = 0
+        while index < count && starts[index] <= last {
+            if node.childLast(index) >= start {
+                guard try visit(node.child(index), start: start, last: last, body) else { return false }
             }
-            node = current.pointee.right
+            index &+= 1
         }
         return true
     }
 
     /// Number of entries overlapping `[start, last]`.
     ///
-    /// - Complexity: O(log n + k).
+    /// - Complexity: O(log_B n + k).
     @inlinable
     package func countOverlapping(start: UInt64, last: UInt64) -> Int {
+        guard let root else { return 0 }
+        return Self.count(root, start: start, last: last)
+    }
+
+    @inlinable
+    static func count(_ node: IntervalTreeNodePointer, start: UInt64, last: UInt64) -> Int {
+        let count = node.count
+        let starts = node.starts
         var hits = 0
-        forEachOverlapping(start: start, last: last) { _ in
-            hits &+= 1
-            return true
+        var index = 0
+        if node.isLeaf {
+            let lasts = node.lasts
+            while index < count && starts[index] <= last {
+                hits &+= lasts[index] >= start ? 1 : 0
+                index &+= 1
+            }
+            return hits
+        }
+        while index < count && starts[index] <= last {
+            if node.childLast(index) >= start { hits &+= Self.count(node.child(index), start: start, last: last) }
+            index &+= 1
         }
         return hits
     }

@@ -4,16 +4,34 @@ extension IntervalTreeStorage {
     /// the tree with `new`, never one with neither (``AddressSpace/update(_:start:length:)``).
     /// Without the writer lock: the caller serialises all writers.
     /// - Returns: false (and changes nothing) if no entry equals `old`.
-    /// - Complexity: O(log n): the remove and the insert share one generation,
-    ///   so nodes the remove copied are changed in place by the insert.
+    /// - Complexity: O(log_B n): both updates copy their paths to the root, and
+    ///   the root is published once.
     package func replaceSerialized(_ old: IntervalTreeEntry, with new: IntervalTreeEntry) -> Bool {
-        let w = writer
-        var found = false
-        let withoutOld = w.pointee.remove(old, from: root.loadProtected(), found: &found)
-        guard found else { return false }
-        let leaf = w.pointee.makeLeaf(new)
-        root.publish(w.pointee.insert(leaf, into: withoutOld))
-        w.pointee.finishUpdate()
+        let opened = beginBatchSerialized()
+        defer { if opened { endBatchSerialized() } }
+        guard removeSerialized(old) else { return false }
+        insertSerialized(new)
         return true
+    }
+
+    /// Opens a batch: the inserts and removes until ``endBatchSerialized()``
+    /// are published together, with one releasing store of the root, so a
+    /// reader sees the tree before all of them or after all of them. Returns
+    /// false (and the caller must not end it) if a batch is already open.
+    /// The caller serialises the writers.
+    @discardableResult
+    package func beginBatchSerialized() -> Bool {
+        guard !writer.pointee.inBatch else { return false }
+        writer.pointee.inBatch = true
+        return true
+    }
+
+    /// Publishes the batch opened by ``beginBatchSerialized()``.
+    package func endBatchSerialized() {
+        let w = writer
+        precondition(w.pointee.inBatch, "endBatchSerialized without beginBatchSerialized")
+        w.pointee.inBatch = false
+        if w.pointee.root != root.loadProtected() { publishRoot() }
+        finishUpdate()
     }
 }

@@ -10,13 +10,14 @@ import Synchronization
 /// largest `last` of its subtree, so queries prune whole subtrees.
 ///
 /// ## Design
-/// A persistent (path-copying) AVL tree in the style of the Bonsai tree: an update
-/// copies the O(log n) nodes on its path, rebalances the copies, and publishes the
-/// new root with one release store. Readers load the root with an acquiring load
-/// inside an RCU read-side section and walk immutable nodes, so they always see a
-/// complete tree as of one instant. Replaced nodes are retired in batches through
-/// `call_rcu` and reused once a grace period has passed. See the README's design
-/// note for the costs.
+/// A wide-node B+tree (see ``IntervalTreeLayout`` and the TreeDesign article):
+/// leaves hold entries in key order, inner nodes each child's smallest start and
+/// largest last, so a query prunes whole subtrees. An update copies the leaf it
+/// changes and only those ancestors whose words for it change other than its
+/// address and max-last, publishes with one releasing store (a child address
+/// in place, or the root), and raises or lowers max-lasts in place in the order
+/// that keeps every reader's pruning safe. Replaced nodes are retired in
+/// batches through `call_rcu` and reused once a grace period has passed.
 ///
 /// - Readers: ``snapshot()`` inside an RCU read-side section, or
 ///   ``snapshotProtected()`` while holding the writers' serialisation.
@@ -99,32 +100,48 @@ package final class IntervalTreeStorage: @unchecked Sendable {
     // MARK: Writing
 
     /// Inserts `entry` (duplicates allowed); the caller serialises all writers.
-    /// - Complexity: O(log n): copies the nodes on one root-to-leaf path.
+    /// - Complexity: O(log_B n); copies one leaf, plus its ancestors only when
+    ///   their keys change or a node splits.
     package func insertSerialized(_ entry: IntervalTreeEntry) {
         let w = writer
-        let leaf = w.pointee.makeLeaf(entry)
-        let newRoot = w.pointee.insert(leaf, into: root.loadProtected())
-        root.publish(newRoot)
-        w.pointee.count += 1
-        // Relaxed: see `count`.
-        entryCount.store(w.pointee.count, ordering: .relaxed)
-        w.pointee.finishUpdate()
+        if w.pointee.insert(entry) { publishRoot() }
+        finishUpdate()
     }
 
     /// Removes one entry equal to `entry`; returns false if there is none. The
     /// caller serialises all writers.
     /// - Complexity: O(log n).
     package func removeSerialized(_ entry: IntervalTreeEntry) -> Bool {
+        guard let rootChanged = writer.pointee.remove(entry) else { return false }
+        if rootChanged { publishRoot() }
+        finishUpdate()
+        return true
+    }
+
+    /// Publishes the writer's root (outside a batch), with the test hook around it.
+    func publishRoot() {
         let w = writer
-        var found = false
-        let newRoot = w.pointee.remove(entry, from: root.loadProtected(), found: &found)
-        guard found else { return false }
-        root.publish(newRoot)
-        w.pointee.count -= 1
+        guard !w.pointee.inBatch else { return }
+        w.pointee.publicationHook?(.beforePublication)
+        root.publish(w.pointee.root)
+        w.pointee.publicationHook?(.afterPublication)
+    }
+
+    /// Ends an update (outside a batch): the count readers see, the generation,
+    /// the reclamation batch.
+    func finishUpdate() {
+        let w = writer
+        guard !w.pointee.inBatch else { return }
         // Relaxed: see `count`.
         entryCount.store(w.pointee.count, ordering: .relaxed)
         w.pointee.finishUpdate()
-        return true
+    }
+
+    /// Tests only: `hook` runs around every publication of an update outside a
+    /// batch, on the writer's thread with the writers' serialisation held (nil
+    /// removes it). The caller serialises the writers.
+    package func setPublicationHookForTesting(_ hook: ((IntervalTreePublicationPhase) -> Void)?) {
+        writer.pointee.publicationHook = hook
     }
 
     // MARK: Reclamation
@@ -135,10 +152,12 @@ package final class IntervalTreeStorage: @unchecked Sendable {
         package var retiredNodes: Int
         /// Retired nodes whose grace period has ended and that are reusable.
         package var reclaimedNodes: Int
-        /// Nodes allocated from the system (64 bytes each).
+        /// Nodes allocated from the system (``nodeBytes`` each).
         package var allocatedNodes: Int
         /// Entries in the tree.
         package var entries: Int
+        /// Bytes per node.
+        package var nodeBytes: Int { IntervalTreeLayout.nodeBytes }
     }
 
     /// Current memory statistics; the caller serialises the writers.
@@ -177,6 +196,7 @@ struct IntervalTreeCleanup {
     /// Frees every slab and the writer and reclaimer records.
     static func free(writer: UnsafeMutablePointer<IntervalTreeWriter>, reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>) {
         for slab in writer.pointee.slabs { slab.deallocate() }
+        writer.pointee.deallocateBuffers()
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.treeSlabs.subtract(writer.pointee.slabs.count, ordering: .relaxed)
         writer.deinitialize(count: 1)

@@ -6,46 +6,79 @@ extension IntervalTreeStorage {
         package var description: String
     }
 
-    /// Checks every structural invariant on a snapshot: key order, AVL balance and
-    /// heights, the subtree maximum of every node, and the entry count.
-    /// Throws the first violation found. The caller serialises the writers, so
-    /// that the count and the nodes agree.
+    /// Checks every structural invariant: key order across leaves, every leaf at
+    /// the same depth, node fill (at most the fan-out; at least a quarter of it
+    /// below the root; an inner root with two children at least), each inner
+    /// node's smallest start and max-last of every child exact, no poisoned
+    /// node, and the entry count. Throws the first violation found. The caller
+    /// serialises the writers, so that the count and the nodes agree.
     /// - Complexity: O(n); opens one read-side section.
     package func validateSerialized() throws(InvariantViolation) {
         let failure: String? = RCU.read {
+            guard let top = root.dereference() else {
+                return count == 0 ? nil : "empty tree but count says \(count)"
+            }
+            if top.isLeaf && top.count == 0 { return "the root is an empty leaf" }
+            if !top.isLeaf && top.count < 2 { return "inner root with \(top.count) child" }
             var visited = 0
             var previous: IntervalTreeEntry?
-            let message = Self.check(root.dereference(), visited: &visited, previous: &previous).failure
-            if let message { return message }
+            if let message = Self.check(top, isRoot: true, visited: &visited, previous: &previous).failure { return message }
             let expected = count
-            if visited != expected { return "tree holds \(visited) nodes but count says \(expected)" }
+            if visited != expected { return "tree holds \(visited) entries but count says \(expected)" }
             return nil
         }
         if let failure { throw InvariantViolation(description: failure) }
     }
 
     private static func check(
-        _ node: IntervalTreeNodePointer?, visited: inout Int, previous: inout IntervalTreeEntry?
-    ) -> (height: Int, subtreeLast: UInt64?, failure: String?) {
-        guard let node else { return (0, nil, nil) }
-        let n = node.pointee
-        let here = "node [\(n.start), \(n.last)]#\(n.value)"
-        if n.start > n.last { return (0, nil, "\(here): start after last (poisoned or corrupt node)") }
-        let left = check(n.left, visited: &visited, previous: &previous)
-        if left.failure != nil { return left }
-        let entry = IntervalTreeEntry(start: n.start, last: n.last, value: n.value)
-        if let previous, IntervalTreeWriter.compare(previous, node) > 0 {
-            return (0, nil, "\(here): out of order after \(previous)")
+        _ node: IntervalTreeNodePointer, isRoot: Bool, visited: inout Int, previous: inout IntervalTreeEntry?
+    ) -> (minimumStart: UInt64, maximumLast: UInt64, failure: String?) {
+        let count = node.count, level = Int(node.pointee.level)
+        // Built only on failure: a validation of a million entries in a debug build stays quick.
+        var here: String { "node at level \(level) with \(count) entries" }
+        if count > IntervalTreeLayout.fanout { return (0, 0, "\(here): more than the fan-out") }
+        if !isRoot && count < IntervalTreeLayout.minimumFill { return (0, 0, "\(here): below the minimum fill") }
+        if count == 0 { return (0, 0, "\(here): empty") }
+        var maximum: UInt64 = 0
+        if node.isLeaf {
+            for index in 0..<count {
+                let start = node.starts[index], last = node.lasts[index], value = node.slots[index]
+                if start == IntervalTreeReclaimQueue.poisonStart || start > last {
+                    return (0, 0, "\(here): entry \(index) [\(start), \(last)] poisoned or corrupt")
+                }
+                if let previous, IntervalTreeWriter.compare(previous, start: start, last: last, value: value) > 0 {
+                    return (0, 0, "\(here): [\(start), \(last)]#\(value) out of order after \(previous)")
+                }
+                previous = IntervalTreeEntry(start: start, last: last, value: UInt(truncatingIfNeeded: value))
+                visited += 1
+                maximum = max(maximum, last)
+            }
+            return (node.starts[0], maximum, nil)
         }
-        previous = entry
-        visited += 1
-        let right = check(n.right, visited: &visited, previous: &previous)
-        if right.failure != nil { return right }
-        let height = 1 + max(left.height, right.height)
-        if abs(left.height - right.height) > 1 { return (0, nil, "\(here): unbalanced (\(left.height) vs \(right.height))") }
-        if n.height != height { return (0, nil, "\(here): height \(n.height), expected \(height)") }
-        let subtreeLast = max(n.last, left.subtreeLast ?? 0, right.subtreeLast ?? 0)
-        if n.subtreeLast != subtreeLast { return (0, nil, "\(here): subtree last \(n.subtreeLast), expected \(subtreeLast)") }
-        return (height, subtreeLast, nil)
+        for index in 0..<count {
+            let child = IntervalTreeWriter.childProtected(node, index)
+            if Int(child.pointee.level) != level - 1 {
+                return (0, 0, "\(here): child \(index) at level \(child.pointee.level), leaves at different depths")
+            }
+            let result = check(child, isRoot: false, visited: &visited, previous: &previous)
+            if result.failure != nil { return result }
+            if node.starts[index] != result.minimumStart {
+                return (0, 0, "\(here): child \(index) smallest start \(node.starts[index]), expected \(result.minimumStart)")
+            }
+            if node.lasts[index] != result.maximumLast {
+                return (0, 0, "\(here): child \(index) max-last \(node.lasts[index]), expected \(result.maximumLast)")
+            }
+            maximum = max(maximum, result.maximumLast)
+        }
+        return (node.starts[0], maximum, nil)
+    }
+}
+
+extension IntervalTreeStorage {
+    /// Levels of the tree (0 when empty, 1 for a lone leaf); the caller
+    /// serialises the writers. For tests and diagnostics.
+    package var heightSerialized: Int {
+        guard let top = writer.pointee.root else { return 0 }
+        return Int(top.pointee.level) + 1
     }
 }

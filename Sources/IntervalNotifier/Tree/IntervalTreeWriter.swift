@@ -1,14 +1,28 @@
 import CURCU
 
-/// The update side of an ``RCUIntervalTree``: node allocation, retirement and
-/// the persistent (path-copying) AVL algorithms. Lives in manually allocated
-/// memory owned by the tree; every method requires the tree's writer
-/// serialisation (its writer lock, or the engine's lock).
+/// When a test's publication hook runs (see ``IntervalTreeStorage/setPublicationHookForTesting(_:)``).
+package enum IntervalTreePublicationPhase: Sendable {
+    /// Just before the store that publishes an update (max-lasts already raised).
+    case beforePublication
+    /// Just after it (max-lasts not yet lowered).
+    case afterPublication
+}
+
+/// The update side of the interval B+tree: node memory (slabs, free list,
+/// retirement through call_rcu) and the state the copy-on-write algorithms share
+/// (see `IntervalTreeWriter+Update.swift`). Lives in manually allocated memory
+/// owned by the storage; every method requires the writers' serialisation.
 struct IntervalTreeWriter {
     /// Number of the update in progress; nodes stamped with it are private.
     var generation: UInt64 = 1
     /// Entries in the tree.
     var count = 0
+    /// The root as the writer sees it: the published one, or inside a batch the
+    /// private one that ``IntervalTreeStorage`` publishes at the batch's end.
+    var root: IntervalTreeNodePointer?
+    /// Whether a batch is open: every update copies its whole path and nothing
+    /// is published until the batch ends (one release store for all of it).
+    var inBatch = false
     /// Nodes ready for reuse, linked through `link`.
     var freeList: IntervalTreeNodePointer?
     /// Nodes retired by updates but not yet handed to call_rcu.
@@ -24,12 +38,26 @@ struct IntervalTreeWriter {
     let queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
     /// When replaced nodes may be reused.
     let reclamation: IntervalTreeReclamation
+    /// The root-to-leaf path of the update in progress: nodes and child slots.
+    let pathNodes: UnsafeMutablePointer<IntervalTreeNodePointer>
+    let pathSlots: UnsafeMutablePointer<Int>
+    /// Scratch arrays (two nodes' worth) in which a changed node's words are
+    /// gathered before they are written into fresh nodes.
+    let scratchStarts: UnsafeMutablePointer<UInt64>
+    let scratchLasts: UnsafeMutablePointer<UInt64>
+    let scratchSlots: UnsafeMutablePointer<UInt64>
+    var scratchCount = 0
+    /// Tests only: called around every publication of a single update.
+    var publicationHook: ((IntervalTreePublicationPhase) -> Void)?
 
+    /// Deepest path possible: with at least fanout / 4 >= 2 children per inner
+    /// node, 64 levels hold more than 2^64 entries.
+    static let maximumDepth = 64
     /// Nodes in the first slab: small, so that a small tree (an address space
-    /// with a few subscriptions) costs about a kilobyte, not a full slab.
-    static let firstSlabNodes = 16
+    /// with a few subscriptions) costs about two kilobytes.
+    static let firstSlabNodes = 4
     /// Nodes in the largest slab; each slab doubles the previous one up to it.
-    static let maximumSlabNodes = 1024
+    static let maximumSlabNodes = 256
     /// Nodes allocated from the system so far.
     private(set) var capacity = 0
 
@@ -37,17 +65,32 @@ struct IntervalTreeWriter {
         self.queue = queue
         self.batchThreshold = max(1, batchThreshold)
         self.reclamation = reclamation
+        pathNodes = .allocate(capacity: Self.maximumDepth)
+        pathSlots = .allocate(capacity: Self.maximumDepth)
+        let scratch = 2 * IntervalTreeLayout.fanout + 2
+        scratchStarts = .allocate(capacity: scratch)
+        scratchLasts = .allocate(capacity: scratch)
+        scratchSlots = .allocate(capacity: scratch)
     }
 
+    /// Frees the path and scratch arrays (the slabs are freed by the storage).
+    func deallocateBuffers() {
+        pathNodes.deallocate()
+        pathSlots.deallocate()
+        scratchStarts.deallocate()
+        scratchLasts.deallocate()
+        scratchSlots.deallocate()
+    }
 
     // MARK: Node memory
 
-    /// A node for the current update (uninitialised fields).
+    /// A private node of the current update at `level`, with no entries.
     @inline(__always)
-    mutating func allocateNode() -> IntervalTreeNodePointer {
+    mutating func allocateNode(level: Int) -> IntervalTreeNodePointer {
         if _slowPath(freeList == nil) { refill() }
         let node = freeList!
         freeList = node.pointee.link
+        node.pointee = IntervalTreeNode(count: 0, level: Int32(level), generation: generation, link: nil, reserved: 0)
         return node
     }
 
@@ -58,26 +101,30 @@ struct IntervalTreeWriter {
             return
         }
         let count = min(Self.maximumSlabNodes, max(Self.firstSlabNodes, capacity))
-        let bytes = MemoryLayout<IntervalTreeNode>.stride * count
-        let slab = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let nodeBytes = IntervalTreeLayout.nodeBytes
+        let slab = UnsafeMutableRawPointer.allocate(byteCount: nodeBytes * count, alignment: 64)
+        slab.initializeMemory(as: UInt8.self, repeating: 0, count: nodeBytes * count)
         slabs.append(slab)
         capacity += count
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.treeSlabs.add(1, ordering: .relaxed)
-        let nodes = slab.bindMemory(to: IntervalTreeNode.self, capacity: count)
-        for index in 0..<count {
-            let next: IntervalTreeNodePointer? = index + 1 < count ? nodes + index + 1 : nil
-            (nodes + index).initialize(to: IntervalTreeNode(
-                start: 0, last: 0, subtreeLast: 0, value: 0, left: nil, right: nil, link: next, meta: 0))
+        var next: IntervalTreeNodePointer?
+        for index in stride(from: count - 1, through: 0, by: -1) {
+            let raw = slab + index * nodeBytes
+            // The arrays are plain words; the header is an `IntervalTreeNode`.
+            (raw + IntervalTreeLayout.startsOffset).bindMemory(to: UInt64.self, capacity: 3 * IntervalTreeLayout.fanout)
+            let node = raw.bindMemory(to: IntervalTreeNode.self, capacity: 1)
+            node.initialize(to: IntervalTreeNode(count: 0, level: 0, generation: 0, link: next, reserved: 0))
+            next = node
         }
-        freeList = nodes
+        freeList = next
     }
 
-    /// Retires a node that readers may still see: it is reused after a grace period.
+    /// Retires a node that readers may still see: it is reused after a grace
+    /// period. A node of the current update was never published: reused at once.
     @inline(__always)
     mutating func retire(_ node: IntervalTreeNodePointer) {
-        if _slowPath(node.pointee.generation == generation) {
-            // Created by this update, never published: reuse at once.
+        if node.pointee.generation == generation {
             node.pointee.link = freeList
             freeList = node
             return
@@ -89,8 +136,8 @@ struct IntervalTreeWriter {
         retiredTotal += 1
     }
 
-    /// Ends an update: advances the generation (all its nodes are now published
-    /// or about to be) and queues a reclamation batch when enough nodes wait.
+    /// Ends an update: advances the generation (all its nodes are now published)
+    /// and queues a reclamation batch when enough nodes wait.
     @inline(__always)
     mutating func finishUpdate() {
         generation &+= 1
@@ -119,151 +166,5 @@ struct IntervalTreeWriter {
         retiredCount = 0
         RCUCallbackQueue.queue(for: flavor).enqueue(
             UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self), intervalTreeReclaimBatch)
-    }
-
-    /// A private, changeable version of `node`: itself when the current update
-    /// created it, otherwise a copy (and the original is retired).
-    @inline(__always)
-    mutating func privateCopy(_ node: IntervalTreeNodePointer) -> IntervalTreeNodePointer {
-        if node.pointee.generation == generation { return node }
-        let copy = allocateNode()
-        copy.initialize(to: node.pointee)
-        copy.pointee.meta = generation << 8 | UInt64(node.pointee.height)
-        retire(node)
-        return copy
-    }
-
-    /// A fresh leaf holding `entry`.
-    mutating func makeLeaf(_ entry: IntervalTreeEntry) -> IntervalTreeNodePointer {
-        let node = allocateNode()
-        node.initialize(to: IntervalTreeNode(
-            start: entry.start, last: entry.last, subtreeLast: entry.last, value: entry.value,
-            left: nil, right: nil, link: nil, meta: generation << 8 | 1))
-        return node
-    }
-
-    // MARK: Persistent AVL
-
-    /// Total order of entries: by start, then last, then value. Equal entries
-    /// (duplicates) are allowed; they sit next to each other in order.
-    @inline(__always)
-    static func compare(_ entry: IntervalTreeEntry, _ node: IntervalTreeNodePointer) -> Int {
-        let n = node.pointee
-        if entry.start != n.start { return entry.start < n.start ? -1 : 1 }
-        if entry.last != n.last { return entry.last < n.last ? -1 : 1 }
-        if entry.value != n.value { return entry.value < n.value ? -1 : 1 }
-        return 0
-    }
-
-    /// Recomputes height and subtree maximum of a private node from its children.
-    @inline(__always)
-    func update(_ node: IntervalTreeNodePointer) {
-        let left = node.pointee.left, right = node.pointee.right
-        let height = 1 + Swift.max(left.height, right.height)
-        var subtreeLast = node.pointee.last
-        if let l = left.subtreeLast, l > subtreeLast { subtreeLast = l }
-        if let r = right.subtreeLast, r > subtreeLast { subtreeLast = r }
-        node.pointee.subtreeLast = subtreeLast
-        node.pointee.meta = generation << 8 | UInt64(height)
-    }
-
-    /// Rotates right around private `node`; returns the new subtree root.
-    mutating func rotateRight(_ node: IntervalTreeNodePointer) -> IntervalTreeNodePointer {
-        let pivot = privateCopy(node.pointee.left!)
-        node.pointee.left = pivot.pointee.right
-        update(node)
-        pivot.pointee.right = node
-        update(pivot)
-        return pivot
-    }
-
-    /// Rotates left around private `node`; returns the new subtree root.
-    mutating func rotateLeft(_ node: IntervalTreeNodePointer) -> IntervalTreeNodePointer {
-        let pivot = privateCopy(node.pointee.right!)
-        node.pointee.right = pivot.pointee.left
-        update(node)
-        pivot.pointee.left = node
-        update(pivot)
-        return pivot
-    }
-
-    /// Restores the AVL balance of private `node`, whose subtrees are balanced and
-    /// differ in height by at most 2; returns the new subtree root.
-    mutating func rebalance(_ node: IntervalTreeNodePointer) -> IntervalTreeNodePointer {
-        let leftHeight = node.pointee.left.height, rightHeight = node.pointee.right.height
-        if leftHeight > rightHeight + 1 {
-            let left = node.pointee.left!
-            if left.pointee.left.height < left.pointee.right.height {
-                node.pointee.left = rotateLeft(privateCopy(left))
-            }
-            return rotateRight(node)
-        }
-        if rightHeight > leftHeight + 1 {
-            let right = node.pointee.right!
-            if right.pointee.right.height < right.pointee.left.height {
-                node.pointee.right = rotateRight(privateCopy(right))
-            }
-            return rotateLeft(node)
-        }
-        update(node)
-        return node
-    }
-
-    /// Inserts `leaf` below `node`; returns the new subtree root.
-    mutating func insert(_ leaf: IntervalTreeNodePointer, into node: IntervalTreeNodePointer?) -> IntervalTreeNodePointer {
-        guard let node else { return leaf }
-        let copy = privateCopy(node)
-        let entry = IntervalTreeEntry(start: leaf.pointee.start, last: leaf.pointee.last, value: leaf.pointee.value)
-        if Self.compare(entry, copy) < 0 {
-            copy.pointee.left = insert(leaf, into: copy.pointee.left)
-        } else {
-            copy.pointee.right = insert(leaf, into: copy.pointee.right)
-        }
-        return rebalance(copy)
-    }
-
-    /// Removes one node equal to `entry` below `node`; returns the new subtree
-    /// root. Nothing is copied unless `found` becomes true.
-    mutating func remove(_ entry: IntervalTreeEntry, from node: IntervalTreeNodePointer?, found: inout Bool) -> IntervalTreeNodePointer? {
-        guard let node else { return nil }
-        let order = Self.compare(entry, node)
-        if order < 0 {
-            let left = remove(entry, from: node.pointee.left, found: &found)
-            guard found else { return node }
-            let copy = privateCopy(node)
-            copy.pointee.left = left
-            return rebalance(copy)
-        }
-        if order > 0 {
-            let right = remove(entry, from: node.pointee.right, found: &found)
-            guard found else { return node }
-            let copy = privateCopy(node)
-            copy.pointee.right = right
-            return rebalance(copy)
-        }
-        found = true
-        let left = node.pointee.left, right = node.pointee.right
-        retire(node)
-        guard let left else { return right }
-        guard let right else { return left }
-        var successor: IntervalTreeNodePointer?
-        let newRight = removeMinimum(from: right, minimum: &successor)
-        let replacement = privateCopy(successor!)
-        replacement.pointee.left = left
-        replacement.pointee.right = newRight
-        return rebalance(replacement)
-    }
-
-    /// Unlinks the leftmost node below `node` (returned in `minimum`, not yet
-    /// retired); returns the new subtree root.
-    mutating func removeMinimum(from node: IntervalTreeNodePointer, minimum: inout IntervalTreeNodePointer?) -> IntervalTreeNodePointer? {
-        guard let left = node.pointee.left else {
-            minimum = node
-            return node.pointee.right
-        }
-        let newLeft = removeMinimum(from: left, minimum: &minimum)
-        let copy = privateCopy(node)
-        copy.pointee.left = newLeft
-        return rebalance(copy)
     }
 }

@@ -40,7 +40,7 @@ package final class RCUIntervalTree: @unchecked Sendable {
     }
 
     /// The overlapping entry with the lowest key (opens its own read-side section).
-    /// - Complexity: O(log n).
+    /// - Complexity: O(log_B n).
     @inlinable
     package func firstOverlapping(start: UInt64, last: UInt64) -> IntervalTreeEntry? {
         withReadSection { snapshot().firstOverlapping(start: start, last: last) }
@@ -64,7 +64,7 @@ package final class RCUIntervalTree: @unchecked Sendable {
     /// Calls `body` for every entry overlapping `[start, last]` until it returns
     /// false, inside one read-side section; returns false if `body` stopped.
     /// `body` must not wait for a grace period.
-    /// - Complexity: O(log n + k).
+    /// - Complexity: O(log_B n + k).
     @inlinable
     @discardableResult
     package func forEachOverlapping(start: UInt64, last: UInt64, _ body: (IntervalTreeEntry) throws -> Bool) rethrows -> Bool {
@@ -92,13 +92,14 @@ package final class RCUIntervalTree: @unchecked Sendable {
     // MARK: Writing
 
     /// Inserts `entry` (duplicates allowed).
-    /// - Complexity: O(log n): copies the nodes on one root-to-leaf path.
+    /// - Complexity: O(log_B n): copies one leaf, and its ancestors only where
+    ///   their keys change or a node splits.
     package func insert(_ entry: IntervalTreeEntry) {
         writerLock.withLock { storage.insertSerialized(entry) }
     }
 
     /// Removes one entry equal to `entry`; returns false if there is none.
-    /// - Complexity: O(log n).
+    /// - Complexity: O(log_B n).
     @discardableResult
     package func remove(_ entry: IntervalTreeEntry) -> Bool {
         writerLock.withLock { storage.removeSerialized(entry) }

@@ -1,0 +1,268 @@
+import CNotifierCore
+
+/// The copy-on-write B+tree algorithms.
+///
+/// An update copies the leaf it changes into a fresh node, then walks up the
+/// path: a parent whose words for that child stay the same apart from the
+/// child's address and max-last is not copied; the new child is published into
+/// it with one releasing store (``publishInPlace(depth:child:)``). A parent whose
+/// child's smallest start changes, or that gains or loses a child (split, merge,
+/// refill from a sibling), is copied too, and so on up; a copied root is
+/// published by the storage with one releasing store of the root pointer.
+/// Inside a batch every path node is copied (nodes already private to the
+/// batch are rewritten, not copied again) and only the root is published.
+extension IntervalTreeWriter {
+    // MARK: Order
+
+    /// Total order of entries: by start, then last, then value. Equal entries
+    /// (duplicates) are allowed; they sit next to each other in order.
+    @inline(__always)
+    static func compare(_ entry: IntervalTreeEntry, start: UInt64, last: UInt64, value: UInt64) -> Int {
+        if entry.start != start { return entry.start < start ? -1 : 1 }
+        if entry.last != last { return entry.last < last ? -1 : 1 }
+        let entryValue = UInt64(entry.value)
+        if entryValue != value { return entryValue < value ? -1 : 1 }
+        return 0
+    }
+
+    /// The lowest entry below `node` (writer side).
+    static func firstEntry(_ node: IntervalTreeNodePointer) -> (start: UInt64, last: UInt64, value: UInt64) {
+        var node = node
+        while !node.isLeaf { node = childProtected(node, 0) }
+        return (node.starts[0], node.lasts[0], node.slots[0])
+    }
+
+    /// Child `index` of an inner node, read by the writer (it alone stores there).
+    @inline(__always)
+    static func childProtected(_ node: IntervalTreeNodePointer, _ index: Int) -> IntervalTreeNodePointer {
+        IntervalTreeNodePointer(bitPattern: UInt(truncatingIfNeeded: node.slots[index]))!
+    }
+
+    /// The child of inner `node` whose subtree holds `entry`'s place: the last
+    /// child whose lowest entry is at most `entry`, or the first child. An entry
+    /// equal to `entry` is in that subtree if it is in the tree at all (a child
+    /// after it starts above `entry`; one before it ends at or below its first
+    /// entry, which equals `entry` if the equal entry is there).
+    static func route(_ node: IntervalTreeNodePointer, _ entry: IntervalTreeEntry) -> Int {
+        let count = node.count, starts = node.starts
+        var index = 0
+        while index < count && starts[index] < entry.start { index += 1 }
+        // Children starting at `entry.start` exactly: compare whole first entries.
+        while index < count && starts[index] == entry.start {
+            let first = firstEntry(childProtected(node, index))
+            if compare(entry, start: first.start, last: first.last, value: first.value) < 0 { break }
+            index += 1
+        }
+        return max(index - 1, 0)
+    }
+
+    /// Fills the path from the root down to the leaf where `entry` belongs;
+    /// returns the leaf's depth. - Precondition: the tree is not empty.
+    mutating func descend(to entry: IntervalTreeEntry) -> Int {
+        var node = root!
+        var depth = 0
+        while !node.isLeaf {
+            let slot = Self.route(node, entry)
+            pathNodes[depth] = node
+            pathSlots[depth] = slot
+            node = Self.childProtected(node, slot)
+            depth += 1
+        }
+        pathNodes[depth] = node
+        return depth
+    }
+
+    // MARK: Scratch
+
+    @inline(__always)
+    mutating func gather(start: UInt64, last: UInt64, slot: UInt64) {
+        scratchStarts[scratchCount] = start
+        scratchLasts[scratchCount] = last
+        scratchSlots[scratchCount] = slot
+        scratchCount += 1
+    }
+
+    /// Appends words `range` of `node`.
+    mutating func gather(_ node: IntervalTreeNodePointer, _ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        (scratchStarts + scratchCount).update(from: node.starts + range.lowerBound, count: range.count)
+        (scratchLasts + scratchCount).update(from: node.lasts + range.lowerBound, count: range.count)
+        (scratchSlots + scratchCount).update(from: node.slots + range.lowerBound, count: range.count)
+        scratchCount += range.count
+    }
+
+    /// Appends `child` as a child entry: its smallest start, its max-last, its address.
+    mutating func gather(child: IntervalTreeNodePointer) {
+        gather(start: child.starts[0], last: child.maximumLast(), slot: UInt64(UInt(bitPattern: child)))
+    }
+
+    /// Writes the gathered words into one fresh node at `level`, or into two
+    /// (halves) if they do not fit; empties the scratch.
+    mutating func emit(level: Int) -> (IntervalTreeNodePointer, IntervalTreeNodePointer?) {
+        let total = scratchCount
+        scratchCount = 0
+        let fanout = IntervalTreeLayout.fanout
+        if total <= fanout {
+            return (fill(level: level, from: 0, count: total), nil)
+        }
+        let half = total / 2
+        return (fill(level: level, from: 0, count: half), fill(level: level, from: half, count: total - half))
+    }
+
+    private mutating func fill(level: Int, from offset: Int, count: Int) -> IntervalTreeNodePointer {
+        let node = allocateNode(level: level)
+        node.starts.update(from: scratchStarts + offset, count: count)
+        node.lasts.update(from: scratchLasts + offset, count: count)
+        node.slots.update(from: scratchSlots + offset, count: count)
+        node.pointee.count = Int32(count)
+        return node
+    }
+
+    // MARK: Updates
+
+    /// Inserts `entry`; returns true if the root changed (the caller publishes it
+    /// unless a batch is open).
+    mutating func insert(_ entry: IntervalTreeEntry) -> Bool {
+        count += 1
+        guard root != nil else {
+            gather(start: entry.start, last: entry.last, slot: UInt64(entry.value))
+            root = emit(level: 0).0
+            return true
+        }
+        let depth = descend(to: entry)
+        let leaf = pathNodes[depth]
+        let entries = leaf.count
+        // After every entry <= `entry`: duplicates keep their insertion order.
+        var position = 0
+        while position < entries,
+              Self.compare(entry, start: leaf.starts[position], last: leaf.lasts[position], value: leaf.slots[position]) >= 0 {
+            position += 1
+        }
+        gather(leaf, 0..<position)
+        gather(start: entry.start, last: entry.last, slot: UInt64(entry.value))
+        gather(leaf, position..<entries)
+        retire(leaf)
+        let (first, second) = emit(level: 0)
+        return propagate(from: depth, first, second)
+    }
+
+    /// Removes one entry equal to `entry`; returns nil if there is none (nothing
+    /// changed), else whether the root changed.
+    mutating func remove(_ entry: IntervalTreeEntry) -> Bool? {
+        guard root != nil else { return nil }
+        let depth = descend(to: entry)
+        let leaf = pathNodes[depth]
+        let entries = leaf.count
+        var position = 0
+        while position < entries,
+              Self.compare(entry, start: leaf.starts[position], last: leaf.lasts[position], value: leaf.slots[position]) != 0 {
+            position += 1
+        }
+        guard position < entries else { return nil }
+        count -= 1
+        gather(leaf, 0..<position)
+        gather(leaf, (position + 1)..<entries)
+        retire(leaf)
+        let (first, second) = emit(level: 0)
+        return propagate(from: depth, first, second)
+    }
+
+    /// Carries the replacement of the node at `depth` (one node, or two after a
+    /// split) up the path; returns true if the root changed.
+    mutating func propagate(from depth: Int, _ first: IntervalTreeNodePointer, _ second: IntervalTreeNodePointer?) -> Bool {
+        var first = first, second = second
+        var depth = depth - 1
+        while depth >= 0 {
+            let parent = pathNodes[depth]
+            var low = pathSlots[depth], high = low
+            if second == nil && first.count < IntervalTreeLayout.minimumFill && parent.count >= 2 {
+                // Underflow: merge with a sibling, or share its entries evenly.
+                let siblingSlot = low > 0 ? low - 1 : low + 1
+                let sibling = Self.childProtected(parent, siblingSlot)
+                let (left, right) = siblingSlot < low ? (sibling, first) : (first, sibling)
+                gather(left, 0..<left.count)
+                gather(right, 0..<right.count)
+                let level = Int(first.pointee.level)
+                retire(left)
+                retire(right)
+                (first, second) = emit(level: level)
+                low = min(low, siblingSlot)
+                high = max(high, siblingSlot)
+            }
+            if second == nil && low == high && !inBatch && first.count > 0 && first.starts[0] == parent.starts[low] {
+                publishInPlace(depth: depth, child: first)
+                return false
+            }
+            gather(parent, 0..<low)
+            gather(child: first)
+            if let second { gather(child: second) }
+            gather(parent, (high + 1)..<parent.count)
+            let level = Int(parent.pointee.level)
+            retire(parent)
+            (first, second) = emit(level: level)
+            depth -= 1
+        }
+        if let second {
+            gather(child: first)
+            gather(child: second)
+            root = emit(level: Int(first.pointee.level) + 1).0
+            return true
+        }
+        var newRoot: IntervalTreeNodePointer? = first
+        // An inner root with one child gives way to it; an empty leaf root empties the tree.
+        while let node = newRoot, !node.isLeaf, node.count == 1 {
+            newRoot = Self.childProtected(node, 0)
+            retire(node)
+        }
+        if let node = newRoot, node.count == 0 {
+            retire(node)
+            newRoot = nil
+        }
+        root = newRoot
+        return true
+    }
+
+    /// Publishes `child` in place of child `pathSlots[depth]` of the published
+    /// node `pathNodes[depth]`, whose smallest start it shares, and brings the
+    /// max-lasts of that node and its ancestors to their new values: a raise
+    /// before the releasing store that publishes `child` (so that no reader
+    /// prunes an entry that is already in the tree), a lowering after it (so
+    /// that none prunes an entry that is still in the tree). See TreeDesign.
+    mutating func publishInPlace(depth: Int, child: IntervalTreeNodePointer) {
+        let newLast = child.maximumLast()
+        // An insert raises: each ancestor's slot on the path becomes at least
+        // `newLast`; the first that already is ends the raise (those above it
+        // are at least as large).
+        var level = depth
+        while level >= 0 {
+            let node = pathNodes[level], slot = pathSlots[level]
+            guard newLast > node.lasts[slot] else { break }
+            // Raise before publication. Relaxed: the releasing store below
+            // orders it before the new child for every reader that sees that.
+            cnp_store_relaxed_u64(node.lasts + slot, newLast)
+            level -= 1
+        }
+        publicationHook?(.beforePublication)
+        let parent = pathNodes[depth], slot = pathSlots[depth]
+        // Releasing: the child's words (and the raises above) happen before a
+        // reader's acquiring load of its address (`IntervalTreeNodePointer.child`).
+        cnp_store_release_u64(parent.slots + slot, UInt64(UInt(bitPattern: child)))
+        publicationHook?(.afterPublication)
+        // Lower after publication, from the publishing node up: each new value
+        // is the exact maximum of the tree after the update.
+        guard newLast < parent.lasts[slot] else { return }
+        level = depth
+        var value = newLast
+        while level >= 0 {
+            let node = pathNodes[level], slot = pathSlots[level]
+            guard value < node.lasts[slot] else { break }
+            // Relaxed: after the releasing store above in program order; a
+            // reader that reads the lower value prunes only the removed entry.
+            cnp_store_relaxed_u64(node.lasts + slot, value)
+            var maximum: UInt64 = 0
+            for index in 0..<node.count where node.lasts[index] > maximum { maximum = node.lasts[index] }
+            value = maximum
+            level -= 1
+        }
+    }
+}
