@@ -48,9 +48,6 @@ public final class MemoryChurnRun: @unchecked Sendable {
     private let violationLog = Locked<[String]>([])
     private let placements = Locked<[String]>([])
     private let flushNanoseconds = Locked<[UInt64]>([])
-    /// Scratch pages a mutator moved away (holes now: never unmapped at the end,
-    /// since another mapping may have landed there).
-    private let scratchHoles = Locked<Set<UInt64>>([])
 
     /// A run of `configuration` (hitters = `faulters`, mutators = `invalidators`,
     /// slots = `subscriptions`).
@@ -80,8 +77,11 @@ public final class MemoryChurnRun: @unchecked Sendable {
         let hitterCount = configuration.faulters
         let page = Int(pageSize)
         // The slots' pages, and two scratch pages per mutator (a new page is
-        // prepared at the first, a page moves through the second); every
-        // address is fixed, so nothing else lands in a hole a mutation opens.
+        // prepared at the first, a page moves through the second). Every
+        // address a mutation vacates is claimed again at once with a
+        // placeholder (``claim(_:)``): a hole left open could be taken by any
+        // other mapping of this process (a thread stack, a small page table),
+        // which the next fixed mmap or mremap would then destroy.
         let slotBase = mmap(nil, page * slotCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
         let scratchBase = mmap(nil, page * 2 * mutatorCount, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
         precondition(slotBase != MAP_FAILED && scratchBase != MAP_FAILED, "notifier-stress: mmap failed: errno \(errno)")
@@ -163,11 +163,8 @@ public final class MemoryChurnRun: @unchecked Sendable {
         if hung.isEmpty {
             for slot in slots { if let subscription = slot.subscription { try? space.remove(subscription) } }
             munmap(slotBase, page * slotCount)
-            let holes = scratchHoles.withLock { $0 }
-            for index in 0..<(2 * mutatorCount) {
-                let address = UInt64(UInt(bitPattern: scratchBase)) + UInt64(index) * pageSize
-                if !holes.contains(address) { munmap(UnsafeMutableRawPointer(bitPattern: UInt(address)), page) }
-            }
+            // Every scratch page is this run's (a page or a placeholder, see ``claim(_:)``).
+            munmap(scratchBase, page * 2 * mutatorCount)
         }
         let flushes = flushNanoseconds.withLock { $0.sorted() }
         return .success(MemoryChurnResult(
@@ -235,6 +232,21 @@ public final class MemoryChurnRun: @unchecked Sendable {
         }.joined(separator: ", ")
     }
 
+    /// Maps an inaccessible placeholder page at `address`, which this run has
+    /// just vacated, without replacing anything (`MAP_FIXED_NOREPLACE`): the
+    /// hole stays this run's, and the next fixed mmap or mremap there replaces
+    /// only the placeholder. Traps with a message if another mapping of the
+    /// process took the hole in the microseconds it was open (then a fixed
+    /// mapping would destroy it).
+    private func claim(_ address: UnsafeMutableRawPointer) {
+        let page = Int(pageSize)
+        let placed = mmap(address, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)
+        if placed == address { return }
+        let reason = placed == MAP_FAILED ? String(cString: strerror(errno)) : "the kernel placed it elsewhere"
+        if let placed, placed != MAP_FAILED { munmap(placed, page) }
+        fatalError("notifier-stress: the page at \(address) that a mutation vacated was taken by another mapping of this process before it could be claimed again (\(reason)); the churn stops rather than replace it")
+    }
+
     /// Mutators: change one owned page, flush, publish.
     private func mutatorLoop(owned: [MemoryChurnSlot], scratch: UInt64, monitor: UserfaultfdMonitor, rng: inout Xorshift64) {
         guard !owned.isEmpty else { return }
@@ -267,6 +279,7 @@ public final class MemoryChurnRun: @unchecked Sendable {
             func moveIn() {
                 let moved = cnp_mremap(prepare, page, page, CNP_MREMAP_MAYMOVE | CNP_MREMAP_FIXED, address)
                 precondition(moved == address, "notifier-stress: mremap onto the slot failed: errno \(errno)")
+                claim(prepare)
                 // The new mapping is not registered: register it, then drop the
                 // count of the old one (its kernel registration went with it).
                 do {
@@ -292,6 +305,7 @@ public final class MemoryChurnRun: @unchecked Sendable {
                 newValue = freshPage()
                 let moved = cnp_mremap(prepare, page, page, CNP_MREMAP_MAYMOVE | CNP_MREMAP_FIXED, address)
                 precondition(moved == address, "notifier-stress: mremap over the slot failed: errno \(errno)")
+                claim(prepare)
                 if slot.invalidations.load(ordering: .acquiring) == invalidationsBefore { early += 1 }
                 probeAfterCall = false
                 do {
@@ -302,6 +316,8 @@ public final class MemoryChurnRun: @unchecked Sendable {
                 }
             case .unmap:
                 precondition(munmap(address, page) == 0, "notifier-stress: munmap failed: errno \(errno)")
+                // Absent to hitters as unmapped memory is (their reads fail), but held.
+                claim(address)
                 if slot.invalidations.load(ordering: .acquiring) == invalidationsBefore { early += 1 }
                 probeAfterCall = false
                 // Hitters see the page absent for a while.
@@ -311,11 +327,13 @@ public final class MemoryChurnRun: @unchecked Sendable {
             case .move:
                 let away = cnp_mremap(address, page, page, CNP_MREMAP_MAYMOVE | CNP_MREMAP_FIXED, transit)
                 precondition(away == transit, "notifier-stress: mremap away failed: errno \(errno)")
+                claim(address)
                 if slot.invalidations.load(ordering: .acquiring) == invalidationsBefore { early += 1 }
                 probeAfterCall = false
                 sched_yield()
                 let back = cnp_mremap(transit, page, page, CNP_MREMAP_MAYMOVE | CNP_MREMAP_FIXED, address)
                 precondition(back == address, "notifier-stress: mremap back failed: errno \(errno)")
+                claim(transit)
             }
             if probeAfterCall, slot.invalidations.load(ordering: .acquiring) == invalidationsBefore { early += 1 }
             let flushStarted = StressClock.now()
@@ -333,10 +351,6 @@ public final class MemoryChurnRun: @unchecked Sendable {
             localMutations += 1
         }
         mutations.add(localMutations, ordering: .relaxed)
-        scratchHoles.withLock { holes in
-            if localKinds[Mutation.replace.rawValue] + localKinds[Mutation.unmap.rawValue] > 0 { holes.insert(scratch) }
-            if localKinds[Mutation.move.rawValue] > 0 { holes.insert(scratch + pageSize) }
-        }
         kinds.withLock { for index in 0..<4 { $0[index] += localKinds[index] } }
         returnedBeforeInvalidation.add(early, ordering: .relaxed)
         flushNanoseconds.withLock { $0.append(contentsOf: flushTimes) }
