@@ -203,7 +203,7 @@ struct TargetEvaluator {
         } else {
             let floor = unmaps.first { $0.strategy == "uffd-floor" }.flatMap { index[$0] }
             targets.append(notMeasured("cache-invalidate-vs-uffd-floor", floorGoal, 1.3, .atMost, "x",
-                                       "not measured: needs the userfaultfd monitor (issue 13 item 1, follow-up); "
+                                       "not measured: userfaultfd was unavailable to this run; "
                                        + (floor.map { "floor measured: \(UnitFormat.value($0, metric: "ns/op"))" } ?? "floor not measured")))
         }
         return targets

@@ -174,9 +174,9 @@ public enum BenchSuite {
                     return BenchItemOutput(measurements: output.measurements, pairs: output.pairs)
                 })
             case .cache:
-                BenchSuiteItem(kind: kind, plan: CacheWorkload.plan(sizes: cacheSizes, duration: cacheDuration)) {
+                BenchSuiteItem(kind: kind, plan: CacheWorkload.plan(sizes: cacheSizes, duration: cacheDuration), runPaired: {
                     CacheWorkload.run(sizes: cacheSizes, duration: cacheDuration, placement: placement, progress: $0)
-                }
+                })
             }
         }
     }

@@ -16,11 +16,12 @@ import NotifierHarness
 /// invalidates each unmapped range explicitly, as a monitor that saw every
 /// munmap would; UCX's hooks see every munmap); for `op=munmap` also
 /// `uffd-floor` (a C monitor thread that only reads and discards, munmap of a
-/// registered page) and `munmap` (a page nothing registered). Ours is measured
-/// with the explicit source (munmap, then invalidateRangeStart/End):
-/// `notifier-uffd` (munmap with the userfaultfd monitor) is a follow-up until
-/// the monitor is merged. Once UCX is loaded its UCM hooks stay in the process:
-/// every munmap of every side pays them.
+/// registered page), `munmap` (a page nothing registered), `notifier` (ours
+/// with the explicit source: munmap, then invalidateRangeStart/End) and
+/// `notifier-uffd` (ours driven by the ``UserfaultfdMonitor``: munmap until the
+/// monitor's invalidation deregistered the region; see ``UffdCacheSide``). The
+/// munmap sides alternate in rounds. Once UCX is loaded its UCM hooks stay in
+/// the process: every munmap of every side pays them.
 ///
 /// Variants `size=N op=hit|miss|munmap`; metrics `ns/op` (every op) and `ops/s`
 /// (hits: aggregate).
@@ -28,8 +29,10 @@ public enum CacheWorkload {
     /// The workload's name in reports.
     public static let name = "cache"
     static let batch = 256
-    /// Page spacing of the munmap measurement's pages, and how many per repetition.
-    static let unmapsPerPoint = 256
+    /// Page spacing of the munmap measurement's pages, and how many per round.
+    static let unmapsPerPoint = 64
+    /// Rounds of the munmap measurement (each side once per round, alternating).
+    static let munmapRounds = 5
     /// Misses per repetition.
     static let missesPerPoint = 1024
 
@@ -43,8 +46,11 @@ public enum CacheWorkload {
     }
 
     /// Runs every point at each size; prints why UCX is left out when it is.
+    /// The munmap rounds give the `cache-invalidate-vs-uffd-floor` pairs
+    /// (`notifier-uffd` against `uffd-floor`, one pair per round).
     public static func run(sizes: [Int], duration: Double, placement: BenchPlacement,
-                           progress: BenchProgress? = nil) -> [BenchMeasurement] {
+                           progress: BenchProgress? = nil) -> BenchItemOutput {
+        var pairs: [PairedRatio] = []
         var peers: [CachePeer] = [.notifier]
         if let why = CacheFixture.ucxUnavailableReason {
             print("cache: UCX unavailable, measuring only ours: \(why)")
@@ -72,17 +78,35 @@ public enum CacheWorkload {
                 progress?.end(m)
                 out.append(m)
             }
+            // The munmap sides alternate in rounds (A B C A B C ...), each
+            // round a batch per side; a side's figure is its median round.
             let unmap = "size=\(size) op=munmap"
-            for side in munmapSides(fixtures) {
-                progress?.begin(workload: name, variant: unmap, strategy: side.name, threads: 1)
-                let m = measurement(unmap, side.name, 1, "ns/op", side.measure(), false)
-                progress?.end(m)
+            let sides = munmapSides(fixtures)
+            var rounds = [[Double]](repeating: [], count: sides.count)
+            progress?.begin(workload: name, variant: unmap, strategy: sides.map(\.name).joined(separator: "/"), threads: 1)
+            for _ in 0..<munmapRounds {
+                for (index, side) in sides.enumerated() { rounds[index].append(side.measure()) }
+            }
+            for (index, side) in sides.enumerated() {
+                let sorted = rounds[index].sorted()
+                let m = measurement(unmap, side.name, 1, "ns/op", sorted[sorted.count / 2], false)
                 out.append(m)
+            }
+            if let last = out.last { progress?.end(last) }
+            if let ours = sides.firstIndex(where: { $0.name == "notifier-uffd" }),
+               let floor = sides.firstIndex(where: { $0.name == "uffd-floor" }) {
+                let request = PairRequest(target: invalidateTarget, workload: name, variant: unmap, metric: "ns/op",
+                                          numerator: PairedSide(strategy: "notifier-uffd", threads: 1),
+                                          denominator: PairedSide(strategy: "uffd-floor", threads: 1))
+                pairs.append(PairedRatio(request: request, numeratorValues: rounds[ours], denominatorValues: rounds[floor]))
             }
         }
         printUntargetedRatios(out)
-        return out
+        return BenchItemOutput(measurements: out, pairs: pairs)
     }
+
+    /// The target the munmap rounds pair (see ``TargetEvaluator``).
+    static let invalidateTarget = "cache-invalidate-vs-uffd-floor"
 
     static func measurement(_ variant: String, _ side: String, _ threads: Int, _ metric: String, _ value: Double,
                             _ oversubscribed: Bool) -> BenchMeasurement {
@@ -101,7 +125,7 @@ public enum CacheWorkload {
         for size in sizes {
             let unmap = "size=\(size) op=munmap"
             guard let ucx = value(unmap, "ucx") else { continue }
-            for side in ["notifier", "uffd-floor", "munmap"] {
+            for side in ["notifier", "notifier-uffd", "uffd-floor", "munmap"] {
                 guard let ours = value(unmap, side) else { continue }
                 print("cache: munmap of a cached page, \(side) / ucx (hooked munmap) = \(String(format: "%.2f", ours / ucx))x at size=\(size) (no target)")
             }
@@ -210,6 +234,9 @@ public enum CacheWorkload {
     static func munmapSides(_ fixtures: [CacheFixture]) -> [MunmapSide] {
         var sides = fixtures.map { fixture in MunmapSide(name: fixture.peer.rawValue) { unmapCached(fixture) } }
         if UffdFloor.shared != nil { sides.append(MunmapSide(name: "uffd-floor") { unmapFloor() }) }
+        if let uffd = UffdCacheSide.shared {
+            sides.append(MunmapSide(name: "notifier-uffd") { uffd.measure(count: unmapsPerPoint) })
+        }
         sides.append(MunmapSide(name: "munmap") { unmapPlain() })
         return sides
     }
