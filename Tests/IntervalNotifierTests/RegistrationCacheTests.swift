@@ -12,8 +12,15 @@ final class FakeRegistrar: Sendable {
         var deregistered: [UInt: Int] = [:]
     }
     let books = Mutex(Books())
-    /// Called inside the register callback (after the id is drawn).
-    let onRegister: Mutex<(@Sendable (UInt) -> Void)?> = Mutex(nil)
+    /// Called inside the register callback (after the id is drawn). Boxed: a
+    /// closure kept directly in a `Mutex` is re-abstracted through `withLock`'s
+    /// `inout` on every access and grows a chain of thunks, until a call
+    /// overflows the stack (seen after a few thousand registrations).
+    final class Hook: Sendable {
+        let body: @Sendable (UInt) -> Void
+        init(_ body: @escaping @Sendable (UInt) -> Void) { self.body = body }
+    }
+    let onRegister: Mutex<Hook?> = Mutex(nil)
     /// Start addresses the register callback refuses.
     let refused: Mutex<Set<UInt64>> = Mutex([])
 
@@ -25,7 +32,7 @@ final class FakeRegistrar: Sendable {
             books.regions[id] = (start, length)
             return id
         }
-        onRegister.withLock { $0 }?(id)
+        onRegister.withLock { $0 }?.body(id)
         return id
     }
 
@@ -228,7 +235,7 @@ struct RegistrationCacheTests {
         let cache = registrar.makeCache(space)
         let fired = Atomic<Bool>(false)
         registrar.onRegister.withLock {
-            $0 = { _ in
+            $0 = FakeRegistrar.Hook { _ in
                 guard !fired.exchange(true, ordering: .relaxed) else { return }
                 let racing = JoinableThread {
                     try? space.invalidateRangeStart(range(2 * page, 3 * page))
@@ -280,7 +287,7 @@ struct RegistrationCacheTests {
         let clock = Atomic<UInt64>(1)
         let registeredAt = Mutex<[UInt: UInt64]>([:])
         registrar.onRegister.withLock {
-            $0 = { id in
+            $0 = FakeRegistrar.Hook { id in
                 let now = clock.add(1, ordering: .sequentiallyConsistent).newValue
                 registeredAt.withLock { $0[id] = now }
             }
@@ -323,11 +330,15 @@ struct RegistrationCacheTests {
                 try? space.invalidateRangeEnd(covered)
             }
         }
-        Thread.sleep(forTimeInterval: 1.5)
+        // Until 2 000 gets, or 10 s: a get that misses waits out the open
+        // windows, so the rate depends on the machine (216 to 969 gets in
+        // 1.5 s were seen on an idle 2-vCPU VM).
+        let deadline = Date().addingTimeInterval(10)
+        while gets.load(ordering: .relaxed) < 2000 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         stop.store(true, ordering: .relaxed)
         #expect(getters.allSatisfy { $0.join() } && invalidator.join())
         #expect(violations.withLock { $0 }.isEmpty, "\(violations.withLock { $0.prefix(5) })")
-        #expect(gets.load(ordering: .relaxed) > 1000, "too few gets to mean anything: \(gets.load(ordering: .relaxed))")
+        #expect(gets.load(ordering: .relaxed) >= 500, "too few gets to mean anything: \(gets.load(ordering: .relaxed))")
         #expect(cache.statistics.invalidatedRegions > 10)
         cache.purge()
         try space.invalidateRangeStart(range(0, UInt64(pages) * page))

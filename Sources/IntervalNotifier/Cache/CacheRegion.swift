@@ -61,7 +61,7 @@ enum CacheRegionState {
     @usableFromInline static let referenced: UInt64 = 1 << 32
     @usableFromInline static let ready: UInt64 = 1 << 33
     @usableFromInline static let invalid: UInt64 = 1 << 34
-    static let deregistering: UInt64 = 1 << 35
+    @usableFromInline static let deregistering: UInt64 = 1 << 35
 }
 
 /// The address of a ``CacheRegion``: the word a subscription's `context` and a
@@ -106,14 +106,34 @@ extension UnsafeMutablePointer where Pointee == CacheRegion {
         }
     }
 
-    /// Drops a reference; returns the state before the drop.
+    /// Drops a reference and, when it is the last one on an invalid,
+    /// registered region that nobody deregisters yet, claims the
+    /// deregistration in the same atomic step: the caller then deregisters
+    /// (``RegistrationCacheCore/deregisterClaimed(_:)``). Returns the state
+    /// before the drop and whether it claimed; with no reference out it
+    /// changes nothing (the caller traps).
+    ///
+    /// One step, not a drop then a claim: between the two, another thread
+    /// could claim, deregister and (its subscription's release having come)
+    /// free the region, and the claim would read freed memory.
     @inlinable @inline(__always)
-    func dropReference() -> UInt64 {
-        // Releasing: the holder's use of the registration happens before a
-        // deregistration by whoever sees the count reach zero. Acquiring: if we
-        // see it reach zero on an invalid region, we deregister after every
-        // other holder's use.
-        pointee.state.subtract(1, ordering: .acquiringAndReleasing).oldValue
+    func dropReferenceClaimingDeregistration() -> (old: UInt64, claimed: Bool) {
+        // Relaxed: a guess for the CAS below, which decides.
+        var observed = pointee.state.load(ordering: .relaxed)
+        while true {
+            guard observed & CacheRegionState.referenceMask != 0 else { return (observed, false) }
+            let wanted = CacheRegionState.invalid | CacheRegionState.ready
+            let claims = observed & CacheRegionState.referenceMask == 1
+                && observed & (wanted | CacheRegionState.deregistering) == wanted
+            let desired = (observed &- 1) | (claims ? CacheRegionState.deregistering : 0)
+            // Releasing: the holder's use of the registration happens before a
+            // deregistration by whoever claims it. Acquiring: a claimer here
+            // deregisters after every other holder's use.
+            let (exchanged, original) = pointee.state.compareExchange(
+                expected: observed, desired: desired, successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
+            if exchanged { return (observed, claims) }
+            observed = original
+        }
     }
 
     /// Claims the deregistration of an invalid, registered region that no

@@ -60,7 +60,7 @@ extension RegistrationCache {
         guard old & CacheRegionState.invalid != 0 else { return region }
         // Invalidated while we registered: the invalidation queued it for the
         // books; deregister it now (we hold its only reference).
-        if region.dropReference() & CacheRegionState.referenceMask == 1 { core.finishDeregistration(region) }
+        if region.dropReferenceClaimingDeregistration().claimed { core.deregisterClaimed(region) }
         return nil
     }
 
@@ -91,8 +91,11 @@ extension RegistrationCache {
         while word != 0 {
             let region = CacheRegionPointer(contextWord: word)
             word = region.pointee.nextInvalidated
-            retire(region)
+            // Deregister before `retire`: once its subscription is put, the
+            // release callback may free the region at any time (a grace
+            // period can end before the next line runs).
             core.finishDeregistration(region)
+            retire(region)
         }
     }
 
@@ -158,8 +161,9 @@ extension RegistrationCache {
                 expected: observed, desired: observed | CacheRegionState.invalid,
                 successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
             if exchanged {
-                retire(region)
+                // Deregister before `retire` (see `drainInvalidated`).
                 core.finishDeregistration(region)
+                retire(region)
                 if counted { books.pointee.evictions += 1 }
                 return true
             }

@@ -120,8 +120,10 @@ public final class RegistrationCache: @unchecked Sendable {
                     fatalError("RegistrationCache dropped while \(old & CacheRegionState.referenceMask) handle(s) on [\(region.pointee.start), \(region.pointee.last)] are held: put every handle first")
                 }
                 if old & CacheRegionState.invalid == 0 {
-                    retire(region)
+                    // Deregister before `retire`: once its subscription is put,
+                    // the release callback may free the region at any time.
                     core.finishDeregistration(region)
+                    retire(region)
                 } else {
                     drainInvalidated()
                 }
@@ -163,13 +165,11 @@ public final class RegistrationCache: @unchecked Sendable {
         if _slowPath(region.pointee.owner != ownerWord) {
             fatalError("RegistrationCache.put: the handle belongs to another cache")
         }
-        let old = region.dropReference()
+        let (old, claimed) = region.dropReferenceClaimingDeregistration()
         if _slowPath(old & CacheRegionState.referenceMask == 0) {
             fatalError("RegistrationCache.put: the region [\(region.pointee.start), \(region.pointee.last)] has no handle out (put twice?)")
         }
-        if _slowPath(old & CacheRegionState.invalid != 0 && old & CacheRegionState.referenceMask == 1) {
-            core.finishDeregistration(region)
-        }
+        if _slowPath(claimed) { core.deregisterClaimed(region) }
     }
 
     /// The hit path: a valid region of this cache that covers `[address, last]`,

@@ -69,6 +69,12 @@ final class RegistrationCacheCore: @unchecked Sendable {
     /// not deregistered yet; exactly one caller does it.
     func finishDeregistration(_ region: CacheRegionPointer) {
         guard region.claimDeregistration() else { return }
+        deregisterClaimed(region)
+    }
+
+    /// Deregisters `region`, whose deregistration the caller claimed, and
+    /// counts the end of its registration (the region may be freed here).
+    func deregisterClaimed(_ region: CacheRegionPointer) {
         deregister(region.pointee.payload, region.pointee.start, region.pointee.byteCount)
         // Relaxed: a statistic.
         deregistrations.add(1, ordering: .relaxed)
