@@ -81,10 +81,14 @@ public final class MemoryChurnRun: @unchecked Sendable {
         // address a mutation vacates is claimed again at once with a
         // placeholder (``claim(_:)``): a hole left open could be taken by any
         // other mapping of this process (a thread stack, a small page table),
-        // which the next fixed mmap or mremap would then destroy.
-        let slotBase = mmap(nil, page * slotCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
-        let scratchBase = mmap(nil, page * 2 * mutatorCount, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
-        precondition(slotBase != MAP_FAILED && scratchBase != MAP_FAILED, "notifier-stress: mmap failed: errno \(errno)")
+        // which the next fixed mmap or mremap would then destroy. Both areas
+        // also sit far below the process's other mappings (``mapLow(_:protection:)``),
+        // where the kernel's top-down placement of new mappings does not look
+        // while there is room higher up: under AddressSanitizer, whose runtime
+        // maps small pages all the time, a hole next to the other mappings was
+        // taken within microseconds.
+        let slotBase = Self.mapLow(page * slotCount, protection: PROT_READ | PROT_WRITE)
+        let scratchBase = Self.mapLow(page * 2 * mutatorCount, protection: PROT_NONE)
         var slots: [MemoryChurnSlot] = []
         for index in 0..<slotCount {
             let address = UInt64(UInt(bitPattern: slotBase)) + UInt64(index) * pageSize
@@ -230,6 +234,21 @@ public final class MemoryChurnRun: @unchecked Sendable {
             let code = Int((history >> (4 * UInt64(index))) & 0xF)
             return code == 0 ? nil : "\(Mutation(rawValue: code - 1)!)"
         }.joined(separator: ", ")
+    }
+
+    /// Maps `bytes` of private anonymous memory at the lowest free address of
+    /// a few fixed candidates from 32 TiB up (`MAP_FIXED_NOREPLACE`: nothing
+    /// there is replaced), or wherever the kernel puts it if none is free.
+    static func mapLow(_ bytes: Int, protection: Int32) -> UnsafeMutableRawPointer {
+        for candidate in 0..<64 {
+            let hint = UnsafeMutableRawPointer(bitPattern: UInt(0x2000_0000_0000) + UInt(candidate) << 32)
+            let placed = mmap(hint, bytes, protection, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)
+            if placed == hint { return placed! }
+            if let placed, placed != MAP_FAILED { munmap(placed, bytes) }   // a kernel that ignored the flag
+        }
+        let anywhere = mmap(nil, bytes, protection, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let anywhere, anywhere != MAP_FAILED else { fatalError("notifier-stress: mmap of \(bytes) bytes failed: errno \(errno)") }
+        return anywhere
     }
 
     /// Maps an inaccessible placeholder page at `address`, which this run has
