@@ -85,6 +85,19 @@ public final class StressRun: @unchecked Sendable {
         heartbeats = names.map { _ in Heartbeat() }
     }
 
+    /// Breaks the cycle each mirror slot forms with its subscription (the slot
+    /// holds the subscription, whose callback holds the slot), which the final
+    /// checks break by removing everything: a run that stopped early (a hang)
+    /// or was never run would leak its slots, subscriptions and tree otherwise.
+    deinit {
+        for slot in slots {
+            slot.lock.withLock {
+                slot.subscription = nil
+                slot.context = nil
+            }
+        }
+    }
+
     /// Records a violation of the oracle.
     func violation(_ message: String) {
         violationLog.withLock { log in
