@@ -13,6 +13,8 @@ set format x '%.0s%c'
 set xrange [500:2000000]
 plot 'lookup_writer-yes_threads-2.dat' index 0 using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title 'rcu', \
      '' index 1 using 1:2 with linespoints lw 2 pt 7 lc rgb '#17becf' title 'rcu-qsbr', \
-     '' index 2 using 1:2 with linespoints lw 2 pt 7 lc rgb '#2ca02c' title 'kernel', \
-     '' index 3 using 1:2 with linespoints lw 2 pt 7 lc rgb '#ff7f0e' title 'rwlock', \
-     '' index 4 using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'mutex'
+     '' index 2 using 1:2 with linespoints lw 2 pt 7 lc rgb '#9467bd' title 'rcu-bp', \
+     '' index 3 using 1:2 with linespoints lw 2 pt 7 lc rgb '#8c564b' title 'rcu-mb', \
+     '' index 4 using 1:2 with linespoints lw 2 pt 7 lc rgb '#2ca02c' title 'kernel', \
+     '' index 5 using 1:2 with linespoints lw 2 pt 7 lc rgb '#ff7f0e' title 'rwlock', \
+     '' index 6 using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'mutex'
