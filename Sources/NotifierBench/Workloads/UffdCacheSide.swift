@@ -17,20 +17,19 @@ final class UffdCacheSide: @unchecked Sendable {
     let space: AddressSpace
     let cache: RegistrationCache
     let monitor: UserfaultfdMonitor
+    /// Set by the cache's deregister callback (see ``DeregisteredFlag``).
+    let deregistered = DeregisteredFlag()
 
-    /// The side, or nil when userfaultfd is unavailable here (``unavailableReason``).
+    /// The side, or nil when userfaultfd is unavailable here.
     static let shared: UffdCacheSide? = try? UffdCacheSide()
-    /// Why ``shared`` is nil.
-    static var unavailableReason: String? {
-        do { _ = try UffdCacheSide(); return nil } catch { return "\(error)" }
-    }
 
     private init() throws(MemoryMonitorError) {
         let space = AddressSpace(strategy: .rcu(.memb))
         self.space = space
+        let flag = deregistered
         cache = RegistrationCache(addressSpace: space, limits: .init(maxRegions: 1024),
                                   register: { _, _ in 1 },
-                                  deregister: { _, _, _ in FlagBox.box.deregistered.store(true, ordering: .releasing) })
+                                  deregister: { _, _, _ in flag.value.store(true, ordering: .releasing) })
         monitor = try UserfaultfdMonitor(addressSpace: space, options: .init(capacity: 1024))
     }
 
@@ -49,12 +48,12 @@ final class UffdCacheSide: @unchecked Sendable {
                 fatalError("cache workload: caching a monitored page failed: \(error)")
             }
             // Relaxed: nothing else runs between the last measurement and this.
-            FlagBox.box.deregistered.store(false, ordering: .relaxed)
+            deregistered.value.store(false, ordering: .relaxed)
             let begin = MonotonicClock.nanoseconds()
             _ = ccp_unmap(address, page)
             // Acquiring: pairs with the deregister callback's releasing store.
             var spins = 0
-            while !FlagBox.box.deregistered.load(ordering: .acquiring) {
+            while !deregistered.value.load(ordering: .acquiring) {
                 // Spin briefly, then yield: the monitor may share this CPU.
                 if spins < 1000 { cnp_cpu_relax() } else { sched_yield() }
                 spins += 1
@@ -71,7 +70,6 @@ final class UffdCacheSide: @unchecked Sendable {
 /// The flag the deregister callback sets on the monitor's thread: releasing
 /// store there, acquiring load by the timing thread, which then sees the
 /// region's end.
-final class FlagBox: Sendable {
-    static let box = FlagBox()
-    let deregistered = Atomic<Bool>(false)
+final class DeregisteredFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
