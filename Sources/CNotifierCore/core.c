@@ -8,6 +8,7 @@
 
 __thread void *cnp_callback_marker CNP_TLS_MODEL;
 __thread void *cnp_lookup_marker CNP_TLS_MODEL;
+__thread unsigned long cnp_qsbr_section_depth CNP_TLS_MODEL;
 
 void *cnp_set_callback_context(void *context) {
     void *previous = cnp_callback_marker;

@@ -48,7 +48,14 @@ struct BenchWorkloadTests {
 
     @Test("fault path: every shape runs, faults are counted, no stale mirror entry")
     func faultLoop() {
-        let m = FaultLoopWorkload.run(Self.sweep, includeLarge: false)
+        var m = FaultLoopWorkload.run(Self.sweep, includeLarge: false)
+        if m.contains(where: { $0.value == 0 }) {
+            // On a loaded machine a 50 ms window can close before a faulter was
+            // scheduled at all: measure once more with windows ten times longer.
+            let longer = BenchSweep(strategies: Self.strategies, threads: [1, 2], duration: 0.5,
+                                    placement: BenchPlacement.discover())
+            m = FaultLoopWorkload.run(longer, includeLarge: false)
+        }
         #expect(m.count == 3 * Self.strategies.count * 2)
         for point in m {
             #expect(point.workload == "fault-path" && point.mirrorProtocol == "seq" && point.metric == "ops/s")

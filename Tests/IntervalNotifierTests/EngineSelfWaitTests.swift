@@ -73,16 +73,29 @@ struct EngineSelfWaitTests {
         }
         withinASecond("synchronize waiting for the release callback") { try! space.synchronize() }
         #expect(fromRelease.withLock { $0 } == .calledFromReleaseCallback(operation: .synchronize))
-        // Sections that nest (memb, bp, mb): synchronize would wait for itself.
-        guard case .rcu(let flavor) = strategy, flavor != .qsbr else { return }
+        // memb, bp, mb: synchronize would wait for itself. qsbr: it would take the
+        // thread offline and return after freeing what the lookup holds; both for a
+        // thread that went online only for the lookup and for a long-lived online one.
+        guard case .rcu(let flavor) = strategy else { return }
         _ = try space.subscribe(0x1000, 0x1000, recorder)
-        let inLookup = Mutex<NotifierError?>(nil)
-        withinASecond("synchronize inside a lookup") {
-            space.withSubscription(containing: 0x1000) { _ in
-                do throws(NotifierError) { try space.synchronize() } catch { inLookup.withLock { $0 = error } }
+        for online in flavor == .qsbr ? [false, true] : [false] {
+            let inLookup = Mutex<NotifierError?>(nil)
+            // The body runs on a watched thread: that thread goes online, if at all.
+            withinASecond("synchronize inside a lookup") {
+                if online { strategy.readerThreadOnline() }
+                defer { if online { strategy.readerThreadOffline() } }
+                space.withSubscription(containing: 0x1000) { _ in
+                    do throws(NotifierError) { try space.synchronize() } catch { inLookup.withLock { $0 = error } }
+                }
+                _ = space.forEachSubscription(overlapping: 0x1000, last: 0x1000) { _ in
+                    do throws(NotifierError) { try space.synchronize() } catch { inLookup.withLock { $0 = $0 ?? error } }
+                    return true
+                }
+                // Outside the lookup it works (an online qsbr thread goes offline to wait).
+                try! space.synchronize()
             }
+            #expect(inLookup.withLock { $0 } == .calledInsideLookup(operation: .synchronize), "online: \(online)")
         }
-        #expect(inLookup.withLock { $0 } == .calledInsideLookup(operation: .synchronize))
     }
 
     @Test("unbalanced invalidateRangeEnd throws and changes nothing: never started, twice, after wouldBlock", arguments: RegistryStrategy.allCases)

@@ -16,7 +16,7 @@ void *cnp_set_callback_context(void *context);
 /// instead of a `__tls_get_addr` call on `readBegin`'s fast path (measured:
 /// about 22 ns per read_begin/read_retry pair through the C API with the default
 /// model, see Examples/c/overhead.c). Executables use local-exec either way. The
-/// two pointers fit glibc's static TLS surplus, so dlopen still works.
+/// three words fit glibc's static TLS surplus, so dlopen still works.
 #define CNP_TLS_MODEL __attribute__((tls_model("initial-exec")))
 
 /// Storage of the per-thread callback marker (use the functions).
@@ -39,6 +39,22 @@ static inline void *cnp_swap_lookup_context(void *context) {
 
 /// The current value of the per-thread lookup marker (inlined into Swift).
 static inline void *cnp_lookup_context(void) { return cnp_lookup_marker; }
+
+/// How many qsbr read-side sections (lookups of qsbr address spaces and trees)
+/// the calling thread is inside. liburcu's qsbr sections leave no trace of their
+/// own, and its `synchronize_rcu` takes an online caller offline while it waits:
+/// called from inside a section, it would return after freeing what the section
+/// still holds. This count is how a waiting call sees that and refuses.
+extern __thread unsigned long cnp_qsbr_section_depth CNP_TLS_MODEL;
+
+/// Notes entry into a qsbr read-side section (inlined into Swift).
+static inline void cnp_qsbr_section_enter(void) { cnp_qsbr_section_depth += 1; }
+
+/// Notes exit from a qsbr read-side section (inlined into Swift).
+static inline void cnp_qsbr_section_exit(void) { cnp_qsbr_section_depth -= 1; }
+
+/// Whether the calling thread is inside a qsbr read-side section (inlined into Swift).
+static inline int cnp_qsbr_in_section(void) { return cnp_qsbr_section_depth != 0; }
 
 /// Stable small integer id of the calling thread (gettid).
 int cnp_thread_id(void);

@@ -40,11 +40,12 @@ extension RCUFlavor {
 }
 
 extension RCU {
-    /// Whether the calling thread is inside a read-side section of the memb,
-    /// bp or mb flavour, where waiting for a grace period or for RCU callbacks
-    /// could wait for the caller itself. (An online qsbr thread is not "inside
-    /// a section": the engine's waits take it offline; see ``RCU/QSBR``.)
+    /// Whether the calling thread is inside a read-side section of any flavour,
+    /// where waiting for a grace period or for RCU callbacks would wait for the
+    /// caller itself (memb, bp, mb) or, for qsbr, whose waits take an online
+    /// thread offline, return after freeing what the section still holds. An
+    /// online qsbr thread outside a lookup is not inside a section (see ``RCU/QSBR``).
     package static var isInAnyReadSection: Bool {
-        RCU.isInReadSection || RCU.BP.isInReadSection || RCU.MB.isInReadSection
+        RCU.isInReadSection || RCU.QSBR.isInReadSection || RCU.BP.isInReadSection || RCU.MB.isInReadSection
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CNotifierCore
 import CURCUQSBR
 
 extension RCU {
@@ -52,11 +53,12 @@ extension RCU {
         @inlinable
         package static var isOnline: Bool { cqsbr_online() != 0 }
 
-        /// Enters a read-side section: free for an online thread; otherwise brings
-        /// the thread online and returns true, and ``exitReadSection(_:)`` then
-        /// takes it offline again.
+        /// Enters a read-side section: for an online thread, only a per-thread
+        /// count (``isInReadSection``); otherwise it also brings the thread online
+        /// and returns true, and ``exitReadSection(_:)`` then takes it offline again.
         @inlinable @inline(__always)
         package static func enterReadSection() -> Bool {
+            cnp_qsbr_section_enter()
             if _fastPath(cqsbr_online() != 0) { return false }
             online()
             return true
@@ -66,7 +68,15 @@ extension RCU {
         @inlinable @inline(__always)
         package static func exitReadSection(_ wentOnline: Bool) {
             if _slowPath(wentOnline) { cqsbr_thread_offline() }
+            cnp_qsbr_section_exit()
         }
+
+        /// Whether the calling thread is inside a section begun by
+        /// ``enterReadSection()`` (a lookup of a qsbr space or tree). liburcu keeps
+        /// no such state for qsbr: an online thread between quiescent states is
+        /// not necessarily inside a lookup.
+        @inlinable
+        package static var isInReadSection: Bool { cnp_qsbr_in_section() != 0 }
 
         /// Runs `body` offline (if the thread was online), then goes back online:
         /// for waits that must not stall grace periods.
@@ -79,7 +89,11 @@ extension RCU {
         }
 
         /// Waits for a qsbr grace period (an online caller goes offline meanwhile).
+        ///
+        /// Traps inside a read-side section: liburcu would take the thread
+        /// offline, let the grace period end and free what the section still holds.
         package static func synchronize() {
+            if isInReadSection { fatalError("RCU.QSBR.synchronize() called inside a qsbr read-side section: it would free what the section holds") }
             cqsbr_synchronize()
         }
     }
@@ -96,7 +110,7 @@ enum QSBRThreadRegistration {
             if cqsbr_online() == 0 { cqsbr_thread_online() }
             cqsbr_unregister_thread()
         }
-        precondition(rc == 0, "pthread_key_create failed (\(rc)): cannot track qsbr reader threads")
+        if _slowPath(!(rc == 0)) { fatalError("pthread_key_create failed (\(rc)): cannot track qsbr reader threads") }
         return key
     }()
 

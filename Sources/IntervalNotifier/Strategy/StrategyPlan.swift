@@ -49,7 +49,7 @@ extension RegistryStrategy {
 @usableFromInline
 enum ReaderProtection: Sendable, Equatable {
     /// RCU read-side sections of the flavour: no lock. memb: a section costs
-    /// about 1 ns; qsbr: nothing for an online thread, an online/offline pair
+    /// about 1 ns; qsbr: a thread-local section count for an online thread, an online/offline pair
     /// (two full barriers) otherwise; bp: memb's plus a registration test; mb:
     /// two full barriers (see ``RCUFlavor``).
     case rcu(RCUFlavor)
