@@ -24,9 +24,10 @@ public struct BenchReport: Sendable {
         TargetEvaluator(index: MeasurementIndex(measurements), cores: cores).pairRequests()
     }
 
-    /// One Markdown table per (workload, metric): rows are (variant, mirror
-    /// protocol, threads), columns the strategies present (`rcu`, `rcu-qsbr`,
-    /// `rcu-bp`, `rcu-mb`, `kernel`, `rwlock`, `mutex`, `unsynchronized`, then others); each cell
+    /// One Markdown table per (workload, metric): rows are (parameters, mirror
+    /// protocol, threads), columns the sides present in ``BenchSide/all`` order
+    /// (`rcu`, `rcu-qsbr`, `rcu-bp`, `rcu-mb`, `kernel`, `rwlock`, `mutex`,
+    /// `unsynchronized`, `c-rbtree`, then the cache's sides); each cell
     /// is the value in human units and, outside the `rcu` column, its ratio to
     /// the `rcu` value of the same row (`x0.12`).
     public func tables() -> String {

@@ -18,30 +18,30 @@ enum ComparisonTableRenderer {
     /// One table with its `### workload — metric` heading. The protocol column
     /// is left out when no row has one.
     static func render(_ table: ComparisonTable) -> String {
-        let showProtocol = table.rows.contains { $0.mirrorProtocol != "-" }
+        let showProtocol = table.rows.contains { $0.mirrorProtocol != nil }
         var header = ["variant"]
         var alignments: [Markdown.Alignment] = [.left]
         if showProtocol {
             header.append("protocol")
             alignments.append(.left)
         }
-        header += ["threads"] + table.strategies
+        header += ["threads"] + table.strategies.map(\.name)
         alignments += Array(repeating: .right, count: 1 + table.strategies.count)
         let rows = table.rows.map { row in
-            var cells = [row.variant.isEmpty ? "-" : row.variant]
-            if showProtocol { cells.append(row.mirrorProtocol) }
+            var cells = [row.parameters.count == 0 ? "-" : row.parameters.label]
+            if showProtocol { cells.append(row.mirrorProtocol.label) }
             cells.append(String(row.threads))
             for strategy in table.strategies { cells.append(cell(table, row, strategy)) }
             return cells
         }
-        return "### \(table.workload) — \(table.metric)\n\n"
+        return "### \(table.workload.rawValue) — \(table.metric.rawValue)\n\n"
             + Markdown.table(header: header, alignments: alignments, rows: rows)
             + (table.hasOversubscribed ? "\n" + legend : "")
     }
 
     /// `1.20 M/s (x0.36)`, `3.33 M/s` in the `rcu` column, `6.10 G/s*` when
     /// oversubscribed, or `—`.
-    static func cell(_ table: ComparisonTable, _ row: ComparisonTable.Row, _ strategy: String) -> String {
+    static func cell(_ table: ComparisonTable, _ row: ComparisonTable.Row, _ strategy: BenchSide) -> String {
         guard let value = table.value(row, strategy) else { return missing }
         let text = UnitFormat.value(value, metric: table.metric)
             + (table.isOversubscribed(row, strategy) ? BenchMeasurement.oversubscribedMark : "")

@@ -1,3 +1,5 @@
+import IntervalNotifier
+
 /// The text of a chart's gnuplot data file (one block per line, separated by
 /// two blank lines so that `index N` selects a line) and of its script, which
 /// reads `<base>.dat` and writes `<base>.png` in its own directory.
@@ -45,7 +47,7 @@ enum GnuplotScript {
         }
         let data = quoted(spec.baseName + ".dat")
         let plots = spec.lines.enumerated().map { offset, line in
-            "\(offset == 0 ? data : "''") index \(offset) using 1:2 with linespoints \(style(line.title)) "
+            "\(offset == 0 ? data : "''") index \(offset) using 1:2 with linespoints \(style(line.side)) "
                 + "title \(quoted(line.title))"
         }
         lines.append("plot " + plots.joined(separator: ", \\\n     "))
@@ -54,15 +56,17 @@ enum GnuplotScript {
 
     /// Line colours by strategy, the same in every chart; other strategies
     /// get gnuplot's default sequence.
-    static let colours = ["rcu": "#1f77b4", "rcu-qsbr": "#17becf", "rcu-bp": "#9467bd",
-                          "rcu-mb": "#8c564b", "kernel": "#2ca02c", "rwlock": "#ff7f0e",
-                          "mutex": "#d62728", "unsynchronized": "#7f7f7f"]
+    static let colours: [BenchSide: String] = [
+        .registry(.rcu(.memb)): "#1f77b4", .registry(.rcu(.qsbr)): "#17becf", .registry(.rcu(.bp)): "#9467bd",
+        .registry(.rcu(.mb)): "#8c564b", .registry(.kernel): "#2ca02c", .registry(.rwlock): "#ff7f0e",
+        .registry(.mutex): "#d62728", .unsynchronized: "#7f7f7f",
+    ]
 
     /// The line style of `strategy`: its colour, dashed for the unsynchronised baseline.
-    static func style(_ strategy: String) -> String {
+    static func style(_ side: BenchSide) -> String {
         var style = "lw 2 pt 7"
-        if let colour = colours[strategy] { style += " lc rgb '\(colour)'" }
-        if strategy == "unsynchronized" { style += " dt 2" }
+        if let colour = colours[side] { style += " lc rgb '\(colour)'" }
+        if side == .unsynchronized { style += " dt 2" }
         return style
     }
 

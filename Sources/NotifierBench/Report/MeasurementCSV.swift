@@ -1,5 +1,6 @@
 /// Measurements as CSV (RFC 4180 quoting, `\n` line ends): one row per
-/// measurement in run order; the fixed columns, then one `extra:NAME` column
+/// measurement in run order; the fixed columns (`variant` is
+/// ``BenchParameters/label``, `mirrorProtocol` `-` where none applies), then one `extra:NAME` column
 /// per extra name found in any measurement (sorted), empty where absent.
 enum MeasurementCSV {
     /// The fixed columns, in order.
@@ -11,7 +12,8 @@ enum MeasurementCSV {
         let extras = Set(measurements.flatMap(\.extra.keys)).sorted()
         var lines = [(fixedColumns + extras.map { "extra:\($0)" }).map(field).joined(separator: ",")]
         for m in measurements {
-            let fixed = [m.workload, m.variant, m.strategy, m.mirrorProtocol, String(m.threads), m.metric,
+            let fixed = [m.workload.rawValue, m.parameters.label, m.strategy.name, m.mirrorProtocol.label, String(m.threads),
+                         m.metric.rawValue,
                          number(m.value), String(m.oversubscribed)]
             let extraFields = extras.map { m.extra[$0].map(number) ?? "" }
             lines.append((fixed + extraFields).map(field).joined(separator: ","))

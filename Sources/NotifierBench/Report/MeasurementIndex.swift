@@ -1,22 +1,24 @@
+import NotifierStress
+
 /// The identity of one measured figure: everything but its value.
 struct MeasurementKey: Hashable {
-    var workload: String
-    var variant: String
-    var mirrorProtocol: String
-    var strategy: String
+    var workload: BenchWorkload
+    var parameters: BenchParameters
+    var mirrorProtocol: MirrorProtocol?
+    var strategy: BenchSide
     var threads: Int
-    var metric: String
+    var metric: BenchMetric
 
     init(_ measurement: BenchMeasurement) {
-        self.init(workload: measurement.workload, variant: measurement.variant,
+        self.init(workload: measurement.workload, parameters: measurement.parameters,
                   mirrorProtocol: measurement.mirrorProtocol, strategy: measurement.strategy,
                   threads: measurement.threads, metric: measurement.metric)
     }
 
-    init(workload: String, variant: String, mirrorProtocol: String, strategy: String, threads: Int,
-         metric: String) {
+    init(workload: BenchWorkload, parameters: BenchParameters, mirrorProtocol: MirrorProtocol?, strategy: BenchSide,
+         threads: Int, metric: BenchMetric) {
         self.workload = workload
-        self.variant = variant
+        self.parameters = parameters
         self.mirrorProtocol = mirrorProtocol
         self.strategy = strategy
         self.threads = threads
@@ -48,7 +50,7 @@ struct MeasurementIndex {
     subscript(key: MeasurementKey) -> Double? { values[key] }
 
     /// Keys of `workload` and `metric` (unordered).
-    func keys(workload: String, metric: String) -> [MeasurementKey] {
+    func keys(workload: BenchWorkload, metric: BenchMetric) -> [MeasurementKey] {
         values.keys.filter { $0.workload == workload && $0.metric == metric }
     }
 }

@@ -10,8 +10,10 @@ struct PlotSpec: Equatable {
 
     /// One line of the chart.
     struct Line: Equatable {
-        /// Legend text (a strategy name).
-        var title: String
+        /// The side the line shows.
+        var side: BenchSide
+        /// Legend text: the side's name.
+        var title: String { side.name }
         /// Points in ascending x.
         var points: [Point]
     }
@@ -34,7 +36,7 @@ struct PlotSpec: Equatable {
     var yLabel: String
     /// Logarithmic x axis.
     var logX: Bool
-    /// The lines, in `ReportOrder.strategies` order.
+    /// The lines, in side order.
     var lines: [Line]
 
     /// The distinct x values of all lines, ascending.

@@ -4,17 +4,15 @@ import Foundation
 /// second, times in ns/us/ms, sizes in B/KiB/MiB/GiB, ratios as `x0.12`.
 enum UnitFormat {
     /// `value` of `metric` with its unit.
-    static func value(_ value: Double, metric: String) -> String {
+    static func value(_ value: Double, metric: BenchMetric) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf") }
         switch metric {
-        case "ops/s":
+        case .opsPerSecond:
             return scaled(value, steps: [(1e9, "G/s"), (1e6, "M/s"), (1e3, "K/s"), (1, "/s")])
-        case "bytes", "bytes/subscription", "bytes/interval":
+        case .bytes, .bytesPerSubscription, .bytesPerInterval:
             return scaled(value, steps: [(1_073_741_824, "GiB"), (1_048_576, "MiB"), (1024, "KiB"), (1, "B")])
-        case _ where metric.hasPrefix("ns") || metric.hasPrefix("cpu-ns"):
+        case .nanosecondsPerOperation, .cpuNanosecondsPerOperation:
             return scaled(value, steps: [(1e6, "ms"), (1e3, "us"), (1, "ns")])
-        default:
-            return "\(significant(value)) \(metric)"
         }
     }
 
@@ -31,7 +29,12 @@ enum UnitFormat {
     /// A value in `unit` as the report writes target values: ratios with
     /// `ratio(_:)`, known metrics with `value(_:metric:)`.
     static func measured(_ value: Double, unit: String) -> String {
-        unit == "x" ? ratio(value) : self.value(value, metric: unit == "ns" ? "ns/op" : unit)
+        switch unit {
+        case "x": ratio(value)
+        case "ns": self.value(value, metric: .nanosecondsPerOperation)
+        case "ops/s": self.value(value, metric: .opsPerSecond)
+        default: "\(significant(value)) \(unit)"
+        }
     }
 
     /// Three significant digits without exponent for ordinary magnitudes.

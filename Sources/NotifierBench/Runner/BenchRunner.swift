@@ -120,7 +120,7 @@ public struct BenchRunResult: Sendable {
     public var windowSeconds: Double
     /// Whether the run had more measured threads (workers) than the CPUs its
     /// placement may use: its figures then measure time sharing. Helpers are
-    /// part of the point's shape (its variant) and are not counted, as in the
+    /// part of the point's shape (its parameters) and are not counted, as in the
     /// measurement's `threads`.
     public var oversubscribed: Bool
 
