@@ -6,16 +6,27 @@ import NotifierStress
 /// stress harness's faulters drive (odp and hmm). Cases are in report order
 /// (tables, plots): ``Comparable`` follows it.
 public enum BenchWorkload: String, Codable, Sendable, Hashable, CaseIterable, Comparable {
+    /// ``ReadPrimitiveWorkload``: `readBegin` + `readRetry` pairs.
     case readPrimitive = "read-primitive"
+    /// ``FaultLoopWorkload``: the bare fault path with the `seq` protocol.
     case faultPath = "fault-path"
+    /// ``FaultPathWorkload``: the fault path driven by the stress harness (odp, hmm).
     case faultPathHarness = "fault-path-harness"
+    /// ``LookupWorkload``: tree lookups, with and without a writer.
     case lookup
+    /// ``StormWorkload``: invalidations hitting many subscriptions.
     case storm
+    /// ``ChurnWorkload``: inserts and removes during invalidations.
     case churn
+    /// ``MixedWorkload``: lookups and updates in a given proportion.
     case mixed
+    /// ``MemoryWorkload``: bytes per subscription.
     case memory
+    /// ``InsertRemoveWorkload``: insert + remove pairs.
     case insertRemove = "insert-remove"
+    /// ``TreeWorkload``: the engine's tree against a C red-black tree.
     case tree
+    /// ``CacheWorkload``: the registration cache against UCX.
     case cache
 
     /// Whether `lhs` comes before `rhs` in the report.
