@@ -22,14 +22,35 @@ import Synchronization
 /// rates. Nothing in the team allocates, locks or reads a clock while the
 /// threads run.
 public final class ThreadTeam: @unchecked Sendable {
-    /// Start and stop flags shared by the threads of one team.
-    final class Control: Sendable {
+    /// Start and stop flags shared by the threads of one team. A harness that
+    /// needs the stop flag before its team exists (its generators' loops read
+    /// it, its checker may raise it) creates the signals and hands them to
+    /// ``ThreadTeam/init(workers:_:helpers:signals:prepare:)``.
+    public final class Signals: Sendable {
         /// Threads that reached the start barrier.
         let ready = Atomic<Int>(0)
         /// Set once every thread is ready: the measured window opens.
         let go = Atomic<Bool>(false)
         /// Set when the run is over.
         let stop = Atomic<Bool>(false)
+
+        /// Creates lowered flags.
+        public init() {}
+
+        /// Whether the stop flag is raised; loops read it between batches.
+        @inline(__always)
+        public var isStopped: Bool {
+            // Relaxed: threads only need to see the flag eventually; joining
+            // them orders everything they did.
+            stop.load(ordering: .relaxed)
+        }
+
+        /// Raises the stop flag from any thread (a checker that found a hang);
+        /// ``ThreadTeam/stop()`` also records the time.
+        public func requestStop() {
+            // Relaxed: as in ``isStopped``.
+            stop.store(true, ordering: .relaxed)
+        }
     }
 
     /// One thread's view of its team: its index, the start barrier, the stop
@@ -46,12 +67,12 @@ public final class ThreadTeam: @unchecked Sendable {
         public let threadIndex: Int
         /// Whether this thread is a measured worker (false: a helper).
         public let isMeasured: Bool
-        let control: Control
+        let control: Signals
         var startNanoseconds: UInt64 = 0
         var endNanoseconds: UInt64 = 0
         var output = Output(operations: 0)
 
-        init(index: Int, threadIndex: Int, isMeasured: Bool, control: Control) {
+        init(index: Int, threadIndex: Int, isMeasured: Bool, control: Signals) {
             self.index = index
             self.threadIndex = threadIndex
             self.isMeasured = isMeasured
@@ -178,7 +199,7 @@ public final class ThreadTeam: @unchecked Sendable {
     /// The body of a team thread (see ``Member``).
     public typealias Body = @Sendable (Member) -> Output
 
-    private let control = Control()
+    private let control: Signals
     private let members: [Member]
     private let threads: [NativeThread]
     private let workerCount: Int
@@ -188,11 +209,13 @@ public final class ThreadTeam: @unchecked Sendable {
     /// Starts `workers` measured threads running `worker` and one thread per
     /// helper body; each runs `prepare(threadIndex)` first (pin it, register it
     /// with RCU; workers have indices 0..<workers, helpers the ones after), then
-    /// its body, which waits at the start barrier.
-    public init(workers: Int, _ worker: @escaping Body, helpers: [Body] = [],
+    /// its body, which waits at the start barrier. `signals` (fresh ones by
+    /// default) are the team's start and stop flags.
+    public init(workers: Int, _ worker: @escaping Body, helpers: [Body] = [], signals: Signals = Signals(),
                 prepare: @escaping @Sendable (Int) -> Void = { _ in }) {
         precondition(workers >= 0)
-        let control = self.control
+        let control = signals
+        self.control = signals
         var members: [Member] = []
         var threads: [NativeThread] = []
         for threadIndex in 0..<(workers + helpers.count) {
@@ -215,23 +238,26 @@ public final class ThreadTeam: @unchecked Sendable {
     /// Threads in the team.
     public var count: Int { members.count }
 
+    /// Waits until every thread has run `prepare` and its set-up and reached
+    /// the start barrier.
+    public func waitUntilReady() {
+        // Acquiring: pairs with each thread's releasing arrival.
+        while control.ready.load(ordering: .acquiring) < members.count { usleep(100) }
+    }
+
     /// Waits until every thread reached the start barrier, then opens the
     /// common window: releases them together. Returns the opening time.
     @discardableResult
     public func open() -> UInt64 {
-        // Acquiring: pairs with each thread's releasing arrival.
-        while control.ready.load(ordering: .acquiring) < members.count { usleep(100) }
+        waitUntilReady()
         openedNanoseconds = MonotonicClock.nanoseconds()
         // Releasing: everything set up before the start is visible to the threads.
         control.go.store(true, ordering: .releasing)
         return openedNanoseconds
     }
 
-    /// Whether ``stop()`` was called.
-    public var isStopped: Bool {
-        // Relaxed: a status read; the join orders the results.
-        control.stop.load(ordering: .relaxed)
-    }
+    /// Whether the stop flag is raised.
+    public var isStopped: Bool { control.isStopped }
 
     /// Raises the stop flag (the threads leave their loops at their next
     /// check). Returns the stop time.
