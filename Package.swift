@@ -88,7 +88,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("numa")]
         ),
         // What the harnesses, the tests and the Benchmarks package share:
-        // workload L, the xorshift generator, joinable pthreads.
+        // workload L, the xorshift generator, joinable pthreads, the thread-team runner.
         .target(
             name: "NotifierHarness",
             dependencies: ["IntervalNotifier"],

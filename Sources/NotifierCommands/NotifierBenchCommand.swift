@@ -137,6 +137,17 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         _ = try options()
     }
 
+    /// One line saying what a bench.json lacks or has wrong.
+    static func describe(_ error: DecodingError) -> String {
+        let path = { (context: DecodingError.Context) in context.codingPath.map(\.stringValue).joined(separator: ".") }
+        return switch error {
+        case .keyNotFound(let key, let context): "no \(key.stringValue) at \(path(context).isEmpty ? "the top" : path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            "\(context.debugDescription) at \(path(context).isEmpty ? "the top" : path(context))"
+        @unknown default: "\(error)"
+        }
+    }
+
     /// The report folder: `--out`, or a new `results/runs/<UTC timestamp>/`.
     public func outputDirectory(now: Date = Date()) -> String {
         if let out { return out }
@@ -154,7 +165,15 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         print("report folder: \(out)")
         if let reportFrom {
             let data = try Data(contentsOf: URL(fileURLWithPath: reportFrom))
-            let results = try JSONDecoder().decode(BenchResults.self, from: data)
+            let results: BenchResults
+            do {
+                results = try JSONDecoder().decode(BenchResults.self, from: data)
+            } catch let error as DecodingError {
+                // A bench.json from before typed measurements (a `variant` label
+                // instead of `parameters`) is not read: rerun to regenerate it.
+                throw ArgumentCheck.error("--report-from", reportFrom, "is not a bench.json of this notifier-bench "
+                                          + "(\(Self.describe(error))); rerun notifier-bench to regenerate it")
+            }
             let report = BenchReport(environment: results.environment, measurements: results.measurements,
                                      pairs: results.pairs)
             print("targets (ratios from the run of \(results.environment.date)):")

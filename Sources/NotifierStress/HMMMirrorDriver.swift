@@ -181,7 +181,7 @@ final class HMMMirrorDriver: MirrorDriver, @unchecked Sendable {
                 strategy.readerThreadOnline()
                 if !valid {
                     // Relaxed: `stop` only needs to be seen eventually.
-                    if run.stop.load(ordering: .relaxed) { return .aborted }
+                    if run.signals.isStopped { return .aborted }
                     if retries.expired() { return .abandoned }
                     continue
                 }

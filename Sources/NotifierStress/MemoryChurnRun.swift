@@ -31,8 +31,8 @@ public final class MemoryChurnRun: @unchecked Sendable {
     let topology: StressTopology
     let pageSize = UInt64(sysconf(Int32(_SC_PAGESIZE)))
 
-    private let stop = Atomic<Bool>(false)
-    private let go = Atomic<Bool>(false)
+    /// The hitters' and mutators' team's start and stop flags.
+    private let signals = ThreadTeam.Signals()
     private let gets = Atomic<Int>(0)
     private let hits = Atomic<Int>(0)
     private let fills = Atomic<Int>(0)
@@ -107,37 +107,34 @@ public final class MemoryChurnRun: @unchecked Sendable {
             fatalError("notifier-stress: registering the slots failed: \(error)")
         }
         report("slots: \(slotCount) pages registered with userfaultfd (file mappings \(monitor.watchesFileMappings ? "watchable" : "not watchable") on this kernel), registry strategy \(configuration.strategy)")
-        var threads: [NativeThread] = []
-        var names: [String] = []
-        func spawn(_ name: String, _ body: @escaping @Sendable (inout Xorshift64) -> Void) {
-            let index = threads.count
-            names.append(name)
-            let seed = configuration.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0x1234_5678_9ABC_DEF1
-            threads.append(NativeThread { [self] in
-                let placement = topology.pinCurrentThread(index: index)
-                placements.withLock { $0.append("  \(name): \(placement)") }
-                var rng = Xorshift64(seed: seed)
-                // Acquiring: pairs with the releasing store of `go`.
-                while !go.load(ordering: .acquiring) { usleep(100) }
-                body(&rng)
-            })
-        }
+        // One team of pinned threads: the hitters, then the mutators.
+        let names = (0..<hitterCount).map { "hitter \($0)" } + (0..<mutatorCount).map { "mutator \($0)" }
         let slotsForThreads = slots
-        for hitter in 0..<hitterCount {
-            spawn("hitter \(hitter)") { [self] rng in hitterLoop(slots: slotsForThreads, rng: &rng) }
-        }
-        for mutator in 0..<mutatorCount {
-            let owned = stride(from: mutator, to: slotCount, by: mutatorCount).map { slotsForThreads[$0] }
-            let scratch = UInt64(UInt(bitPattern: scratchBase)) + UInt64(2 * mutator) * pageSize
-            spawn("mutator \(mutator)") { [self] rng in
-                mutatorLoop(owned: owned, scratch: scratch, monitor: monitor, rng: &rng)
+        let seed = configuration.seed
+        let scratchStart = UInt64(UInt(bitPattern: scratchBase))
+        let hitters = hitterCount, mutators = mutatorCount, slotTotal = slotCount
+        let team = ThreadTeam(workers: names.count, { [self] member in
+            let index = member.index
+            var rng = Xorshift64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0x1234_5678_9ABC_DEF1)
+            member.waitForStart()
+            if index < hitters {
+                hitterLoop(slots: slotsForThreads, rng: &rng)
+            } else {
+                let mutator = index - hitters
+                let owned = stride(from: mutator, to: slotTotal, by: mutators).map { slotsForThreads[$0] }
+                mutatorLoop(owned: owned, scratch: scratchStart + UInt64(2 * mutator) * pageSize, monitor: monitor, rng: &rng)
             }
+            return ThreadTeam.Output(operations: 0)
+        }, signals: signals) { [self] index in
+            let placement = topology.pinCurrentThread(index: index)
+            placements.withLock { $0.append("  \(names[index]): \(placement)") }
         }
-        while placements.withLock({ $0.count }) < threads.count { usleep(1000) }
+        team.waitUntilReady()
         report(placements.withLock { ["threads:"] + $0.sorted() }.joined(separator: "\n"))
         let started = StressClock.now()
-        // Releasing: the set-up above happens before the threads run.
-        go.store(true, ordering: .releasing)
+        // The set-up above happens before the threads run (the team's
+        // releasing start signal).
+        team.open()
         let end = started + UInt64(configuration.duration * 1e9)
         var nextReport = started + 1_000_000_000
         while StressClock.now() < end {
@@ -150,12 +147,9 @@ public final class MemoryChurnRun: @unchecked Sendable {
                               s.messages, s.unmapEvents, s.removeEvents, s.remapEvents, violationCount.load(ordering: .relaxed)))
             }
         }
-        stop.store(true, ordering: .relaxed)
+        team.stop()
         let seconds = Double(StressClock.now() - started) / 1e9
-        var hung: [String] = []
-        for (index, thread) in threads.enumerated() where !thread.join(timeoutSeconds: configuration.hangBound) {
-            hung.append(names[index])
-        }
+        let hung = team.join(timeoutSeconds: configuration.hangBound).map { names[$0] }
         for name in hung { record("HANG: \(name) did not stop within \(configuration.hangBound) s (a caller blocked on the monitor?)") }
         let shutdownStarted = StressClock.now()
         do { try monitor.shutdown() } catch { record("shutdown failed: \(error)") }
@@ -195,7 +189,7 @@ public final class MemoryChurnRun: @unchecked Sendable {
     /// value must be the published one.
     private func hitterLoop(slots: [MemoryChurnSlot], rng: inout Xorshift64) {
         var localGets = 0, localHits = 0, localFills = 0, localAbsent = 0, localRetries = 0, localChecks = 0
-        while !stop.load(ordering: .relaxed) {
+        while !signals.isStopped {
             let slot = slots[Int(rng.next() % UInt64(slots.count))]
             // Acquiring: the published value stored before this even version is visible.
             let before = slot.version.load(ordering: .acquiring)
@@ -278,7 +272,7 @@ public final class MemoryChurnRun: @unchecked Sendable {
         var localMutations = 0
         var localKinds = [0, 0, 0, 0]
         var early = 0
-        while !stop.load(ordering: .relaxed) {
+        while !signals.isStopped {
             let slot = owned[Int(rng.next() % UInt64(owned.count))]
             let address = UnsafeMutableRawPointer(bitPattern: UInt(slot.address))!
             let roll = rng.next() % 100

@@ -5,7 +5,7 @@
 /// invalidation (callbacks clear the mirrors), change the primary page table,
 /// end it. The oracle holds each protocol to the same rule: once no
 /// invalidation is open over a page, its mirror entry is empty or current.
-public enum MirrorProtocol: String, Sendable, Hashable, CaseIterable {
+public enum MirrorProtocol: String, Codable, Sendable, Hashable, CaseIterable {
     /// The sequence-count collision-retry of `mmu_interval_notifier` (today's
     /// kernel): `readBegin`, fault, take the user lock, `readRetry`, install.
     case seq

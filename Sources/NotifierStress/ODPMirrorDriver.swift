@@ -136,7 +136,7 @@ final class ODPMirrorDriver: MirrorDriver, @unchecked Sendable {
             var spins = 0
             repeat {
                 // Relaxed: `stop` only needs to be seen eventually.
-                if run.stop.load(ordering: .relaxed) { return .aborted }
+                if run.signals.isStopped { return .aborted }
                 if retries.expired() { return .abandoned }
                 strategy.readerQuiescentState()
                 spins += 1

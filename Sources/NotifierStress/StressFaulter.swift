@@ -107,8 +107,7 @@ extension StressRun {
         var tally = FaulterTally()
         var iterations = 0
         strategy.readerThreadOnline()
-        // Relaxed: `stop` only needs to be seen eventually.
-        while !stop.load(ordering: .relaxed) {
+        while !signals.isStopped {
             strategy.readerQuiescentState()
             beat(worker)
             iterations &+= 1

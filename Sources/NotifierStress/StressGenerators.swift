@@ -80,7 +80,7 @@ extension StressRun {
         let pageCount = table.pageCount
         let held = installInvalidatingThreadState()
         defer { held?.uninstall() }
-        while !stop.load(ordering: .relaxed) {
+        while !signals.isStopped {
             beat(worker)
             let size: Int
             if let limit = configuration.maxInvalidationPages {
@@ -128,7 +128,7 @@ extension StressRun {
 
     func churnerLoop(worker: Int, rng: inout Xorshift64) {
         var removeLatency = StressHistograms.make()
-        while !stop.load(ordering: .relaxed) {
+        while !signals.isStopped {
             beat(worker)
             let slot = slots[Int(rng.next() % UInt64(slots.count))]
             let detached = slot.lock.withLock { () -> (IntervalSubscription, SubscriptionContext)? in
@@ -173,7 +173,7 @@ extension StressRun {
         var previousState = space.state
         var lastInvariantCheck = StressClock.now()
         let hangBound = UInt64(configuration.hangBound * 1e9)
-        while !stop.load(ordering: .relaxed) {
+        while !signals.isStopped {
             for _ in 0..<64 { checkOnePage(rng: &rng) }
             // Rules 1-3 from outside: each `state` is taken under the lock.
             let state = space.state
@@ -191,7 +191,7 @@ extension StressRun {
             }
             for (i, beat) in heartbeats.enumerated() where now > beat.time.load(ordering: .relaxed) + hangBound {
                 violation("hang: \(workerNames[i]) made no progress for \(configuration.hangBound) s; state \(space.state)")
-                stop.store(true, ordering: .relaxed)
+                signals.requestStop()
             }
         }
     }

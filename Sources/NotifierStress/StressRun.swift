@@ -21,9 +21,10 @@ public final class StressRun: @unchecked Sendable {
     let slots: [MirrorSlot]
     static let pageSize: UInt64 = 4096
 
-    /// Set once to end the run. Relaxed everywhere: threads only need to see it
-    /// eventually, and joining them orders everything they did.
-    let stop = Atomic<Bool>(false)
+    /// The generators' team's start and stop flags: the loops leave at
+    /// ``ThreadTeam/Signals/isStopped``; the controller stops the run, the
+    /// checker on a hang.
+    let signals = ThreadTeam.Signals()
     /// 0 before teardown, 1 while `release()` runs, 2 after. Stores and the
     /// churners' loads are sequentially consistent (ordered against removals);
     /// the controller's own relaxed load reads its own store.
@@ -49,10 +50,6 @@ public final class StressRun: @unchecked Sendable {
     let placements = Locked<[String]>([])
     /// The mirror protocol's callbacks, fault path and bookkeeping.
     let driver: any MirrorDriver
-    /// Set once every generator thread is started and pinned: they wait for it,
-    /// so that the measured interval has them all running. Releasing store,
-    /// acquiring loads: orders the controller's set-up before the generators.
-    let go = Atomic<Bool>(false)
 
     /// Prepares a run without starting a thread: discovers the topology and
     /// creates the address space (with `configuration.strategy` and the
@@ -118,40 +115,45 @@ public final class StressRun: @unchecked Sendable {
         populate(report: report)
         let populateSeconds = Double(StressClock.now() - populateStarted) / 1e9
         if populateSeconds >= 1 { report(String(format: "populated %d subscriptions in %.1f s", slots.count, populateSeconds)) }
-        var threads: [NativeThread] = []
-        var index = 0
-        func spawn(_ body: @escaping @Sendable (Int, inout Xorshift64) -> Void) {
-            let i = index
-            index += 1
-            let seed = configuration.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) &* 0x1234_5678_9ABC_DEF1
-            threads.append(NativeThread { [self] in
-                let placement = topology.pinCurrentThread(index: i)
-                placements.withLock { $0.append("  \(workerNames[i]): \(placement)") }
-                var rng = Xorshift64(seed: seed)
-                // Acquiring: pairs with the releasing store of `go`.
-                while !go.load(ordering: .acquiring) { usleep(100) }
-                body(i, &rng)
-            })
+        // One team: the generators (faulters, invalidators, churners, each
+        // pinned) as workers, the oracle's checker as a helper (not pinned).
+        let generators = configuration.faulters + configuration.invalidators + configuration.churners
+        let seed = configuration.seed
+        let faulters = configuration.faulters, invalidators = configuration.invalidators
+        let generator: ThreadTeam.Body = { [self] member in
+            let i = member.index
+            var rng = Xorshift64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) &* 0x1234_5678_9ABC_DEF1)
+            member.waitForStart()
+            if i < faulters {
+                faulterLoop(worker: i, rng: &rng)
+            } else if i < faulters + invalidators {
+                invalidatorLoop(worker: i, rng: &rng)
+            } else {
+                churnerLoop(worker: i, rng: &rng)
+            }
+            return ThreadTeam.Output(operations: 0)
         }
-        for _ in 0..<configuration.faulters { spawn { [self] i, rng in faulterLoop(worker: i, rng: &rng) } }
-        for _ in 0..<configuration.invalidators { spawn { [self] i, rng in invalidatorLoop(worker: i, rng: &rng) } }
-        for _ in 0..<configuration.churners { spawn { [self] i, rng in churnerLoop(worker: i, rng: &rng) } }
-        let checkerSeed = configuration.seed ^ 0xC4EC
-        let checker = configuration.oracleChecks ? NativeThread { [self] in
-            var rng = Xorshift64(seed: checkerSeed)
-            // Acquiring: pairs with the releasing store of `go`.
-            while !go.load(ordering: .acquiring) { usleep(100) }
+        let checker: ThreadTeam.Body = { [self] member in
+            var rng = Xorshift64(seed: seed ^ 0xC4EC)
+            member.waitForStart()
             checkerLoop(rng: &rng)
-        } : nil
-        let spawned = threads.count
-        while placements.withLock({ $0.count }) < spawned { usleep(1000) }
+            return ThreadTeam.Output(operations: 0)
+        }
+        let team = ThreadTeam(workers: generators, generator, helpers: configuration.oracleChecks ? [checker] : [],
+                              signals: signals) { [self] threadIndex in
+            guard threadIndex < generators else { return }
+            let placement = topology.pinCurrentThread(index: threadIndex)
+            placements.withLock { $0.append("  \(workerNames[threadIndex]): \(placement)") }
+        }
+        team.waitUntilReady()
         report(placements.withLock { ["threads:"] + $0.sorted() }.joined(separator: "\n"))
         let started = StressClock.now()
         // Relaxed: the watchdog only needs an eventually visible timestamp (a
         // long population must not look like a hang).
         for beat in heartbeats { beat.time.store(started, ordering: .relaxed) }
-        // Releasing: the set-up above happens before the generators run.
-        go.store(true, ordering: .releasing)
+        // The set-up above happens before the generators run (the team's
+        // releasing start signal).
+        team.open()
         func sampleRSS(_ now: UInt64) {
             let sample = RSSSample(seconds: Double(now - started) / 1e9, bytes: RSSSample.currentBytes())
             rssSamples.withLock { $0.append(sample) }
@@ -167,7 +169,7 @@ public final class StressRun: @unchecked Sendable {
         let teardownTime = configuration.teardownAt.map { started + UInt64(configuration.duration * $0 * 1e9) }
         var lastReport = started
         var previous = counters.snapshot()
-        while StressClock.now() < end && !stop.load(ordering: .relaxed) {
+        while StressClock.now() < end && !signals.isStopped {
             usleep(10_000)
             let now = StressClock.now()
             if let t = teardownTime, now >= t, teardownPhase.load(ordering: .relaxed) == 0 {
@@ -186,15 +188,11 @@ public final class StressRun: @unchecked Sendable {
                 lastReport = now
             }
         }
-        stop.store(true, ordering: .relaxed)
+        team.stop()
         let stopped = StressClock.now()
         let measuredSeconds = Double(stopped - started) / 1e9
         sampleRSS(stopped)
-        var hung: [String] = []
-        for (i, thread) in threads.enumerated() where !thread.join(timeoutSeconds: configuration.hangBound) {
-            hung.append(workerNames[i])
-        }
-        if let checker, !checker.join(timeoutSeconds: configuration.hangBound) { hung.append("checker") }
+        let hung = team.join(timeoutSeconds: configuration.hangBound).map { $0 < generators ? workerNames[$0] : "checker" }
         if !hung.isEmpty {
             violation("hang: \(hung.joined(separator: ", ")) did not finish within \(configuration.hangBound) s; state \(space.state)")
             return result(started: started, measuredSeconds: measuredSeconds, finalChecksDone: false)

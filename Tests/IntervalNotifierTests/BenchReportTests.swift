@@ -1,12 +1,13 @@
 import Foundation
 @testable import NotifierBench
+import NotifierStress
 import Testing
 
 /// One synthetic measurement.
-private func m(_ workload: String, _ variant: String, _ strategy: String, _ threads: Int, _ metric: String,
-              _ value: Double, protocol mirrorProtocol: String = "-",
-              extra: [String: Double] = [:], oversubscribed: Bool = false) -> BenchMeasurement {
-    BenchMeasurement(workload: workload, variant: variant, strategy: strategy, mirrorProtocol: mirrorProtocol,
+private func m(_ workload: BenchWorkload, _ parameters: BenchParameters, _ strategy: BenchSide, _ threads: Int,
+               _ metric: BenchMetric, _ value: Double, protocol mirrorProtocol: MirrorProtocol? = nil,
+               extra: [String: Double] = [:], oversubscribed: Bool = false) -> BenchMeasurement {
+    BenchMeasurement(workload: workload, parameters: parameters, strategy: strategy, mirrorProtocol: mirrorProtocol,
                      threads: threads, metric: metric, value: value, extra: extra, oversubscribed: oversubscribed)
 }
 
@@ -29,22 +30,22 @@ struct BenchReportTests {
     static func smallMachineRun(readPerThread: Double = 1e9, lookupRCU: Double = 40,
                                 rwlockFault: Double = 0.5e6, insertRemove: Double = 2e6) -> [BenchMeasurement] {
         [
-            m("read-primitive", "", "rcu", 1, "ops/s", readPerThread),
-            m("read-primitive", "", "rcu", 2, "ops/s", 2 * readPerThread * 0.95),
-            m("read-primitive", "", "rcu", 4, "ops/s", 0.1),  // above the core count: ignored
-            m("read-primitive", "", "rwlock", 1, "ops/s", 80e6),
-            m("lookup", "size=1000 writer=no", "rcu", 1, "ns/op", lookupRCU),
-            m("lookup", "size=1000 writer=no", "unsynchronized", 1, "ns/op", 38),
-            m("lookup", "size=100000 writer=no", "rcu", 1, "ns/op", 210),
-            m("lookup", "size=100000 writer=no", "unsynchronized", 1, "ns/op", 200),
-            m("lookup", "size=1000 writer=yes", "rcu", 1, "ns/op", 400),  // writer=yes: no target
-            m("fault-path", "invalidators=1 size=1000", "rcu", 1, "ops/s", 3e6, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "rcu", 2, "ops/s", 6e6, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "rwlock", 1, "ops/s", 1e6, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", rwlockFault, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "mutex", 2, "ops/s", 0.3e6, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "mutex", 2, "ops/s", 1e6, protocol: "odp"),  // other protocol
-            m("insert-remove", "size=100000", "rcu", 1, "ops/s", insertRemove),
+            m(.readPrimitive, BenchParameters(), .registry(.default), 1, .opsPerSecond, readPerThread),
+            m(.readPrimitive, BenchParameters(), .registry(.default), 2, .opsPerSecond, 2 * readPerThread * 0.95),
+            m(.readPrimitive, BenchParameters(), .registry(.default), 4, .opsPerSecond, 0.1),  // above the core count: ignored
+            m(.readPrimitive, BenchParameters(), .registry(.rwlock), 1, .opsPerSecond, 80e6),
+            m(.lookup, BenchParameters(size: 1000, writer: false), .registry(.default), 1, .nanosecondsPerOperation, lookupRCU),
+            m(.lookup, BenchParameters(size: 1000, writer: false), .unsynchronized, 1, .nanosecondsPerOperation, 38),
+            m(.lookup, BenchParameters(size: 100000, writer: false), .registry(.default), 1, .nanosecondsPerOperation, 210),
+            m(.lookup, BenchParameters(size: 100000, writer: false), .unsynchronized, 1, .nanosecondsPerOperation, 200),
+            m(.lookup, BenchParameters(size: 1000, writer: true), .registry(.default), 1, .nanosecondsPerOperation, 400),  // writer=yes: no target
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.default), 1, .opsPerSecond, 3e6, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.default), 2, .opsPerSecond, 6e6, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.rwlock), 1, .opsPerSecond, 1e6, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.rwlock), 2, .opsPerSecond, rwlockFault, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.mutex), 2, .opsPerSecond, 0.3e6, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.mutex), 2, .opsPerSecond, 1e6, protocol: .odp),  // other protocol
+            m(.insertRemove, BenchParameters(size: 100000), .registry(.default), 1, .opsPerSecond, insertRemove),
         ]
     }
 
@@ -54,7 +55,7 @@ struct BenchReportTests {
     static func paired(cores: Int, _ run: [BenchMeasurement]) -> BenchReport {
         let pairs = BenchReport.pairRequests(measurements: run, cores: cores).map { request in
             let value = { (side: PairedSide) -> Double in
-                run.first { $0.workload == request.workload && $0.variant == request.variant
+                run.first { $0.workload == request.workload && $0.parameters == request.parameters
                     && $0.mirrorProtocol == request.mirrorProtocol && $0.strategy == side.strategy
                     && $0.threads == side.threads && $0.metric == request.metric }?.value ?? .nan
             }
@@ -73,18 +74,18 @@ struct BenchReportTests {
     @Test("each non-rcu cell carries its ratio to the rcu cell of the same row")
     func ratios() throws {
         let measurements = [
-            m("fault-path", "invalidators=1 size=1000", "rcu", 2, "ops/s", 10e6, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", 1.2e6, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "mutex", 2, "ops/s", 25e6, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "mutex", 1, "ops/s", 5e6, protocol: "seq"),  // no rcu
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.default), 2, .opsPerSecond, 10e6, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.rwlock), 2, .opsPerSecond, 1.2e6, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.mutex), 2, .opsPerSecond, 25e6, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.mutex), 1, .opsPerSecond, 5e6, protocol: .seq),  // no rcu
         ]
         let table = try #require(ComparisonTable.build(measurements).first)
-        let two = ComparisonTable.Row(variant: "invalidators=1 size=1000", mirrorProtocol: "seq", threads: 2)
-        let one = ComparisonTable.Row(variant: "invalidators=1 size=1000", mirrorProtocol: "seq", threads: 1)
-        #expect(try #require(table.ratio(two, "rwlock")) == 1.2e6 / 10e6)
-        #expect(table.ratio(two, "mutex") == 2.5)
-        #expect(table.ratio(two, "rcu") == nil)
-        #expect(table.ratio(one, "mutex") == nil)
+        let two = ComparisonTable.Row(parameters: BenchParameters(invalidators: 1, size: 1000), mirrorProtocol: .seq, threads: 2)
+        let one = ComparisonTable.Row(parameters: BenchParameters(invalidators: 1, size: 1000), mirrorProtocol: .seq, threads: 1)
+        #expect(try #require(table.ratio(two, .registry(.rwlock))) == 1.2e6 / 10e6)
+        #expect(table.ratio(two, .registry(.mutex)) == 2.5)
+        #expect(table.ratio(two, .registry(.default)) == nil)
+        #expect(table.ratio(one, .registry(.mutex)) == nil)
         #expect(table.rows == [one, two])
 
         let text = BenchReport(environment: Self.environment(cores: 2), measurements: measurements).tables()
@@ -93,23 +94,29 @@ struct BenchReportTests {
         #expect(text.contains("| invalidators=1 size=1000 | seq | 1 | — | — | 5.00 M/s |"))
     }
 
-    @Test("columns follow rcu, rcu-qsbr, rcu-bp, rcu-mb, kernel, rwlock, mutex, unsynchronized, then others")
+    @Test("columns follow rcu, rcu-qsbr, rcu-bp, rcu-mb, kernel, rwlock, mutex, unsynchronized, c-rbtree, then the cache's sides by name")
     func columnOrder() throws {
-        let names = ["zeta", "mutex", "rcu-mb", "unsynchronized", "rwlock", "alpha", "kernel", "rcu-bp", "rcu-qsbr", "rcu"]
-        let measurements = names.map { m("lookup", "size=1000 writer=no", $0, 1, "ns/op", 10) }
+        let names = ["ucx", "mutex", "rcu-mb", "unsynchronized", "rwlock", "c-rbtree", "kernel", "rcu-bp", "notifier",
+                     "rcu-qsbr", "rcu"]
+        let measurements = try names.map { m(.lookup, BenchParameters(size: 1000, writer: false),
+                                             try #require(BenchSide(name: $0)), 1, .nanosecondsPerOperation, 10) }
         let table = try #require(ComparisonTable.build(measurements).first)
-        #expect(table.strategies == ["rcu", "rcu-qsbr", "rcu-bp", "rcu-mb", "kernel", "rwlock", "mutex", "unsynchronized", "alpha", "zeta"])
+        #expect(table.strategies.map(\.name) == ["rcu", "rcu-qsbr", "rcu-bp", "rcu-mb", "kernel", "rwlock", "mutex",
+                                                 "unsynchronized", "c-rbtree", "notifier", "ucx"])
         let header = BenchReport(environment: Self.environment(cores: 2), measurements: measurements).tables()
-        #expect(header.contains("| variant | threads | rcu | rcu-qsbr | rcu-bp | rcu-mb | kernel | rwlock | mutex | unsynchronized | alpha | zeta |"))
+        #expect(header.contains("| variant | threads | rcu | rcu-qsbr | rcu-bp | rcu-mb | kernel | rwlock | mutex | unsynchronized | c-rbtree | notifier | ucx |"))
+        // Every side has a name of its own, and the name leads back to it.
+        #expect(Set(BenchSide.all.map(\.name)).count == BenchSide.all.count)
+        for side in BenchSide.all { #expect(BenchSide(name: side.name) == side) }
     }
 
     @Test("tables: one per (workload, metric), rows in natural order, human units")
     func tableLayout() {
         let measurements = [
-            m("memory", "size=100000", "rcu", 1, "bytes/subscription", 96),
-            m("lookup", "size=100000 writer=no", "rcu", 1, "ns/op", 1500),
-            m("lookup", "size=1000 writer=no", "rcu", 1, "ns/op", 41.5),
-            m("memory", "size=100000", "rcu", 1, "bytes", 9_830_400),
+            m(.memory, BenchParameters(size: 100000), .registry(.default), 1, .bytesPerSubscription, 96),
+            m(.lookup, BenchParameters(size: 100000, writer: false), .registry(.default), 1, .nanosecondsPerOperation, 1500),
+            m(.lookup, BenchParameters(size: 1000, writer: false), .registry(.default), 1, .nanosecondsPerOperation, 41.5),
+            m(.memory, BenchParameters(size: 100000), .registry(.default), 1, .bytes, 9_830_400),
         ]
         let text = BenchReport(environment: Self.environment(cores: 2), measurements: measurements).tables()
         let headings = text.split(separator: "\n").filter { $0.hasPrefix("### ") }
@@ -120,8 +127,8 @@ struct BenchReportTests {
         #expect(text.contains("41.5 ns"))
         #expect(text.contains("1.50 us"))
         #expect(text.contains("9.38 MiB"))
-        #expect(UnitFormat.value(3.33e6, metric: "ops/s") == "3.33 M/s")
-        #expect(UnitFormat.value(2048, metric: "bytes") == "2.00 KiB")
+        #expect(UnitFormat.value(3.33e6, metric: .opsPerSecond) == "3.33 M/s")
+        #expect(UnitFormat.value(2048, metric: .bytes) == "2.00 KiB")
         #expect(UnitFormat.ratio(0.1234) == "x0.12")
         #expect(UnitFormat.ratio(31.25) == "x31.2")
     }
@@ -175,10 +182,10 @@ struct BenchReportTests {
         #expect(empty.map(\.name).contains("lookup-overhead"))
 
         let zeros = [
-            m("read-primitive", "", "rcu", 1, "ops/s", 0),
-            m("fault-path", "invalidators=1 size=1000", "rcu", 2, "ops/s", 1e6, protocol: "seq"),
-            m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", 0, protocol: "seq"),
-            m("lookup", "size=1000 writer=no", "rcu", 1, "ns/op", 40),  // no unsynchronized baseline
+            m(.readPrimitive, BenchParameters(), .registry(.default), 1, .opsPerSecond, 0),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.default), 2, .opsPerSecond, 1e6, protocol: .seq),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.rwlock), 2, .opsPerSecond, 0, protocol: .seq),
+            m(.lookup, BenchParameters(size: 1000, writer: false), .registry(.default), 1, .nanosecondsPerOperation, 40),  // no unsynchronized baseline
         ]
         let targets = Self.paired(cores: 2, zeros).targets()
         #expect(Self.target(targets, "read-primitive-cost")?.status == .notMeasured)
@@ -191,10 +198,10 @@ struct BenchReportTests {
     func manyCoreTargets() throws {
         var run: [BenchMeasurement] = []
         for (size, rcu1, rcu16, rwlock16) in [(1000, 3e6, 40e6, 1e6), (1_000_000, 1e6, 12e6, 4e6)] {
-            let variant = "invalidators=1 size=\(size)"
-            run += [m("fault-path", variant, "rcu", 1, "ops/s", rcu1, protocol: "seq"),
-                    m("fault-path", variant, "rcu", 16, "ops/s", rcu16, protocol: "seq"),
-                    m("fault-path", variant, "rwlock", 16, "ops/s", rwlock16, protocol: "seq")]
+            let point = BenchParameters(invalidators: 1, size: size)
+            run += [m(.faultPath, point, .registry(.default), 1, .opsPerSecond, rcu1, protocol: .seq),
+                    m(.faultPath, point, .registry(.default), 16, .opsPerSecond, rcu16, protocol: .seq),
+                    m(.faultPath, point, .registry(.rwlock), 16, .opsPerSecond, rwlock16, protocol: .seq)]
         }
         let targets = Self.paired(cores: 16, run).targets()
         #expect(Self.target(targets, "fault-path-vs-mutex size=1000") == nil)
@@ -209,9 +216,9 @@ struct BenchReportTests {
 
     @Test("paired ratios: per-pair ratio, median (odd and even counts), min and max")
     func pairedRatioArithmetic() throws {
-        let request = PairRequest(target: "t", workload: "lookup", variant: "size=1000 writer=no", metric: "ns/op",
-                                  numerator: PairedSide(strategy: "rcu", threads: 1),
-                                  denominator: PairedSide(strategy: "unsynchronized", threads: 1))
+        let request = PairRequest(target: "t", workload: .lookup, parameters: BenchParameters(size: 1000, writer: false), metric: .nanosecondsPerOperation,
+                                  numerator: PairedSide(strategy: .registry(.default), threads: 1),
+                                  denominator: PairedSide(strategy: .unsynchronized, threads: 1))
         let odd = PairedRatio(request: request, numeratorValues: [110, 90, 100], denominatorValues: [100, 100, 100])
         #expect(odd.ratios == [1.1, 0.9, 1.0])
         let oddStats = try #require(odd.statistics)
@@ -269,11 +276,11 @@ struct BenchReportTests {
     @Test("oversubscribed points: marked in tables, CSV, JSON and plot titles; targets skip them")
     func oversubscribedPoints() throws {
         let run = [
-            m("read-primitive", "pairs", "rcu", 1, "ops/s", 1e9),
-            m("read-primitive", "pairs", "rcu", 2, "ops/s", 1.9e9),
-            m("read-primitive", "pairs", "rcu", 1000, "ops/s", 2e9, oversubscribed: true),
-            m("fault-path", "invalidators=1 size=1000", "rcu", 2, "ops/s", 6e6, protocol: "seq", oversubscribed: true),
-            m("fault-path", "invalidators=1 size=1000", "rwlock", 2, "ops/s", 1e6, protocol: "seq",
+            m(.readPrimitive, BenchParameters(readOperation: .pairs), .registry(.default), 1, .opsPerSecond, 1e9),
+            m(.readPrimitive, BenchParameters(readOperation: .pairs), .registry(.default), 2, .opsPerSecond, 1.9e9),
+            m(.readPrimitive, BenchParameters(readOperation: .pairs), .registry(.default), 1000, .opsPerSecond, 2e9, oversubscribed: true),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.default), 2, .opsPerSecond, 6e6, protocol: .seq, oversubscribed: true),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.rwlock), 2, .opsPerSecond, 1e6, protocol: .seq,
               oversubscribed: true),
         ]
         let report = Self.paired(cores: 2, run)
@@ -288,8 +295,12 @@ struct BenchReportTests {
         #expect(csv[3].hasSuffix(",1000,ops/s,2000000000,true"))
         let json = try JSONEncoder().encode(run)
         #expect(try JSONDecoder().decode([BenchMeasurement].self, from: json) == run)
-        let old = #"{"workload":"w","variant":"","strategy":"rcu","mirrorProtocol":"-","threads":1,"metric":"ops/s","value":1,"extra":{}}"#
-        #expect(try JSONDecoder().decode(BenchMeasurement.self, from: Data(old.utf8)).oversubscribed == false)
+        // JSON keeps the typed fields: parameters as numbers and booleans, no label to parse.
+        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(run[3])) as? [String: Any])
+        #expect(object["workload"] as? String == "fault-path" && object["strategy"] as? String == "rcu")
+        #expect(object["mirrorProtocol"] as? String == "seq" && object["metric"] as? String == "ops/s")
+        let parameters = try #require(object["parameters"] as? [String: Any])
+        #expect(parameters["invalidators"] as? Int == 1 && parameters["size"] as? Int == 1000 && parameters.count == 2)
 
         let titles = PlotPlanner.plan(run).map(\.title)
         #expect(titles.contains("read-primitive: throughput (pairs), oversubscribed at threads 1000"))
@@ -313,19 +324,25 @@ struct BenchReportTests {
     @Test("CSV: fixed columns, sorted extra:NAME columns, RFC 4180 quoting")
     func csv() {
         let measurements = [
-            m("fault-path", "invalidators=1, \"odd\"", "rcu", 2, "ops/s", 1.5e6, protocol: "seq",
-              extra: ["retries": 12, "violations": 0]),
-            m("lookup", "size=1000\nwriter=no", "rwlock", 1, "ns/op", 41.25, extra: ["p99-ns": 80]),
+            m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.default), 2, .opsPerSecond, 1.5e6,
+              protocol: .seq, extra: ["retries": 12, "violations": 0]),
+            m(.lookup, BenchParameters(size: 1000, writer: false), .registry(.rwlock), 1, .nanosecondsPerOperation, 41.25,
+              extra: ["p99-ns": 80]),
+            m(.mixed, BenchParameters(updatesPercent: 10), .registry(.kernel), 1, .opsPerSecond, 2e6),
+            m(.readPrimitive, BenchParameters(readOperation: .pairs), .registry(.rcu(.qsbr)), 1, .opsPerSecond, 1e9),
         ]
         let lines = MeasurementCSV.encode(measurements).split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0] == "workload,variant,strategy,mirrorProtocol,threads,metric,value,oversubscribed,extra:p99-ns,extra:retries,extra:violations")
-        #expect(lines[1] == "fault-path,\"invalidators=1, \"\"odd\"\"\",rcu,seq,2,ops/s,1500000,false,,12,0")
-        // A quoted field may span lines.
-        #expect(lines[2] == "lookup,\"size=1000")
-        #expect(lines[3] == "writer=no\",rwlock,-,1,ns/op,41.25,false,80,,")
-        #expect(lines.count == 5 && lines[4].isEmpty)
+        #expect(lines[1] == "fault-path,invalidators=1 size=1000,rcu,seq,2,ops/s,1500000,false,,12,0")
+        #expect(lines[2] == "lookup,size=1000 writer=no,rwlock,-,1,ns/op,41.25,false,80,,")
+        #expect(lines[3] == "mixed,updates=10%,kernel,-,1,ops/s,2000000,false,,,")
+        #expect(lines[4] == "read-primitive,pairs,rcu-qsbr,-,1,ops/s,1000000000,false,,,")
+        #expect(lines.count == 6 && lines[5].isEmpty)
         #expect(MeasurementCSV.field("plain") == "plain")
         #expect(MeasurementCSV.field(" padded") == "\" padded\"")
+        // A field with a comma, a quote or a line break is quoted, quotes doubled.
+        #expect(MeasurementCSV.field("a, \"b\"") == "\"a, \"\"b\"\"\"")
+        #expect(MeasurementCSV.field("a\nb") == "\"a\nb\"")
     }
 
     // MARK: - Files
@@ -340,10 +357,10 @@ struct BenchReportTests {
         try Data("old".utf8).write(to: URL(fileURLWithPath: directory + "/plots/stale.png"))
 
         var run = Self.smallMachineRun()
-        run += [m("lookup", "size=1000 writer=no", "rcu", 2, "ns/op", 45),
-                m("lookup", "size=100000 writer=no", "rcu", 2, "ns/op", 220),
-                m("lookup", "size=1000000 writer=no", "rcu", 1, "ns/op", 900),
-                m("lookup", "size=1000000 writer=no", "unsynchronized", 1, "ns/op", 850)]
+        run += [m(.lookup, BenchParameters(size: 1000, writer: false), .registry(.default), 2, .nanosecondsPerOperation, 45),
+                m(.lookup, BenchParameters(size: 100000, writer: false), .registry(.default), 2, .nanosecondsPerOperation, 220),
+                m(.lookup, BenchParameters(size: 1000000, writer: false), .registry(.default), 1, .nanosecondsPerOperation, 900),
+                m(.lookup, BenchParameters(size: 1000000, writer: false), .unsynchronized, 1, .nanosecondsPerOperation, 850)]
         let report = Self.paired(cores: 2, run)
         let written = try await report.write(to: directory)
 
@@ -386,7 +403,7 @@ struct BenchReportTests {
             .appendingPathComponent("bench-report-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // One thread count and one size per series: no charts, gnuplot never runs.
-        let run = [m("insert-remove", "size=100000", "rcu", 1, "ops/s", 0.5e6)]
+        let run = [m(.insertRemove, BenchParameters(size: 100000), .registry(.default), 1, .opsPerSecond, 0.5e6)]
         _ = try await BenchReport(environment: Self.environment(cores: 2), measurements: run).write(to: directory)
         let readme = try String(contentsOfFile: directory + "/README.md", encoding: .utf8)
         #expect(readme.contains("### Where a target is missed"))
@@ -405,14 +422,24 @@ struct BenchReportTests {
 
     // MARK: - Helpers
 
-    @Test("plot names, natural order, shell quoting, /proc and /sys parsing")
+    @Test("plot names, parameter labels and order, shell quoting, /proc and /sys parsing")
     func helpers() {
         #expect(PlotSpec.baseName(["fault-path", "invalidators=1 size=1000", "seq"])
             == "fault-path_invalidators-1_size-1000_seq")
         #expect(PlotSpec.baseName(["storm", "updates=10%", "-"]) == "storm_updates-10pct")
-        #expect(NaturalOrder.less("size=1000", "size=100000"))
-        #expect(!NaturalOrder.less("size=100000", "size=1000"))
-        #expect(NaturalOrder.less("threads=2", "threads=16"))
+        // Labels: the tree's operation before the size, the cache's after it.
+        #expect(BenchParameters(treeOperation: .firstHit, size: 1000).label == "op=first-hit size=1000")
+        #expect(BenchParameters(size: 1000, cacheOperation: .munmap).label == "size=1000 op=munmap")
+        #expect(BenchParameters(size: 100_000, writer: true).label == "size=100000 writer=yes")
+        #expect(BenchParameters(readOperation: .pairs).label == "pairs" && BenchParameters().label.isEmpty)
+        // Order: numbers as numbers, then the next field.
+        #expect(BenchParameters(size: 1000) < BenchParameters(size: 100_000))
+        #expect(!(BenchParameters(size: 100_000) < BenchParameters(size: 1000)))
+        #expect(BenchParameters(size: 2, writer: true) < BenchParameters(size: 16, writer: false))
+        #expect(BenchParameters(size: 16, writer: false) < BenchParameters(size: 16, writer: true))
+        #expect(BenchParameters(updatesPercent: 5) < BenchParameters(updatesPercent: 50))
+        #expect(BenchParameters(size: 1000, writer: false).matches(BenchParameters(size: 1000)))
+        #expect(!BenchParameters(size: 1000, writer: true).matches(BenchParameters(writer: false)))
         #expect(ShellQuoting.commandLine(["a", "b c", "--x=1"]) == "a 'b c' --x=1")
         #expect(HostProbe.countOfIDList("0\n") == 1)
         #expect(HostProbe.countOfIDList("0-3,5") == 5)

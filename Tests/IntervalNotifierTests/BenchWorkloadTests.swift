@@ -12,17 +12,18 @@ struct BenchWorkloadTests {
     static let sweep = BenchSweep(strategies: strategies, threads: [1, 2], duration: 0.05,
                                   placement: BenchPlacement.discover())
 
-    /// Checks the common shape: one measurement per (variant, strategy, threads)
-    /// in `variants`, the given metric, positive finite values, the given extras.
-    func check(_ measurements: [BenchMeasurement], workload: String, variants: [String], strategies: [String],
-               threads: [Int], metric: String, extras: [String], positive: Bool = true) {
+    /// Checks the common shape: one measurement per (parameters, strategy,
+    /// threads), parameters rendered as in `variants` (the tables' labels), the
+    /// given metric, positive finite values, the given extras.
+    func check(_ measurements: [BenchMeasurement], workload: BenchWorkload, variants: [String], strategies: [BenchSide],
+               threads: [Int], metric: BenchMetric, extras: [String], positive: Bool = true) {
         #expect(measurements.count == variants.count * strategies.count * threads.count)
         for m in measurements {
             #expect(m.workload == workload)
-            #expect(variants.contains(m.variant), "variant \(m.variant)")
+            #expect(variants.contains(m.parameters.label), "variant \(m.parameters.label)")
             #expect(strategies.contains(m.strategy), "strategy \(m.strategy)")
             #expect(threads.contains(m.threads))
-            #expect(m.mirrorProtocol == "-")
+            #expect(m.mirrorProtocol == nil)
             #expect(m.metric == metric)
             #expect(m.value.isFinite && (!positive || m.value > 0), "\(m)")
             #expect(Set(m.extra.keys) == Set(extras), "\(m.extra)")
@@ -31,19 +32,19 @@ struct BenchWorkloadTests {
         for variant in variants {
             for strategy in strategies {
                 for n in threads {
-                    #expect(measurements.contains { $0.variant == variant && $0.strategy == strategy && $0.threads == n },
+                    #expect(measurements.contains { $0.parameters.label == variant && $0.strategy == strategy && $0.threads == n },
                             "missing \(variant) \(strategy) threads=\(n)")
                 }
             }
         }
     }
 
-    var names: [String] { Self.strategies.map(\.name) }
+    var names: [BenchSide] { Self.strategies.map(BenchSide.registry) }
 
     @Test func readPrimitive() {
         let m = ReadPrimitiveWorkload.run(Self.sweep)
-        check(m, workload: "read-primitive", variants: ["pairs"], strategies: names, threads: [1, 2],
-              metric: "ops/s", extras: ["ns/op"])
+        check(m, workload: .readPrimitive, variants: ["pairs"], strategies: names, threads: [1, 2],
+              metric: .opsPerSecond, extras: ["ns/op"])
     }
 
     @Test("fault path: every shape runs, faults are counted, no stale mirror entry")
@@ -58,12 +59,12 @@ struct BenchWorkloadTests {
         }
         #expect(m.count == 3 * Self.strategies.count * 2)
         for point in m {
-            #expect(point.workload == "fault-path" && point.mirrorProtocol == "seq" && point.metric == "ops/s")
+            #expect(point.workload == .faultPath && point.mirrorProtocol == .seq && point.metric == .opsPerSecond)
             #expect(point.value > 0, "\(point)")
             #expect(point.extra["violations"] == 0, "stale mirror entries: \(point)")
             #expect(point.extra["retries"] != nil)
         }
-        #expect(Set(m.map(\.variant)) == ["invalidators=0 size=1000", "invalidators=1 size=1000", "invalidators=4 size=1000"])
+        #expect(Set(m.map(\.parameters.label)) == ["invalidators=0 size=1000", "invalidators=1 size=1000", "invalidators=4 size=1000"])
         // 8 subscriptions: faults and invalidations collide all the time, so a
         // fault path without its retry is caught here (checked by hand: 20-80
         // stale entries per point when `readRetry` is skipped).
@@ -75,44 +76,44 @@ struct BenchWorkloadTests {
 
     @Test func lookup() {
         let m = LookupWorkload.run(Self.sweep, sizes: [1000])
-        let synchronized = m.filter { $0.strategy != "unsynchronized" }
-        check(synchronized, workload: "lookup", variants: ["size=1000 writer=no", "size=1000 writer=yes"],
-              strategies: names, threads: [1, 2], metric: "ns/op", extras: ["ops/s"])
-        let baseline = m.filter { $0.strategy == "unsynchronized" }
-        check(baseline, workload: "lookup", variants: ["size=1000 writer=no"], strategies: ["unsynchronized"],
-              threads: [1, 2], metric: "ns/op", extras: ["ops/s"])
+        let synchronized = m.filter { $0.strategy != .unsynchronized }
+        check(synchronized, workload: .lookup, variants: ["size=1000 writer=no", "size=1000 writer=yes"],
+              strategies: names, threads: [1, 2], metric: .nanosecondsPerOperation, extras: ["ops/s"])
+        let baseline = m.filter { $0.strategy == .unsynchronized }
+        check(baseline, workload: .lookup, variants: ["size=1000 writer=no"], strategies: [.unsynchronized],
+              threads: [1, 2], metric: .nanosecondsPerOperation, extras: ["ops/s"])
     }
 
     @Test func storm() {
         let m = StormWorkload.run(Self.sweep, hits: [1, 16])
-        check(m, workload: "storm", variants: ["hits=1", "hits=16"], strategies: names, threads: [1, 2],
-              metric: "ops/s", extras: ["ns-p50", "ns-p99"])
+        check(m, workload: .storm, variants: ["hits=1", "hits=16"], strategies: names, threads: [1, 2],
+              metric: .opsPerSecond, extras: ["ns-p50", "ns-p99"])
         for x in m { #expect(x.extra["ns-p50"]! > 0 && x.extra["ns-p50"]! <= x.extra["ns-p99"]!) }
     }
 
     @Test func churn() {
         let m = ChurnWorkload.run(Self.sweep, size: 2000)
-        check(m, workload: "churn", variants: ["size=2000"], strategies: names, threads: [1, 2],
-              metric: "ops/s", extras: ["deferred-inserts", "deferred-removes"])
+        check(m, workload: .churn, variants: ["size=2000"], strategies: names, threads: [1, 2],
+              metric: .opsPerSecond, extras: ["deferred-inserts", "deferred-removes"])
     }
 
     @Test func mixed() {
         let m = MixedWorkload.run(Self.sweep, updatePercentages: [0, 50], keys: 2000)
-        check(m, workload: "mixed", variants: ["updates=0%", "updates=50%"], strategies: names, threads: [1, 2],
-              metric: "ops/s", extras: ["normalized-scalability"])
+        check(m, workload: .mixed, variants: ["updates=0%", "updates=50%"], strategies: names, threads: [1, 2],
+              metric: .opsPerSecond, extras: ["normalized-scalability"])
         for x in m where x.threads == 1 { #expect(x.extra["normalized-scalability"] == 1) }
     }
 
     @Test func insertRemove() {
         let m = InsertRemoveWorkload.run(Self.sweep, size: 2000)
-        check(m, workload: "insert-remove", variants: ["size=2000"], strategies: names, threads: [1],
-              metric: "ops/s", extras: ["ns/op"])
+        check(m, workload: .insertRemove, variants: ["size=2000"], strategies: names, threads: [1],
+              metric: .opsPerSecond, extras: ["ns/op"])
     }
 
     @Test func memory() {
         let m = MemoryWorkload.run(strategies: Self.strategies, size: 5000)
-        check(m, workload: "memory", variants: ["size=5000"], strategies: names, threads: [1],
-              metric: "bytes/subscription", extras: ["rss-bytes"], positive: false)
+        check(m, workload: .memory, variants: ["size=5000"], strategies: names, threads: [1],
+              metric: .bytesPerSubscription, extras: ["rss-bytes"], positive: false)
         for x in m { #expect(x.extra["rss-bytes"]! > 0) }
     }
 
@@ -180,10 +181,10 @@ struct BenchWorkloadTests {
 
     @Test("paired repetitions alternate the two sides, A B A B A B, and the target shows median and range")
     func pairedRunAlternates() throws {
-        let request = PairRequest(target: "fault-path-vs-rwlock size=1000", workload: "fault-path",
-                                  variant: "invalidators=1 size=1000", mirrorProtocol: "seq", metric: "ops/s",
-                                  numerator: PairedSide(strategy: "rcu", threads: 2),
-                                  denominator: PairedSide(strategy: "rwlock", threads: 2))
+        let request = PairRequest(target: "fault-path-vs-rwlock size=1000", workload: .faultPath,
+                                  parameters: BenchParameters(invalidators: 1, size: 1000), mirrorProtocol: .seq, metric: .opsPerSecond,
+                                  numerator: PairedSide(strategy: .registry(.default), threads: 2),
+                                  denominator: PairedSide(strategy: .registry(.rwlock), threads: 2))
         var order: [String] = []
         var a = [12.0, 10, 9].makeIterator()
         let pair = PairedRunner.run(request, count: PairedRepetitions.quick.count,
@@ -192,10 +193,10 @@ struct BenchWorkloadTests {
         #expect(order == ["A", "B", "A", "B", "A", "B"])
         #expect(pair.ratios == [12, 10, 9])
         let run = [
-            BenchMeasurement(workload: "fault-path", variant: "invalidators=1 size=1000", strategy: "rcu",
-                             mirrorProtocol: "seq", threads: 2, metric: "ops/s", value: 1),
-            BenchMeasurement(workload: "fault-path", variant: "invalidators=1 size=1000", strategy: "rwlock",
-                             mirrorProtocol: "seq", threads: 2, metric: "ops/s", value: 1),
+            BenchMeasurement(workload: .faultPath, parameters: BenchParameters(invalidators: 1, size: 1000), strategy: .registry(.default),
+                             mirrorProtocol: .seq, threads: 2, metric: .opsPerSecond, value: 1),
+            BenchMeasurement(workload: .faultPath, parameters: BenchParameters(invalidators: 1, size: 1000), strategy: .registry(.rwlock),
+                             mirrorProtocol: .seq, threads: 2, metric: .opsPerSecond, value: 1),
         ]
         #expect(BenchReport.pairRequests(measurements: run, cores: 2).contains(request))
         let environment = BenchEnvironment(cpuModel: "Test CPU", onlineCores: 2, numaNodes: 1, kernel: "k",
@@ -213,18 +214,18 @@ struct BenchWorkloadTests {
         let placement = BenchPlacement.discover()
         let repetitions = PairedRepetitions(count: 2, seconds: 0.02)
         let requests = [
-            PairRequest(target: "lookup", workload: "lookup", variant: "size=1000 writer=no", metric: "ns/op",
-                        numerator: PairedSide(strategy: "rcu", threads: 1),
-                        denominator: PairedSide(strategy: "unsynchronized", threads: 1)),
-            PairRequest(target: "fault", workload: "fault-path", variant: "invalidators=1 size=1000",
-                        mirrorProtocol: "seq", metric: "ops/s", numerator: PairedSide(strategy: "rcu", threads: 1),
-                        denominator: PairedSide(strategy: "mutex", threads: 1)),
-            PairRequest(target: "scaling", workload: "read-primitive", variant: "pairs", metric: "ops/s",
-                        numerator: PairedSide(strategy: "rcu", threads: 2),
-                        denominator: PairedSide(strategy: "rcu", threads: 1), scale: 2),
-            PairRequest(target: "other", workload: "storm", variant: "", metric: "ops/s",
-                        numerator: PairedSide(strategy: "rcu", threads: 1),
-                        denominator: PairedSide(strategy: "mutex", threads: 1)),
+            PairRequest(target: "lookup", workload: .lookup, parameters: BenchParameters(size: 1000, writer: false), metric: .nanosecondsPerOperation,
+                        numerator: PairedSide(strategy: .registry(.default), threads: 1),
+                        denominator: PairedSide(strategy: .unsynchronized, threads: 1)),
+            PairRequest(target: "fault", workload: .faultPath, parameters: BenchParameters(invalidators: 1, size: 1000),
+                        mirrorProtocol: .seq, metric: .opsPerSecond, numerator: PairedSide(strategy: .registry(.default), threads: 1),
+                        denominator: PairedSide(strategy: .registry(.mutex), threads: 1)),
+            PairRequest(target: "scaling", workload: .readPrimitive, parameters: BenchParameters(readOperation: .pairs), metric: .opsPerSecond,
+                        numerator: PairedSide(strategy: .registry(.default), threads: 2),
+                        denominator: PairedSide(strategy: .registry(.default), threads: 1), scale: 2),
+            PairRequest(target: "other", workload: .storm, parameters: BenchParameters(), metric: .opsPerSecond,
+                        numerator: PairedSide(strategy: .registry(.default), threads: 1),
+                        denominator: PairedSide(strategy: .registry(.mutex), threads: 1)),
         ]
         let pairs = PairedRunner.run(requests, repetitions: repetitions, placement: placement)
         #expect(pairs.map(\.request.target) == ["lookup", "fault", "scaling"])

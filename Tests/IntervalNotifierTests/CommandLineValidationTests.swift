@@ -246,4 +246,19 @@ struct CommandLineValidationTests {
         Self.expectOneLine(try await runChild(Self.binary("notifier-bench"), ["--out", file + "/report"]),
                            status: 73, containing: "--out \(file): cannot write: Not a directory")
     }
+
+    /// A bench.json written before typed measurements (a `variant` label, no
+    /// `parameters`) is refused with one line, not decoded by parsing the label.
+    @Test("end to end: --report-from an old-format bench.json exits 64 with one line", .timeLimit(.minutes(1)))
+    func endToEndOldReport() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("old-report-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let environment = String(decoding: try JSONEncoder().encode(BenchReportTests.environment(cores: 2)), as: UTF8.self)
+        let old = #"{"environment":"# + environment + #","targets":[],"measurements":[{"workload":"lookup","variant":"size=1000 writer=no","strategy":"rcu","mirrorProtocol":"-","threads":1,"metric":"ns/op","value":40,"extra":{},"oversubscribed":false}]}"#
+        try old.write(toFile: folder + "/bench.json", atomically: true, encoding: .utf8)
+        Self.expectOneLine(try await runChild(Self.binary("notifier-bench"),
+                                              ["--report-from", folder + "/bench.json", "--out", folder + "/out"]),
+                           status: 64, containing: "is not a bench.json of this notifier-bench (no parameters at measurements.Index 0)")
+    }
 }

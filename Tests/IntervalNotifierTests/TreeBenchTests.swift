@@ -71,22 +71,22 @@ struct TreeBenchTests {
         let settings = TreeWorkload.Settings(sizes: [1000, 3000], repetitions: PairedRepetitions(count: 3, seconds: 0.01))
         let output = TreeWorkload.run(settings, placement: BenchPlacement.discover())
         #expect(output.pairs.count == 2 * 2 * TreeWorkload.Operation.allCases.count, "wall-clock and CPU time pairs")
-        #expect(output.pairs.filter { $0.request.metric == "cpu-ns/op" }.count == 2 * TreeWorkload.Operation.allCases.count)
+        #expect(output.pairs.filter { $0.request.metric == .cpuNanosecondsPerOperation }.count == 2 * TreeWorkload.Operation.allCases.count)
         for pair in output.pairs {
             #expect(pair.ratios.count == 3, "\(pair)")
-            #expect(pair.request.numerator == PairedSide(strategy: "rcu", threads: 1))
-            #expect(pair.request.denominator == PairedSide(strategy: "c-rbtree", threads: 1))
+            #expect(pair.request.numerator == PairedSide(strategy: .registry(.default), threads: 1))
+            #expect(pair.request.denominator == PairedSide(strategy: .cRedBlackTree, threads: 1))
         }
         #expect(output.measurements.count == 2 * 2 * 2 * TreeWorkload.Operation.allCases.count,
                 "sizes x sides x (wall-clock, CPU time) x operations; no memory below 100 000")
         for m in output.measurements {
-            #expect(m.workload == "tree" && ["ns/op", "cpu-ns/op"].contains(m.metric) && m.threads == 1 && !m.oversubscribed)
+            #expect(m.workload == .tree && [.nanosecondsPerOperation, .cpuNanosecondsPerOperation].contains(m.metric) && m.threads == 1 && !m.oversubscribed)
             #expect(m.value.isFinite && m.value > 0, "\(m)")
             let (low, high) = (try #require(m.extra["min"]), try #require(m.extra["max"]))
             #expect(low <= m.value && m.value <= high, "\(m)")
-            guard m.metric == "cpu-ns/op" else { continue }
+            guard m.metric == .cpuNanosecondsPerOperation else { continue }
             let wall = try #require(output.measurements.first {
-                $0.metric == "ns/op" && $0.variant == m.variant && $0.strategy == m.strategy
+                $0.metric == .nanosecondsPerOperation && $0.parameters == m.parameters && $0.strategy == m.strategy
             })
             // The thread's CPU clock also runs for the last batch after the
             // common window closed, which in these short debug points (and
@@ -130,12 +130,12 @@ struct TreeBenchTests {
         for operation in TreeWorkload.Operation.allCases {
             for size in TreeWorkload.sizes {
                 let request = TreeWorkload.pairRequest(operation, size: size)
-                let ratio = ratios[request.variant] ?? 1
+                let ratio = ratios[request.parameters.label] ?? 1
                 let baseline = 1000.0
                 let engine = operation == .updatePair && size == 1_000_000 ? 999.0 : ratio * baseline
                 let c = operation == .updatePair && size == 1_000_000 ? engine / ratio : baseline
-                measurements += [TreeWorkload.measurement(request.variant, "rcu", "ns/op", [engine]),
-                                 TreeWorkload.measurement(request.variant, "c-rbtree", "ns/op", [c])]
+                measurements += [TreeWorkload.measurement(request.parameters, .registry(.default), .nanosecondsPerOperation, [engine]),
+                                 TreeWorkload.measurement(request.parameters, .cRedBlackTree, .nanosecondsPerOperation, [c])]
                 pairs.append(PairedRatio(request: request, numeratorValues: [engine, engine * 1.1, engine * 0.9],
                                          denominatorValues: [c, c * 1.1, c * 0.9]))
             }

@@ -1,30 +1,29 @@
-/// One figure measured by `notifier-bench`: a workload, run with one strategy,
-/// mirror protocol and thread count, produced `value` of `metric`.
+import NotifierStress
+
+/// One figure measured by `notifier-bench`: a workload, run with one side,
+/// parameters, mirror protocol and thread count, produced `value` of `metric`.
 ///
 /// This is the only currency between the workloads (which produce
 /// measurements) and the report (which prints tables with ratios to `rcu`,
-/// writes CSV and JSON, draws plots and generates `results/README.md`).
+/// writes CSV and JSON, draws plots and evaluates the targets). Every field is
+/// typed; ``BenchParameters/label`` renders the parameters for people, and
+/// nothing reads a rendered label back.
 public struct BenchMeasurement: Codable, Sendable, Hashable {
-    /// Workload identifier: `read-primitive`, `fault-path`, `lookup`, `storm`,
-    /// `churn`, `mixed`, `memory`, or `insert-remove`.
-    public var workload: String
-    /// The workload's parameters other than strategy, protocol and threads, as a
-    /// short stable label (`invalidators=1`, `size=100000 writer=no`,
-    /// `hits=16`, `updates=10%`); rows of a table share workload and variant.
-    public var variant: String
-    /// ``RegistryStrategy/name`` of the address space (`rcu`, `rcu-qsbr`,
-    /// `rcu-bp`, `rcu-mb`, `kernel`, `rwlock`, `mutex`), or `unsynchronized` for the baseline that
-    /// walks the same tree with no synchronisation at all.
-    public var strategy: String
-    /// Mirror-side protocol (`seq`, `odp`, `hmm`) or `-` where none applies.
-    public var mirrorProtocol: String
+    /// The workload.
+    public var workload: BenchWorkload
+    /// The workload's parameters other than side, protocol and threads; rows
+    /// of a table share workload and parameters.
+    public var parameters: BenchParameters
+    /// The side: a library strategy (`rcu`, `rcu-qsbr`, `rcu-bp`, `rcu-mb`,
+    /// `kernel`, `rwlock`, `mutex`) or a baseline or peer.
+    public var strategy: BenchSide
+    /// Mirror-side protocol (`seq`, `odp`, `hmm`), nil where none applies.
+    public var mirrorProtocol: MirrorProtocol?
     /// Worker threads (faulters, readers or updaters; helpers such as
-    /// invalidators are described by `variant`).
+    /// invalidators are parameters).
     public var threads: Int
-    /// What `value` is: `ops/s` (aggregate throughput), `ns/op` (mean cost of
-    /// one operation on one thread), `ns-p50`, `ns-p99` (latency percentiles),
-    /// `bytes/subscription`, `bytes`.
-    public var metric: String
+    /// What `value` is.
+    public var metric: BenchMetric
     /// The measured value.
     public var value: Double
     /// Secondary figures of the same run (`retries`, `p99-ns`,
@@ -40,11 +39,11 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
     public static let oversubscribedMark = "*"
 
     /// Creates a measurement.
-    public init(workload: String, variant: String, strategy: String, mirrorProtocol: String = "-",
-                threads: Int, metric: String, value: Double, extra: [String: Double] = [:],
-                oversubscribed: Bool = false) {
+    public init(workload: BenchWorkload, parameters: BenchParameters, strategy: BenchSide,
+                mirrorProtocol: MirrorProtocol? = nil, threads: Int, metric: BenchMetric, value: Double,
+                extra: [String: Double] = [:], oversubscribed: Bool = false) {
         self.workload = workload
-        self.variant = variant
+        self.parameters = parameters
         self.strategy = strategy
         self.mirrorProtocol = mirrorProtocol
         self.threads = threads
@@ -53,23 +52,5 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
         self.extra = extra
         self.oversubscribed = oversubscribed
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case workload, variant, strategy, mirrorProtocol, threads, metric, value, extra, oversubscribed
-    }
-
-    /// Decodes a measurement; reports written before `oversubscribed` existed
-    /// decode with it false.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(workload: try c.decode(String.self, forKey: .workload),
-                  variant: try c.decode(String.self, forKey: .variant),
-                  strategy: try c.decode(String.self, forKey: .strategy),
-                  mirrorProtocol: try c.decode(String.self, forKey: .mirrorProtocol),
-                  threads: try c.decode(Int.self, forKey: .threads),
-                  metric: try c.decode(String.self, forKey: .metric),
-                  value: try c.decode(Double.self, forKey: .value),
-                  extra: try c.decode([String: Double].self, forKey: .extra),
-                  oversubscribed: try c.decodeIfPresent(Bool.self, forKey: .oversubscribed) ?? false)
-    }
 }
+

@@ -2,9 +2,10 @@
 import Glibc
 #endif
 import IntervalNotifier
+import NotifierStress
 
 /// Prints one progress line per point: elapsed time since the suite began,
-/// point number, workload, variant, strategy, threads, and (once done) the
+/// point number, workload, parameters, strategy, threads, and (once done) the
 /// headline figure.
 public final class BenchProgress: @unchecked Sendable {
     let startNanoseconds = MonotonicClock.nanoseconds()
@@ -22,13 +23,16 @@ public final class BenchProgress: @unchecked Sendable {
     public var elapsedSeconds: Double { Double(MonotonicClock.nanoseconds() - startNanoseconds) / 1e9 }
 
     /// Announces a point (`[  42s] 17/230 lookup size=100000 writer=yes rwlock threads=2 …`).
-    public func begin(workload: String, variant: String, strategy: String, protocol mirrorProtocol: String = "-", threads: Int) {
+    /// `strategy` names the side or sides (`rcu`, `rcu vs c-rbtree`).
+    public func begin(workload: BenchWorkload, parameters: BenchParameters, strategy: String,
+                      protocol mirrorProtocol: MirrorProtocol? = nil, threads: Int) {
         done += 1
         guard enabled else { return }
         let seconds = String(Int(elapsedSeconds))
         let padded = String(repeating: " ", count: max(0, 4 - seconds.count)) + seconds
-        let proto = mirrorProtocol == "-" ? "" : " \(mirrorProtocol)"
-        print("[\(padded)s] \(done)/\(totalPoints) \(workload) \(variant) \(strategy)\(proto) threads=\(threads) … ", terminator: "")
+        let proto = mirrorProtocol.map { " \($0.rawValue)" } ?? ""
+        print("[\(padded)s] \(done)/\(totalPoints) \(workload.rawValue) \(parameters.label) \(strategy)\(proto) threads=\(threads) … ",
+              terminator: "")
         fflush(nil)
     }
 
@@ -59,13 +63,13 @@ public final class BenchProgress: @unchecked Sendable {
     }
 
     /// A figure with its unit, scaled for reading (`12.3 M ops/s`, `45.1 ns/op`).
-    public static func format(_ value: Double, metric: String) -> String {
-        if metric == "ops/s" {
+    public static func format(_ value: Double, metric: BenchMetric) -> String {
+        if metric == .opsPerSecond {
             if value >= 1e6 { return "\(rounded(value / 1e6)) M ops/s" }
             if value >= 1e3 { return "\(rounded(value / 1e3)) k ops/s" }
             return "\(rounded(value)) ops/s"
         }
-        return "\(rounded(value)) \(metric)"
+        return "\(rounded(value)) \(metric.rawValue)"
     }
 
     static func rounded(_ value: Double) -> String {

@@ -55,8 +55,8 @@ public enum PairedRunner {
     static func fixture(_ request: PairRequest, side: PairedSide, repetitions: PairedRepetitions,
                         placement: BenchPlacement) -> PairedFixture? {
         let seconds = repetitions.seconds
-        let label = VariantLabel(request.variant)
-        let strategy = RegistryStrategy.allCases.first { $0.name == side.strategy }
+        let parameters = request.parameters
+        let strategy = side.strategy.strategy
         switch request.workload {
         case ReadPrimitiveWorkload.name:
             guard let strategy else { return nil }
@@ -66,8 +66,8 @@ public enum PairedRunner {
                                             placement: placement, duration: seconds).aggregateRate
             }, tearDown: { population.removeAll() })
         case LookupWorkload.name:
-            guard label.value("writer") == "no", let size = label.value("size").flatMap(Int.init) else { return nil }
-            if side.strategy == LookupWorkload.unsynchronized {
+            guard parameters.writer == false, let size = parameters.size else { return nil }
+            if side.strategy == .unsynchronized {
                 let tree = LookupWorkload.baselineTree(size: size)
                 return PairedFixture(measure: {
                     LookupWorkload.unsynchronizedPoint(tree, threads: side.threads, placement: placement,
@@ -81,16 +81,15 @@ public enum PairedRunner {
                                      placement: placement, duration: seconds).meanNanosecondsPerOperation
             }, tearDown: { population.removeAll() })
         case FaultLoopWorkload.name:
-            guard let strategy, request.mirrorProtocol == "seq",
-                  let size = label.value("size").flatMap(Int.init),
-                  let invalidators = label.value("invalidators").flatMap(Int.init) else { return nil }
+            guard let strategy, request.mirrorProtocol == .seq, let size = parameters.size,
+                  let invalidators = parameters.invalidators else { return nil }
             let fixture = FaultLoopWorkload.Fixture(strategy: strategy, size: size)
             return PairedFixture(measure: {
                 FaultLoopWorkload.point(fixture, strategy: strategy, invalidators: invalidators, threads: side.threads,
                                         placement: placement, duration: seconds).aggregateRate
             }, tearDown: { fixture.tearDown() })
         case CacheWorkload.name:
-            guard let measure = CacheWorkload.pairedMeasure(side: side.strategy, variant: request.variant, metric: request.metric,
+            guard let measure = CacheWorkload.pairedMeasure(side: side.strategy, parameters: parameters, metric: request.metric,
                                                             threads: side.threads, placement: placement, seconds: seconds)
             else { return nil }
             return PairedFixture(measure: measure)

@@ -23,11 +23,11 @@ import NotifierHarness
 /// munmap sides alternate in rounds. Once UCX is loaded its UCM hooks stay in
 /// the process: every munmap of every side pays them.
 ///
-/// Variants `size=N op=hit|miss|munmap`; metrics `ns/op` (every op) and `ops/s`
+/// Parameters `size=N op=hit|miss|munmap`; metrics `ns/op` (every op) and `ops/s`
 /// (hits: aggregate).
 public enum CacheWorkload {
     /// The workload's name in reports.
-    public static let name = "cache"
+    public static let name = BenchWorkload.cache
     static let batch = 256
     /// Page spacing of the munmap measurement's pages, and how many per round.
     static let unmapsPerPoint = 64
@@ -60,44 +60,47 @@ public enum CacheWorkload {
         var out: [BenchMeasurement] = []
         for size in sizes {
             let fixtures = peers.map { CacheFixture.shared($0, size: size) }
-            let hit = "size=\(size) op=hit"
+            let hit = BenchParameters(size: size, cacheOperation: .hit)
             for fixture in fixtures {
                 for (threads, churn) in [(1, false), (1, true), (2, false)] {
-                    let side = fixture.peer.rawValue + (churn ? "-churn" : "")
-                    progress?.begin(workload: name, variant: hit, strategy: side, threads: threads)
+                    let side = fixture.peer.side(churn: churn)
+                    progress?.begin(workload: name, parameters: hit, strategy: side.name, threads: threads)
                     let result = hitPoint(fixture, threads: threads, churn: churn, placement: placement, duration: duration)
-                    let perOp = measurement(hit, side, threads, "ns/op", result.meanNanosecondsPerOperation, result.oversubscribed)
+                    let perOp = measurement(hit, side, threads, .nanosecondsPerOperation, result.meanNanosecondsPerOperation,
+                                            result.oversubscribed)
                     progress?.end(perOp)
-                    out += [perOp, measurement(hit, side, threads, "ops/s", result.aggregateRate, result.oversubscribed)]
+                    out += [perOp, measurement(hit, side, threads, .opsPerSecond, result.aggregateRate, result.oversubscribed)]
                 }
             }
-            let miss = "size=\(size) op=miss"
+            let miss = BenchParameters(size: size, cacheOperation: .miss)
             for fixture in fixtures {
-                progress?.begin(workload: name, variant: miss, strategy: fixture.peer.rawValue, threads: 1)
-                let m = measurement(miss, fixture.peer.rawValue, 1, "ns/op", missPoint(fixture), false)
+                let side = fixture.peer.side(churn: false)
+                progress?.begin(workload: name, parameters: miss, strategy: side.name, threads: 1)
+                let m = measurement(miss, side, 1, .nanosecondsPerOperation, missPoint(fixture), false)
                 progress?.end(m)
                 out.append(m)
             }
             // The munmap sides alternate in rounds (A B C A B C ...), each
             // round a batch per side; a side's figure is its median round.
-            let unmap = "size=\(size) op=munmap"
+            let unmap = BenchParameters(size: size, cacheOperation: .munmap)
             let sides = munmapSides(fixtures)
             var rounds = [[Double]](repeating: [], count: sides.count)
-            progress?.begin(workload: name, variant: unmap, strategy: sides.map(\.name).joined(separator: "/"), threads: 1)
+            progress?.begin(workload: name, parameters: unmap, strategy: sides.map(\.side.name).joined(separator: "/"), threads: 1)
             for _ in 0..<munmapRounds {
                 for (index, side) in sides.enumerated() { rounds[index].append(side.measure()) }
             }
             for (index, side) in sides.enumerated() {
                 let sorted = rounds[index].sorted()
-                let m = measurement(unmap, side.name, 1, "ns/op", sorted[sorted.count / 2], false)
+                let m = measurement(unmap, side.side, 1, .nanosecondsPerOperation, sorted[sorted.count / 2], false)
                 out.append(m)
             }
             if let last = out.last { progress?.end(last) }
-            if let ours = sides.firstIndex(where: { $0.name == "notifier-uffd" }),
-               let floor = sides.firstIndex(where: { $0.name == "uffd-floor" }) {
-                let request = PairRequest(target: invalidateTarget, workload: name, variant: unmap, metric: "ns/op",
-                                          numerator: PairedSide(strategy: "notifier-uffd", threads: 1),
-                                          denominator: PairedSide(strategy: "uffd-floor", threads: 1))
+            if let ours = sides.firstIndex(where: { $0.side == .notifierUffd }),
+               let floor = sides.firstIndex(where: { $0.side == .uffdFloor }) {
+                let request = PairRequest(target: invalidateTarget, workload: name, parameters: unmap,
+                                          metric: .nanosecondsPerOperation,
+                                          numerator: PairedSide(strategy: .notifierUffd, threads: 1),
+                                          denominator: PairedSide(strategy: .uffdFloor, threads: 1))
                 pairs.append(PairedRatio(request: request, numeratorValues: rounds[ours], denominatorValues: rounds[floor]))
             }
         }
@@ -108,9 +111,9 @@ public enum CacheWorkload {
     /// The target the munmap rounds pair (see ``TargetEvaluator``).
     static let invalidateTarget = "cache-invalidate-vs-uffd-floor"
 
-    static func measurement(_ variant: String, _ side: String, _ threads: Int, _ metric: String, _ value: Double,
-                            _ oversubscribed: Bool) -> BenchMeasurement {
-        BenchMeasurement(workload: name, variant: variant, strategy: side, threads: threads, metric: metric,
+    static func measurement(_ parameters: BenchParameters, _ side: BenchSide, _ threads: Int, _ metric: BenchMetric,
+                            _ value: Double, _ oversubscribed: Bool) -> BenchMeasurement {
+        BenchMeasurement(workload: name, parameters: parameters, strategy: side, threads: threads, metric: metric,
                          value: value, oversubscribed: oversubscribed)
     }
 
@@ -118,18 +121,21 @@ public enum CacheWorkload {
     /// source) and the userfaultfd floor against UCX's hooked munmap, and UCX's
     /// own hits under churn.
     static func printUntargetedRatios(_ measurements: [BenchMeasurement]) {
-        func value(_ variant: String, _ side: String, _ metric: String = "ns/op") -> Double? {
-            measurements.first { $0.variant == variant && $0.strategy == side && $0.threads == 1 && $0.metric == metric }?.value
+        func value(_ parameters: BenchParameters, _ side: BenchSide) -> Double? {
+            measurements.first {
+                $0.parameters == parameters && $0.strategy == side && $0.threads == 1 && $0.metric == .nanosecondsPerOperation
+            }?.value
         }
-        let sizes = Set(measurements.compactMap { VariantLabel($0.variant).value("size") }).sorted(by: NaturalOrder.less)
+        let sizes = Set(measurements.compactMap(\.parameters.size)).sorted()
         for size in sizes {
-            let unmap = "size=\(size) op=munmap"
-            guard let ucx = value(unmap, "ucx") else { continue }
-            for side in ["notifier", "notifier-uffd", "uffd-floor", "munmap"] {
+            let unmap = BenchParameters(size: size, cacheOperation: .munmap)
+            let hit = BenchParameters(size: size, cacheOperation: .hit)
+            guard let ucx = value(unmap, .ucx) else { continue }
+            for side in [BenchSide.notifier, .notifierUffd, .uffdFloor, .munmap] {
                 guard let ours = value(unmap, side) else { continue }
                 print("cache: munmap of a cached page, \(side) / ucx (hooked munmap) = \(String(format: "%.2f", ours / ucx))x at size=\(size) (no target)")
             }
-            if let churn = value("size=\(size) op=hit", "ucx-churn"), let calm = value("size=\(size) op=hit", "ucx") {
+            if let churn = value(hit, .ucxChurn), let calm = value(hit, .ucx) {
                 print("cache: ucx hits under churn / without = \(String(format: "%.2f", churn / calm))x at size=\(size) (no target)")
             }
         }
@@ -227,17 +233,17 @@ public enum CacheWorkload {
 
     /// One side of the munmap measurement.
     struct MunmapSide {
-        var name: String
+        var side: BenchSide
         var measure: () -> Double
     }
 
     static func munmapSides(_ fixtures: [CacheFixture]) -> [MunmapSide] {
-        var sides = fixtures.map { fixture in MunmapSide(name: fixture.peer.rawValue) { unmapCached(fixture) } }
-        if UffdFloor.shared != nil { sides.append(MunmapSide(name: "uffd-floor") { unmapFloor() }) }
+        var sides = fixtures.map { fixture in MunmapSide(side: fixture.peer.side(churn: false)) { unmapCached(fixture) } }
+        if UffdFloor.shared != nil { sides.append(MunmapSide(side: .uffdFloor) { unmapFloor() }) }
         if let uffd = UffdCacheSide.shared {
-            sides.append(MunmapSide(name: "notifier-uffd") { uffd.measure(count: unmapsPerPoint) })
+            sides.append(MunmapSide(side: .notifierUffd) { uffd.measure(count: unmapsPerPoint) })
         }
-        sides.append(MunmapSide(name: "munmap") { unmapPlain() })
+        sides.append(MunmapSide(side: .munmap) { unmapPlain() })
         return sides
     }
 
@@ -294,23 +300,42 @@ public enum CacheWorkload {
 
     // MARK: Paired repetitions
 
-    /// One side of a paired repetition at `variant` (a `size=N op=hit` point).
-    static func pairedMeasure(side: String, variant: String, metric: String, threads: Int, placement: BenchPlacement,
-                              seconds: Double) -> (() -> Double)? {
-        let label = VariantLabel(variant)
-        guard let size = label.value("size").flatMap(Int.init) else { return nil }
-        let churn = side.hasSuffix("-churn")
-        guard let peer = CachePeer(rawValue: churn ? String(side.dropLast("-churn".count)) : side) else { return nil }
+    /// One side of a paired repetition at `parameters` (a `size=N op=hit` point).
+    static func pairedMeasure(side: BenchSide, parameters: BenchParameters, metric: BenchMetric, threads: Int,
+                              placement: BenchPlacement, seconds: Double) -> (() -> Double)? {
+        guard let size = parameters.size, let hitSide = CachePeer.of(side) else { return nil }
+        let (peer, churn) = hitSide
         if peer == .ucx && CacheFixture.ucxUnavailableReason != nil { return nil }
-        switch label.value("op") {
-        case "hit":
+        switch parameters.cacheOperation {
+        case .hit?:
             let fixture = CacheFixture.shared(peer, size: size)
             return {
                 let result = hitPoint(fixture, threads: threads, churn: churn, placement: placement, duration: seconds)
-                return metric == "ops/s" ? result.aggregateRate : result.meanNanosecondsPerOperation
+                return metric == .opsPerSecond ? result.aggregateRate : result.meanNanosecondsPerOperation
             }
         default:
             return nil
+        }
+    }
+}
+
+extension CachePeer {
+    /// The measurements' side of this peer, hits during churn or not.
+    func side(churn: Bool) -> BenchSide {
+        switch self {
+        case .notifier: churn ? .notifierChurn : .notifier
+        case .ucx: churn ? .ucxChurn : .ucx
+        }
+    }
+
+    /// The peer and churn setting of a hit side; nil for the other sides.
+    static func of(_ side: BenchSide) -> (peer: CachePeer, churn: Bool)? {
+        switch side {
+        case .notifier: (.notifier, false)
+        case .notifierChurn: (.notifier, true)
+        case .ucx: (.ucx, false)
+        case .ucxChurn: (.ucx, true)
+        default: nil
         }
     }
 }

@@ -14,13 +14,13 @@ import NotifierHarness
 /// never churned) whose callbacks take a per-subscription lock and call
 /// `setSequence`.
 ///
-/// Measurements: variant `size=100000`, metric `ops/s` (update pairs per
+/// Measurements: parameters `size=100000`, metric `ops/s` (update pairs per
 /// second, all churners together), extras `deferred-inserts` and
 /// `deferred-removes`: inserts and removes deferred to the end of a window
 /// during the point (differences of ``AddressSpace/statistics``).
 public enum ChurnWorkload {
     /// The workload's name in measurements.
-    public static let name = "churn"
+    public static let name = BenchWorkload.churn
     /// Subscriptions the faulter works on.
     static let faulterSubscriptions = 64
 
@@ -33,7 +33,7 @@ public enum ChurnWorkload {
     /// Runs each strategy at each thread count (churners).
     public static func run(_ sweep: BenchSweep, size: Int = 100_000, progress: BenchProgress? = nil) -> [BenchMeasurement] {
         var measurements: [BenchMeasurement] = []
-        let variant = "size=\(size)"
+        let parameters = BenchParameters(size: size)
         for strategy in sweep.strategies {
             let population = BenchPopulation.workloadL(strategy: strategy, count: size)
             let mirrored = BenchPopulation(space: population.space, capacity: faulterSubscriptions)
@@ -50,7 +50,7 @@ public enum ChurnWorkload {
                 }
             }
             for threads in sweep.threads {
-                progress?.begin(workload: name, variant: variant, strategy: strategy.name, threads: threads)
+                progress?.begin(workload: name, parameters: parameters, strategy: strategy.name, threads: threads)
                 let before = population.space.statistics
                 let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads, { worker in
                     churnLoop(population, threads: threads, worker: worker)
@@ -59,8 +59,8 @@ public enum ChurnWorkload {
                     { worker in invalidatorLoop(population.space, worker: worker) },
                 ])
                 let after = population.space.statistics
-                let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name, threads: threads,
-                                         metric: "ops/s", value: result.aggregateRate,
+                let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy), threads: threads,
+                                         metric: .opsPerSecond, value: result.aggregateRate,
                                          extra: ["deferred-inserts": Double(after.deferredInserts - before.deferredInserts),
                                                  "deferred-removes": Double(after.deferredRemoves - before.deferredRemoves)],
                                          oversubscribed: result.oversubscribed)

@@ -27,12 +27,12 @@ import NotifierHarness
 /// (`notifier-stress`, and the `fault-path-harness` workload) checks far more;
 /// this check only guards the benchmark itself.
 ///
-/// Measurements: variant `invalidators=N size=S`, protocol `seq`, metric
+/// Measurements: parameters `invalidators=N size=S`, protocol `seq`, metric
 /// `ops/s` (faults per second, all faulters together), extras `retries` and
 /// `violations` (both totals of the point).
 public enum FaultLoopWorkload {
     /// The workload's name in measurements.
-    public static let name = "fault-path"
+    public static let name = BenchWorkload.faultPath
     /// Bytes per page.
     static let page: UInt64 = 4096
     /// Pages per subscription.
@@ -121,17 +121,17 @@ public enum FaultLoopWorkload {
                     progress: BenchProgress? = nil) -> [BenchMeasurement] {
         var measurements: [BenchMeasurement] = []
         for (invalidators, size) in shapes {
-            let variant = "invalidators=\(invalidators) size=\(size)"
+            let parameters = BenchParameters(invalidators: invalidators, size: size)
             for strategy in sweep.strategies {
                 let fixture = Fixture(strategy: strategy, size: size)
                 for threads in sweep.threads {
-                    progress?.begin(workload: name, variant: variant, strategy: strategy.name, protocol: "seq", threads: threads)
+                    progress?.begin(workload: name, parameters: parameters, strategy: strategy.name, protocol: .seq, threads: threads)
                     let result = point(fixture, strategy: strategy, invalidators: invalidators, threads: threads,
                                        placement: sweep.placement, duration: sweep.duration)
                     let retries = result.workers.reduce(0) { $0 + ($1.output.counters.first ?? 0) }
                     let staleInWindows = result.helpers.reduce(0) { $0 + ($1.output.counters.first ?? 0) }
-                    let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name,
-                                             mirrorProtocol: "seq", threads: threads, metric: "ops/s",
+                    let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy),
+                                             mirrorProtocol: .seq, threads: threads, metric: .opsPerSecond,
                                              value: result.aggregateRate,
                                              extra: ["retries": Double(retries), "violations": Double(staleInWindows + fixture.staleEntries())],
                                              oversubscribed: result.oversubscribed)

@@ -55,8 +55,8 @@ public enum FaultPathSuite {
         }
         for point in harnessPoints(sweep, protocols: protocols) {
             progress?.begin(workload: FaultPathWorkload.name,
-                            variant: "invalidators=\(point.invalidators) size=\(point.subscriptions)",
-                            strategy: point.strategy.name, protocol: point.mirrorProtocol.rawValue, threads: point.threads)
+                            parameters: BenchParameters(invalidators: point.invalidators, size: point.subscriptions),
+                            strategy: point.strategy.name, protocol: point.mirrorProtocol, threads: point.threads)
             let m = FaultPathWorkload.run(FaultPathParameters(
                 strategy: point.strategy, mirrorProtocol: point.mirrorProtocol, threads: point.threads,
                 invalidators: point.invalidators, subscriptions: point.subscriptions,

@@ -69,10 +69,10 @@ public enum FaultPathWorkload {
     }
 
     /// The workload's name in measurements.
-    public static let name = "fault-path-harness"
+    public static let name = BenchWorkload.faultPathHarness
 
     /// Runs one point of the workload; returns a `fault-path-harness` measurement with
-    /// variant `invalidators=N size=S`, metric `ops/s` (faults per second, all
+    /// parameters `invalidators=N size=S`, metric `ops/s` (faults per second, all
     /// faulters together, over the time the generators ran; set-up and clean-up
     /// excluded) and extras `retries` (fault retries in the run, all faulters)
     /// and `violations` (per-fault checks that failed: poisoned callbacks, fault
@@ -82,9 +82,10 @@ public enum FaultPathWorkload {
         let result = StressRun(configuration(parameters)).run { _ in }
         let seconds = max(result.measuredSeconds, 1e-9)
         return BenchMeasurement(workload: name,
-                                variant: "invalidators=\(parameters.invalidators) size=\(parameters.subscriptions)",
-                                strategy: parameters.strategy.name, mirrorProtocol: parameters.mirrorProtocol.rawValue,
-                                threads: parameters.threads, metric: "ops/s",
+                                parameters: BenchParameters(invalidators: parameters.invalidators,
+                                                            size: parameters.subscriptions),
+                                strategy: .registry(parameters.strategy), mirrorProtocol: parameters.mirrorProtocol,
+                                threads: parameters.threads, metric: .opsPerSecond,
                                 value: Double(result.counters.faults) / seconds,
                                 extra: ["retries": Double(result.counters.faultRetries),
                                         "violations": Double(result.counters.violations)],

@@ -13,13 +13,11 @@ import NotifierHarness
 /// entries and queries `tree.snapshot().firstOverlapping(start: p, last: p)`
 /// with no read-side section at all (writer=no only).
 ///
-/// Measurements: variant `size=S writer=no|yes`, metric `ns/op` (mean
+/// Measurements: parameters `size=S writer=no|yes`, metric `ns/op` (mean
 /// nanoseconds per lookup on one thread), extra `ops/s` (all threads together).
 public enum LookupWorkload {
     /// The workload's name in measurements.
-    public static let name = "lookup"
-    /// Strategy name of the baseline without synchronisation.
-    public static let unsynchronized = "unsynchronized"
+    public static let name = BenchWorkload.lookup
     /// Lookups between two checks of the stop flag.
     static let batch = 64
 
@@ -38,12 +36,12 @@ public enum LookupWorkload {
             // Baseline: the same entries, no synchronisation.
             do {
                 let tree = baselineTree(size: size)
-                let variant = "size=\(size) writer=no"
+                let parameters = BenchParameters(size: size, writer: false)
                 for threads in sweep.threads {
-                    progress?.begin(workload: name, variant: variant, strategy: unsynchronized, threads: threads)
+                    progress?.begin(workload: name, parameters: parameters, strategy: BenchSide.unsynchronized.name, threads: threads)
                     let result = unsynchronizedPoint(tree, threads: threads, placement: sweep.placement,
                                                      duration: sweep.duration)
-                    let m = measurement(variant: variant, strategy: unsynchronized, threads: threads, result)
+                    let m = measurement(parameters, strategy: .unsynchronized, threads: threads, result)
                     progress?.end(m)
                     measurements.append(m)
                 }
@@ -51,12 +49,12 @@ public enum LookupWorkload {
             for strategy in sweep.strategies {
                 let population = BenchPopulation.workloadL(strategy: strategy, count: size)
                 for writer in [false, true] {
-                    let variant = "size=\(size) writer=\(writer ? "yes" : "no")"
+                    let parameters = BenchParameters(size: size, writer: writer)
                     for threads in sweep.threads {
-                        progress?.begin(workload: name, variant: variant, strategy: strategy.name, threads: threads)
+                        progress?.begin(workload: name, parameters: parameters, strategy: strategy.name, threads: threads)
                         let result = point(population, strategy: strategy, writer: writer, threads: threads,
                                            placement: sweep.placement, duration: sweep.duration)
-                        let m = measurement(variant: variant, strategy: strategy.name, threads: threads, result)
+                        let m = measurement(parameters, strategy: .registry(strategy), threads: threads, result)
                         progress?.end(m)
                         measurements.append(m)
                     }
@@ -92,9 +90,10 @@ public enum LookupWorkload {
         return tree
     }
 
-    static func measurement(variant: String, strategy: String, threads: Int, _ result: BenchRunResult) -> BenchMeasurement {
-        BenchMeasurement(workload: name, variant: variant, strategy: strategy, threads: threads,
-                         metric: "ns/op", value: result.meanNanosecondsPerOperation,
+    static func measurement(_ parameters: BenchParameters, strategy: BenchSide, threads: Int,
+                            _ result: BenchRunResult) -> BenchMeasurement {
+        BenchMeasurement(workload: name, parameters: parameters, strategy: strategy, threads: threads,
+                         metric: .nanosecondsPerOperation, value: result.meanNanosecondsPerOperation,
                          extra: ["ops/s": result.aggregateRate], oversubscribed: result.oversubscribed)
     }
 

@@ -15,11 +15,11 @@ import NotifierHarness
 /// memory settled before the next strategy. The suite runs this workload first,
 /// before other workloads have grown the heap.
 ///
-/// Measurements: variant `size=N`, metric `bytes/subscription`, extra
+/// Measurements: parameters `size=N`, metric `bytes/subscription`, extra
 /// `rss-bytes` (resident size of the process with the subscriptions in).
 public enum MemoryWorkload {
     /// The workload's name in measurements.
-    public static let name = "memory"
+    public static let name = BenchWorkload.memory
 
     /// Points and time of ``run(strategies:size:progress:)``.
     public static func plan(strategies: [RegistryStrategy], size: Int = 1_000_000) -> BenchPlan {
@@ -29,9 +29,9 @@ public enum MemoryWorkload {
 
     /// Measures each strategy in turn.
     public static func run(strategies: [RegistryStrategy], size: Int = 1_000_000, progress: BenchProgress? = nil) -> [BenchMeasurement] {
-        let variant = "size=\(size)"
+        let parameters = BenchParameters(size: size)
         return strategies.map { strategy in
-            progress?.begin(workload: name, variant: variant, strategy: strategy.name, threads: 1)
+            progress?.begin(workload: name, parameters: parameters, strategy: strategy.name, threads: 1)
             let population = BenchPopulation(space: AddressSpace(strategy: strategy), capacity: size)
             benchSettleMemory()
             let before = benchResidentBytes()
@@ -40,8 +40,8 @@ public enum MemoryWorkload {
             let after = benchResidentBytes()
             population.removeAll()
             benchSettleMemory()
-            let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name, threads: 1,
-                                     metric: "bytes/subscription", value: Double(after - before) / Double(size),
+            let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy), threads: 1,
+                                     metric: .bytesPerSubscription, value: Double(after - before) / Double(size),
                                      extra: ["rss-bytes": Double(after)])
             progress?.end(m)
             return m

@@ -19,13 +19,13 @@ import NotifierHarness
 /// qsbr readers (online, a quiescent state after every operation) that go
 /// offline for the length of each update.
 ///
-/// Measurements: variant `updates=U%`, metric `ops/s` (all threads together),
+/// Measurements: parameters `updates=U%`, metric `ops/s` (all threads together),
 /// extra `normalized-scalability` = L_N / (N × L_1), computed after the sweep
-/// of the strategy and variant (1 at one thread; relative to the smallest
+/// of the strategy and parameters (1 at one thread; relative to the smallest
 /// thread count when 1 is not in the sweep).
 public enum MixedWorkload {
     /// The workload's name in measurements.
-    public static let name = "mixed"
+    public static let name = BenchWorkload.mixed
     /// Key space of the suite (half of the keys present at the start).
     public static let defaultKeys = 200_000
     /// Operations between two checks of the stop flag.
@@ -51,15 +51,15 @@ public enum MixedWorkload {
             let table = KeyTable(space: AddressSpace(strategy: strategy), keys: keys)
             defer { table.removeAll() }
             for updates in updatePercentages {
-                let variant = "updates=\(updates)%"
+                let parameters = BenchParameters(updatesPercent: updates)
                 var row: [BenchMeasurement] = []
                 for threads in sweep.threads {
-                    progress?.begin(workload: name, variant: variant, strategy: strategy.name, threads: threads)
+                    progress?.begin(workload: name, parameters: parameters, strategy: strategy.name, threads: threads)
                     let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads) { worker in
                         mixedLoop(table, updates: updates, strategy: strategy, worker: worker)
                     }
-                    let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name, threads: threads,
-                                             metric: "ops/s", value: result.aggregateRate,
+                    let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy), threads: threads,
+                                             metric: .opsPerSecond, value: result.aggregateRate,
                                              oversubscribed: result.oversubscribed)
                     progress?.end(m)
                     row.append(m)

@@ -5,11 +5,11 @@ import IntervalNotifier
 /// invalidates. Batches of 1024 pairs between stop-flag checks, no clock read
 /// in the loop; the sequences are summed and kept alive so the loop stays.
 ///
-/// Measurements: variant `pairs`, metric `ops/s` (pairs per second, all threads
+/// Measurements: parameters `pairs`, metric `ops/s` (pairs per second, all threads
 /// together), extra `ns/op` (mean nanoseconds per pair on one thread).
 public enum ReadPrimitiveWorkload {
     /// The workload's name in measurements.
-    public static let name = "read-primitive"
+    public static let name = BenchWorkload.readPrimitive
     /// Pairs between two checks of the stop flag.
     static let batch = 1024
 
@@ -22,14 +22,15 @@ public enum ReadPrimitiveWorkload {
     public static func run(_ sweep: BenchSweep, progress: BenchProgress? = nil) -> [BenchMeasurement] {
         var measurements: [BenchMeasurement] = []
         let maxThreads = sweep.threads.max() ?? 1
+        let parameters = BenchParameters(readOperation: .pairs)
         for strategy in sweep.strategies {
             let population = self.population(strategy: strategy, threads: maxThreads)
             for threads in sweep.threads {
-                progress?.begin(workload: name, variant: "pairs", strategy: strategy.name, threads: threads)
+                progress?.begin(workload: name, parameters: parameters, strategy: strategy.name, threads: threads)
                 let result = point(population, strategy: strategy, threads: threads, placement: sweep.placement,
                                    duration: sweep.duration)
-                let m = BenchMeasurement(workload: name, variant: "pairs", strategy: strategy.name, threads: threads,
-                                         metric: "ops/s", value: result.aggregateRate,
+                let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy),
+                                         threads: threads, metric: .opsPerSecond, value: result.aggregateRate,
                                          extra: ["ns/op": result.meanNanosecondsPerOperation],
                                          oversubscribed: result.oversubscribed)
                 progress?.end(m)

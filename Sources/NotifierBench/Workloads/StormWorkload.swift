@@ -14,12 +14,12 @@ import NotifierHarness
 /// invalidation in 32 is timed, start call to end return, into a per-thread
 /// ring of samples allocated before the start.
 ///
-/// Measurements: variant `hits=H`, metric `ops/s` (invalidations per second,
+/// Measurements: parameters `hits=H`, metric `ops/s` (invalidations per second,
 /// all invalidators together), extras `ns-p50`, `ns-p99` (latency of one
 /// invalidation, start to end).
 public enum StormWorkload {
     /// The workload's name in measurements.
-    public static let name = "storm"
+    public static let name = BenchWorkload.storm
     /// Subscriptions laid out, one per page.
     static let subscriptions = 4096
     /// Bytes per page.
@@ -55,17 +55,17 @@ public enum StormWorkload {
                 }
             }
             for h in hits {
-                let variant = "hits=\(h)"
+                let parameters = BenchParameters(hits: h)
                 for threads in sweep.threads {
-                    progress?.begin(workload: name, variant: variant, strategy: strategy.name, threads: threads)
+                    progress?.begin(workload: name, parameters: parameters, strategy: strategy.name, threads: threads)
                     let result = BenchRunner.run(placement: sweep.placement, duration: sweep.duration, workers: threads, { worker in
                         invalidatorLoop(population.space, hits: h, strategy: strategy, worker: worker)
                     }, helpers: [{ worker in
                         faulterLoop(population, locks: locks, strategy: strategy, worker: worker)
                     }])
                     let samples = result.allSamples.sorted()
-                    let m = BenchMeasurement(workload: name, variant: variant, strategy: strategy.name, threads: threads,
-                                             metric: "ops/s", value: result.aggregateRate,
+                    let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy), threads: threads,
+                                             metric: .opsPerSecond, value: result.aggregateRate,
                                              extra: ["ns-p50": benchPercentile(samples, 0.50),
                                                      "ns-p99": benchPercentile(samples, 0.99)],
                                              oversubscribed: result.oversubscribed)

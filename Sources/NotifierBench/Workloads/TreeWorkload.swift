@@ -28,9 +28,9 @@ import NotifierHarness
 /// (no lock: nothing else runs). Both loops are the same Swift code.
 ///
 /// Measurements (strategy `rcu` = the engine's tree, `c-rbtree` = the C tree,
-/// threads 1): variant `op=OP size=N`, metric `ns/op` (median of the
+/// threads 1): parameters `op=OP size=N`, metric `ns/op` (median of the
 /// repetitions of wall-clock time; extras `min`, `max`, `ops/s` = 1e9 /
-/// median) and metric `cpu-ns/op` (the same of the thread's CPU time); variant
+/// median) and metric `cpu-ns/op` (the same of the thread's CPU time); parameters
 /// `size=N`, metric `bytes/interval` (the index's nodes over N, counted
 /// exactly; extras `rss-bytes/interval`, the RSS growth while building, and
 /// `node-bytes`). Each
@@ -41,11 +41,11 @@ import NotifierHarness
 /// the thread waited for a CPU on a loaded host).
 public enum TreeWorkload {
     /// The workload's name in measurements.
-    public static let name = "tree"
-    /// Strategy name of the engine's tree (the ratio's numerator).
-    public static let engineSide = "rcu"
-    /// Strategy name of the C red-black tree (the denominator).
-    public static let baselineSide = "c-rbtree"
+    public static let name = BenchWorkload.tree
+    /// The side of the engine's tree (the ratio's numerator).
+    public static let engineSide = BenchSide.registry(.default)
+    /// The side of the C red-black tree (the denominator).
+    public static let baselineSide = BenchSide.cRedBlackTree
     /// The sizes of workload L.
     public static let sizes = [1000, 100_000, 1_000_000]
     /// The smallest size whose memory per interval is recorded (RSS moves by pages).
@@ -73,8 +73,8 @@ public enum TreeWorkload {
             }
         }
 
-        /// The measurements' variant at `size`.
-        public func variant(size: Int) -> String { "op=\(rawValue) size=\(size)" }
+        /// The measurements' parameters at `size`.
+        public func parameters(size: Int) -> BenchParameters { BenchParameters(treeOperation: self, size: size) }
 
         /// The ratio target's name at `size`.
         public func targetName(size: Int) -> String { "\(targetPrefix) size=\(size)" }
@@ -110,8 +110,8 @@ public enum TreeWorkload {
 
     /// The pair request of `operation` at `size` (the one ``TargetEvaluator`` asks for).
     public static func pairRequest(_ operation: Operation, size: Int) -> PairRequest {
-        PairRequest(target: operation.targetName(size: size), workload: name, variant: operation.variant(size: size),
-                    metric: "ns/op", numerator: PairedSide(strategy: engineSide, threads: 1),
+        PairRequest(target: operation.targetName(size: size), workload: name, parameters: operation.parameters(size: size),
+                    metric: .nanosecondsPerOperation, numerator: PairedSide(strategy: engineSide, threads: 1),
                     denominator: PairedSide(strategy: baselineSide, threads: 1))
     }
 
@@ -138,7 +138,7 @@ public enum TreeWorkload {
             fixture.crossCheck()
             for operation in Operation.allCases {
                 let request = pairRequest(operation, size: size)
-                progress?.begin(workload: name, variant: request.variant, strategy: "\(engineSide) vs \(baselineSide)",
+                progress?.begin(workload: name, parameters: request.parameters, strategy: "\(engineSide) vs \(baselineSide)",
                                 threads: 1)
                 var repetition = 0
                 var cpu: (engine: [Double], baseline: [Double]) = ([], [])
@@ -156,17 +156,17 @@ public enum TreeWorkload {
                 })
                 var cpuRequest = request
                 cpuRequest.target += " (thread CPU time)"
-                cpuRequest.metric = "cpu-ns/op"
+                cpuRequest.metric = .cpuNanosecondsPerOperation
                 let cpuPair = PairedRatio(request: cpuRequest, numeratorValues: cpu.engine, denominatorValues: cpu.baseline)
                 output.pairs += [pair, cpuPair]
-                let engine = measurement(request.variant, engineSide, "ns/op", pair.numeratorValues)
-                let baseline = measurement(request.variant, baselineSide, "ns/op", pair.denominatorValues)
+                let engine = measurement(request.parameters, engineSide, .nanosecondsPerOperation, pair.numeratorValues)
+                let baseline = measurement(request.parameters, baselineSide, .nanosecondsPerOperation, pair.denominatorValues)
                 output.measurements += [engine, baseline,
-                                        measurement(request.variant, engineSide, "cpu-ns/op", cpu.engine),
-                                        measurement(request.variant, baselineSide, "cpu-ns/op", cpu.baseline)]
+                                        measurement(request.parameters, engineSide, .cpuNanosecondsPerOperation, cpu.engine),
+                                        measurement(request.parameters, baselineSide, .cpuNanosecondsPerOperation, cpu.baseline)]
                 let ratio = { (pair: PairedRatio) in pair.statistics.map { String(format: "%.2f (%.2f-%.2f)", $0.median, $0.min, $0.max) } ?? "-" }
-                progress?.end(text: "\(BenchProgress.format(engine.value, metric: "ns/op")) vs "
-                              + "\(BenchProgress.format(baseline.value, metric: "ns/op")): ratio \(ratio(pair)); "
+                progress?.end(text: "\(BenchProgress.format(engine.value, metric: .nanosecondsPerOperation)) vs "
+                              + "\(BenchProgress.format(baseline.value, metric: .nanosecondsPerOperation)): ratio \(ratio(pair)); "
                               + "thread CPU time ratio \(ratio(cpuPair))")
             }
         }
@@ -176,13 +176,13 @@ public enum TreeWorkload {
     /// The median of `values` (nanoseconds per operation, of `metric`) with
     /// their range and the rate the median gives; repetitions without an
     /// operation (0) are left out.
-    static func measurement(_ variant: String, _ strategy: String, _ metric: String,
+    static func measurement(_ parameters: BenchParameters, _ strategy: BenchSide, _ metric: BenchMetric,
                             _ values: [Double]) -> BenchMeasurement {
         let sorted = values.filter { $0.isFinite && $0 > 0 }.sorted()
         let middle = sorted.count / 2
         let median = sorted.isEmpty ? 0
             : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-        return BenchMeasurement(workload: name, variant: variant, strategy: strategy, threads: 1, metric: metric,
+        return BenchMeasurement(workload: name, parameters: parameters, strategy: strategy, threads: 1, metric: metric,
                                 value: median, extra: ["min": sorted.first ?? 0, "max": sorted.last ?? 0,
                                                        "ops/s": median > 0 ? 1e9 / median : 0])
     }
@@ -236,15 +236,15 @@ public enum TreeWorkload {
                 // interval, in one array). The RSS growth while building is an
                 // extra: the C array can land in memory the process already
                 // had resident, and then shows no growth at all.
-                let variant = "size=\(size)"
+                let parameters = BenchParameters(size: size)
                 let engineNodes = Double(engine.memoryStatistics.allocatedNodes * BenchmarkTree.nodeBytes)
                 memory = [
-                    BenchMeasurement(workload: TreeWorkload.name, variant: variant, strategy: TreeWorkload.engineSide,
-                                     threads: 1, metric: "bytes/interval", value: engineNodes / Double(size),
+                    BenchMeasurement(workload: TreeWorkload.name, parameters: parameters, strategy: TreeWorkload.engineSide,
+                                     threads: 1, metric: .bytesPerInterval, value: engineNodes / Double(size),
                                      extra: ["rss-bytes/interval": Double(engineBytes) / Double(size),
                                              "node-bytes": Double(BenchmarkTree.nodeBytes)]),
-                    BenchMeasurement(workload: TreeWorkload.name, variant: variant, strategy: TreeWorkload.baselineSide,
-                                     threads: 1, metric: "bytes/interval", value: Double(CBaselineTree.nodeBytes),
+                    BenchMeasurement(workload: TreeWorkload.name, parameters: parameters, strategy: TreeWorkload.baselineSide,
+                                     threads: 1, metric: .bytesPerInterval, value: Double(CBaselineTree.nodeBytes),
                                      extra: ["rss-bytes/interval": Double(baselineBytes) / Double(size),
                                              "node-bytes": Double(CBaselineTree.nodeBytes)]),
                 ]

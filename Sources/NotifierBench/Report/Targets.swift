@@ -1,3 +1,10 @@
+// The project's performance targets: their results, their evaluation on a
+// run's measurements and paired repetitions, and the notes that explain misses.
+
+import Foundation
+import IntervalNotifier
+import NotifierStress
+
 /// Evaluates the project's performance targets on one run's measurements.
 /// Every figure comes from the same run; a target whose figures are
 /// absent (or zero, or not finite) is `notMeasured`, never a miss. Only points
@@ -59,7 +66,7 @@ struct TargetEvaluator {
     /// `read-primitive`, rcu, 1 thread: 1e9 / ops/s ≤ 2 ns per read section.
     func readPrimitiveCost() -> BenchTarget {
         absolute(name: "read-primitive-cost", goal: "rcu readBegin + readRetry pair ≤ 2 ns (1 thread)",
-                 query: Query(workload: "read-primitive", metric: "ops/s"), strategy: "rcu",
+                 query: Query(workload: .readPrimitive, metric: .opsPerSecond), strategy: .reference,
                  unit: "ns", threshold: 2, comparison: .atMost) { 1e9 / $0 }
     }
 
@@ -71,27 +78,27 @@ struct TargetEvaluator {
             return notMeasured(name, goal, 0.9, .atLeast, "x", "the machine has 1 online core: nothing to scale to")
         }
         let cores = self.cores
-        return scaling(name: name, goal: goal, query: Query(workload: "read-primitive", metric: "ops/s"),
-                       strategy: "rcu", factor: 0.9) { counts in counts.filter { $0 > 1 && $0 <= cores }.max() }
+        return scaling(name: name, goal: goal, query: Query(workload: .readPrimitive, metric: .opsPerSecond),
+                       strategy: .reference, factor: 0.9) { counts in counts.filter { $0 > 1 && $0 <= cores }.max() }
     }
 
     /// `lookup`, ns/op, writer=no, 1 thread: rcu ≤ 1.2 × unsynchronized, one target per size.
     mutating func lookupOverhead() -> [BenchTarget] {
-        let sizes = Set(index.keys(workload: "lookup", metric: "ns/op").compactMap { key -> String? in
-            let label = VariantLabel(key.variant)
-            guard key.threads == 1, label.value("writer") == "no", ["rcu", "unsynchronized"].contains(key.strategy)
+        let sizes = Set(index.keys(workload: .lookup, metric: .nanosecondsPerOperation).compactMap { key -> Int? in
+            guard key.threads == 1, key.parameters.writer == false, [.reference, .unsynchronized].contains(key.strategy)
             else { return nil }
-            return label.value("size")
-        }).sorted(by: NaturalOrder.less)
+            return key.parameters.size
+        }).sorted()
         let goal = { (size: String) in "rcu ns/op ≤ 1.2 × unsynchronized (size=\(size) writer=no, 1 thread)" }
         guard !sizes.isEmpty else {
             return [notMeasured("lookup-overhead", goal("S"), 1.2, .atMost, "x",
                                 "no lookup ns/op figure at 1 thread with writer=no")]
         }
         return sizes.map { size in
-            ratio(name: "lookup-overhead size=\(size)", goal: goal(size),
-                  query: Query(workload: "lookup", metric: "ns/op", required: ["size": size, "writer": "no"]),
-                  numerator: "rcu", denominator: "unsynchronized", factor: 1.2, comparison: .atMost) { counts in
+            ratio(name: "lookup-overhead size=\(size)", goal: goal(String(size)),
+                  query: Query(workload: .lookup, metric: .nanosecondsPerOperation,
+                               required: BenchParameters(size: size, writer: false)),
+                  numerator: .reference, denominator: .unsynchronized, factor: 1.2, comparison: .atMost) { counts in
                 counts.contains(1) ? 1 : nil
             }
         }
@@ -102,30 +109,30 @@ struct TargetEvaluator {
     /// at two sizes plus 16-thread scaling (16 cores or more).
     mutating func faultPath() -> [BenchTarget] {
         func query(_ size: Int) -> Query {
-            Query(workload: "fault-path", metric: "ops/s", required: ["invalidators": "1", "size": "\(size)"],
-                  mirrorProtocol: "seq")
+            Query(workload: .faultPath, metric: .opsPerSecond, required: BenchParameters(invalidators: 1, size: size),
+                  mirrorProtocol: .seq)
         }
-        func versus(_ other: String, size: Int, factor: Double) -> BenchTarget {
+        func versus(_ other: RegistryStrategy, size: Int, factor: Double) -> BenchTarget {
             ratio(name: "fault-path-vs-\(other) size=\(size)",
                   goal: "rcu ≥ \(Self.factor(factor)) × \(other) ops/s (invalidators=1 size=\(size), seq, highest thread count)",
-                  query: query(size), numerator: "rcu", denominator: other, factor: factor,
+                  query: query(size), numerator: .reference, denominator: .registry(other), factor: factor,
                   comparison: .atLeast) { $0.max() }
         }
         guard cores >= Self.manyCores else {
-            return [versus("rwlock", size: 1000, factor: 5), versus("mutex", size: 1000, factor: 10)]
+            return [versus(.rwlock, size: 1000, factor: 5), versus(.mutex, size: 1000, factor: 10)]
         }
         let threads = Self.manyCores
-        return [versus("rwlock", size: 1000, factor: 30), versus("rwlock", size: 1_000_000, factor: 4),
+        return [versus(.rwlock, size: 1000, factor: 30), versus(.rwlock, size: 1_000_000, factor: 4),
                 scaling(name: "fault-path-scaling size=1000",
                         goal: "rcu ops/s(\(threads)) ≥ 0.8 × \(threads) × ops/s(1) (invalidators=1 size=1000, seq)",
-                        query: query(1000), strategy: "rcu", factor: 0.8) { $0.contains(threads) ? threads : nil }]
+                        query: query(1000), strategy: .reference, factor: 0.8) { $0.contains(threads) ? threads : nil }]
     }
 
     /// `insert-remove`, ops/s, size=100000, rcu, 1 thread: ≥ 1 000 000 pairs/s.
     func insertRemoveRate() -> BenchTarget {
         absolute(name: "insert-remove-rate", goal: "rcu ≥ 1 000 000 insert+remove pairs/s (size=100000, 1 thread)",
-                 query: Query(workload: "insert-remove", metric: "ops/s", required: ["size": "100000"]),
-                 strategy: "rcu", unit: "ops/s", threshold: 1_000_000, comparison: .atLeast) { $0 }
+                 query: Query(workload: .insertRemove, metric: .opsPerSecond, required: BenchParameters(size: 100_000)),
+                 strategy: .reference, unit: "ops/s", threshold: 1_000_000, comparison: .atLeast) { $0 }
     }
 
     /// The `tree` ratio targets (issue 12): the engine's tree (`rcu`) against
@@ -148,8 +155,8 @@ struct TargetEvaluator {
             return ratio(name: goal.operation.targetName(size: goal.size),
                          goal: "engine's tree ns/op ≤ \(Self.factor(goal.factor)) × C red-black tree, \(what) "
                             + "(workload L size=\(goal.size), 1 thread)",
-                         query: Query(workload: TreeWorkload.name, metric: "ns/op",
-                                      required: ["op": goal.operation.rawValue, "size": "\(goal.size)"]),
+                         query: Query(workload: TreeWorkload.name, metric: .nanosecondsPerOperation,
+                                      required: BenchParameters(treeOperation: goal.operation, size: goal.size)),
                          numerator: TreeWorkload.engineSide, denominator: TreeWorkload.baselineSide,
                          factor: goal.factor, comparison: .atMost) { $0.contains(1) ? 1 : nil }
         }
@@ -160,8 +167,8 @@ struct TargetEvaluator {
         let size = 1_000_000
         return absolute(name: "tree-update-rate size=\(size)",
                         goal: "engine's tree ≥ 1 000 000 RCU update pairs/s (workload L size=\(size), 1 thread)",
-                        query: Query(workload: TreeWorkload.name, metric: "ns/op",
-                                     required: ["op": TreeWorkload.Operation.updatePair.rawValue, "size": "\(size)"]),
+                        query: Query(workload: TreeWorkload.name, metric: .nanosecondsPerOperation,
+                                     required: BenchParameters(treeOperation: .updatePair, size: size)),
                         strategy: TreeWorkload.engineSide, unit: "ops/s", threshold: 1_000_000,
                         comparison: .atLeast) { 1e9 / $0 }
     }
@@ -170,41 +177,42 @@ struct TargetEvaluator {
     /// `ucs_rcache` (hits at 1 and 2 threads), ours under mmap/munmap churn
     /// against ours without, and munmap-to-invalid against the userfaultfd floor.
     mutating func cacheTargets() -> [BenchTarget] {
-        let sizes = Set(index.keys(workload: "cache", metric: "ns/op").compactMap { VariantLabel($0.variant).value("size") })
-            .sorted(by: NaturalOrder.less)
+        let sizes = Set(index.keys(workload: .cache, metric: .nanosecondsPerOperation).compactMap(\.parameters.size)).sorted()
         guard !sizes.isEmpty else { return [] }
-        func hits(_ size: String, _ metric: String) -> Query {
-            Query(workload: "cache", metric: metric, required: ["size": size, "op": "hit"])
+        func hits(_ size: Int, _ metric: BenchMetric) -> Query {
+            Query(workload: .cache, metric: metric, required: BenchParameters(size: size, cacheOperation: .hit))
         }
-        let top = "1000000"
+        let top = 1_000_000
         var targets = [ratio(name: "cache-hit-vs-ucx size=\(top)",
                              goal: "notifier hit (get + put) ns ≤ 1.0 × ucx (size=\(top), 1 thread)",
-                             query: hits(top, "ns/op"), numerator: "notifier", denominator: "ucx", factor: 1,
+                             query: hits(top, .nanosecondsPerOperation), numerator: .notifier, denominator: .ucx, factor: 1,
                              comparison: .atMost) { $0.contains(1) ? 1 : nil }]
         for size in sizes {
             targets.append(ratio(name: "cache-hit-2t-vs-ucx size=\(size)",
                                  goal: "notifier hits/s ≥ 4 × ucx, aggregate at 2 threads (size=\(size))",
-                                 query: hits(size, "ops/s"), numerator: "notifier", denominator: "ucx", factor: 4,
+                                 query: hits(size, .opsPerSecond), numerator: .notifier, denominator: .ucx, factor: 4,
                                  comparison: .atLeast) { $0.contains(2) ? 2 : nil })
         }
         for size in sizes {
             targets.append(ratio(name: "cache-hit-under-churn size=\(size)",
                                  goal: "notifier hit ns during 64 KiB mmap/munmap churn ≤ 1.2 × without (size=\(size), 1 thread)",
-                                 query: hits(size, "ns/op"), numerator: "notifier-churn", denominator: "notifier", factor: 1.2,
+                                 query: hits(size, .nanosecondsPerOperation), numerator: .notifierChurn, denominator: .notifier,
+                                 factor: 1.2,
                                  comparison: .atMost) { $0.contains(1) ? 1 : nil })
         }
         let floorGoal = "munmap of a cached 4 KiB page until its region is invalid, with the userfaultfd monitor, ≤ 1.3 × the C userfaultfd round trip"
-        let unmaps = index.keys(workload: "cache", metric: "ns/op").filter { VariantLabel($0.variant).value("op") == "munmap" }
-        if unmaps.contains(where: { $0.strategy == "notifier-uffd" }) {
+        let unmaps = index.keys(workload: .cache, metric: .nanosecondsPerOperation).filter { $0.parameters.cacheOperation == .munmap }
+        if unmaps.contains(where: { $0.strategy == .notifierUffd }) {
             targets.append(ratio(name: "cache-invalidate-vs-uffd-floor", goal: floorGoal,
-                                 query: Query(workload: "cache", metric: "ns/op", required: ["op": "munmap"]),
-                                 numerator: "notifier-uffd", denominator: "uffd-floor", factor: 1.3,
+                                 query: Query(workload: .cache, metric: .nanosecondsPerOperation,
+                                              required: BenchParameters(cacheOperation: .munmap)),
+                                 numerator: .notifierUffd, denominator: .uffdFloor, factor: 1.3,
                                  comparison: .atMost) { $0.contains(1) ? 1 : nil })
         } else {
-            let floor = unmaps.first { $0.strategy == "uffd-floor" }.flatMap { index[$0] }
+            let floor = unmaps.first { $0.strategy == .uffdFloor }.flatMap { index[$0] }
             targets.append(notMeasured("cache-invalidate-vs-uffd-floor", floorGoal, 1.3, .atMost, "x",
                                        "not measured: userfaultfd was unavailable to this run; "
-                                       + (floor.map { "floor measured: \(UnitFormat.value($0, metric: "ns/op"))" } ?? "floor not measured")))
+                                       + (floor.map { "floor measured: \(UnitFormat.value($0, metric: .nanosecondsPerOperation))" } ?? "floor not measured")))
         }
         return targets
     }
@@ -216,44 +224,44 @@ struct TargetEvaluator {
 
     // MARK: - Kinds of targets
 
-    /// Which figures a target reads: `required` variant tokens, and one
-    /// protocol (any when nil).
+    /// Which figures a target reads: the parameters set in `required` (the
+    /// others may be anything), and one protocol (any when nil).
     struct Query {
-        var workload: String
-        var metric: String
-        var required: [String: String] = [:]
-        var mirrorProtocol: String? = nil
+        var workload: BenchWorkload
+        var metric: BenchMetric
+        var required = BenchParameters()
+        var mirrorProtocol: MirrorProtocol? = nil
+
+        /// Whether the figure of `key` is one this query reads.
+        func matches(_ key: MeasurementKey) -> Bool {
+            key.workload == workload && key.metric == metric && key.parameters.matches(required)
+                && (mirrorProtocol.map { $0 == key.mirrorProtocol } ?? true)
+        }
 
         var description: String {
-            var parts = [workload, metric]
-            if !required.isEmpty {
-                parts.append(required.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            var parts = [workload.rawValue, metric.rawValue]
+            if required.count > 0 {
+                parts.append(BenchParameters.label(required.tokens.sorted { $0.key < $1.key }))
             }
-            if let mirrorProtocol { parts.append(mirrorProtocol) }
+            if let mirrorProtocol { parts.append(mirrorProtocol.rawValue) }
             return parts.joined(separator: ", ")
         }
     }
 
-    /// One measured curve: a variant and protocol of a workload and metric.
+    /// One measured curve: the parameters and protocol of a workload and metric.
     struct Series: Hashable {
-        var variant: String
-        var mirrorProtocol: String
+        var parameters: BenchParameters
+        var mirrorProtocol: MirrorProtocol?
 
-        /// ` (point: threads=N variant, protocol)`: the point a target used.
-        func point(threads: Int) -> String {
-            let parts = ["threads=\(threads)" + (variant.isEmpty ? "" : " \(variant)"), mirrorProtocol]
-            return " (point: " + parts.filter { $0 != "-" }.joined(separator: ", ") + ")"
-        }
-
-        /// ` (variant, protocol)`, or nothing when neither is set.
+        /// ` (parameters, protocol)`, or nothing when neither is set.
         var suffix: String {
-            let parts = [variant, mirrorProtocol].filter { !$0.isEmpty && $0 != "-" }
+            let parts = [parameters.label, mirrorProtocol.label].filter { !$0.isEmpty && $0 != "-" }
             return parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))"
         }
     }
 
     /// A transformed single figure of `strategy` at 1 thread against a threshold.
-    private func absolute(name: String, goal: String, query: Query, strategy: String, unit: String,
+    private func absolute(name: String, goal: String, query: Query, strategy: BenchSide, unit: String,
                           threshold: Double, comparison: BenchTarget.Comparison,
                           transform: (Double) -> Double) -> BenchTarget {
         for series in series(query) {
@@ -271,7 +279,7 @@ struct TargetEvaluator {
 
     /// `numerator / denominator` at the thread count `pick` chooses among those
     /// both measured, against `factor`.
-    private mutating func ratio(name: String, goal: String, query: Query, numerator: String, denominator: String,
+    private mutating func ratio(name: String, goal: String, query: Query, numerator: BenchSide, denominator: BenchSide,
                                 factor: Double, comparison: BenchTarget.Comparison,
                                 pick: ([Int]) -> Int?) -> BenchTarget {
         for series in series(query) {
@@ -284,7 +292,7 @@ struct TargetEvaluator {
             guard usable(top), usable(bottom) else {
                 return notMeasured(name, goal, factor, comparison, "x", "unusable figures: \(figures)")
             }
-            let request = PairRequest(target: name, workload: query.workload, variant: series.variant,
+            let request = PairRequest(target: name, workload: query.workload, parameters: series.parameters,
                                       mirrorProtocol: series.mirrorProtocol, metric: query.metric,
                                       numerator: PairedSide(strategy: numerator, threads: threads),
                                       denominator: PairedSide(strategy: denominator, threads: threads))
@@ -297,7 +305,7 @@ struct TargetEvaluator {
 
     /// `value(N) / (N × value(1))` of `strategy` at the N that `pick` chooses,
     /// against `factor` (at least).
-    private mutating func scaling(name: String, goal: String, query: Query, strategy: String, factor: Double,
+    private mutating func scaling(name: String, goal: String, query: Query, strategy: BenchSide, factor: Double,
                                   pick: ([Int]) -> Int?) -> BenchTarget {
         for series in series(query) {
             guard let one = value(query, series, strategy, threads: 1),
@@ -308,7 +316,7 @@ struct TargetEvaluator {
             guard usable(one), usable(many) else {
                 return notMeasured(name, goal, factor, .atLeast, "x", "unusable figures: \(figures)")
             }
-            let request = PairRequest(target: name, workload: query.workload, variant: series.variant,
+            let request = PairRequest(target: name, workload: query.workload, parameters: series.parameters,
                                       mirrorProtocol: series.mirrorProtocol, metric: query.metric,
                                       numerator: PairedSide(strategy: strategy, threads: threads),
                                       denominator: PairedSide(strategy: strategy, threads: 1), scale: Double(threads))
@@ -348,19 +356,16 @@ struct TargetEvaluator {
     /// A figure a target can use: finite and positive.
     private func usable(_ value: Double) -> Bool { value.isFinite && value > 0 }
 
-    /// The series matching `query`, preferred first: the variant with the
-    /// fewest tokens (the plainest match), then natural order.
+    /// The series matching `query`, preferred first: the parameters with the
+    /// fewest fields set (the plainest match), then parameter order.
     private func series(_ query: Query) -> [Series] {
-        let found = Set(index.keys(workload: query.workload, metric: query.metric).compactMap { key -> Series? in
-            guard VariantLabel(key.variant).contains(query.required),
-                  query.mirrorProtocol.map({ $0 == key.mirrorProtocol }) ?? true else { return nil }
-            return Series(variant: key.variant, mirrorProtocol: key.mirrorProtocol)
+        let found = Set(index.keys(workload: query.workload, metric: query.metric).filter(query.matches).map { key in
+            Series(parameters: key.parameters, mirrorProtocol: key.mirrorProtocol)
         })
         return found.sorted { a, b in
-            let (ta, tb) = (VariantLabel(a.variant).tokens.count, VariantLabel(b.variant).tokens.count)
-            if ta != tb { return ta < tb }
-            if a.variant != b.variant { return NaturalOrder.less(a.variant, b.variant) }
-            return NaturalOrder.less(a.mirrorProtocol, b.mirrorProtocol)
+            if a.parameters.count != b.parameters.count { return a.parameters.count < b.parameters.count }
+            if a.parameters != b.parameters { return a.parameters < b.parameters }
+            return protocolPrecedes(a.mirrorProtocol, b.mirrorProtocol)
         }
     }
 
@@ -370,26 +375,135 @@ struct TargetEvaluator {
 
     /// The reason a target is not measured when `strategies` have figures for
     /// `query` only at points a target may not read; nil otherwise.
-    private func oversubscribedOnly(_ query: Query, _ strategies: [String]) -> String? {
+    private func oversubscribedOnly(_ query: Query, _ strategies: [BenchSide]) -> String? {
         let keys = index.keys(workload: query.workload, metric: query.metric).filter { key in
-            strategies.contains(key.strategy) && VariantLabel(key.variant).contains(query.required)
-                && (query.mirrorProtocol.map { $0 == key.mirrorProtocol } ?? true)
+            strategies.contains(key.strategy) && query.matches(key)
         }
         guard !keys.isEmpty, !keys.contains(where: eligible) else { return nil }
         return "not measured at a point with threads <= cores (\(cores) cores; \(query.description))"
     }
 
-    private func value(_ query: Query, _ series: Series, _ strategy: String, threads: Int) -> Double? {
-        let key = MeasurementKey(workload: query.workload, variant: series.variant, mirrorProtocol: series.mirrorProtocol,
+    private func value(_ query: Query, _ series: Series, _ strategy: BenchSide, threads: Int) -> Double? {
+        let key = MeasurementKey(workload: query.workload, parameters: series.parameters, mirrorProtocol: series.mirrorProtocol,
                                  strategy: strategy, threads: threads, metric: query.metric)
         return eligible(key) ? index[key] : nil
     }
 
     /// Thread counts at which `strategy` has a figure in `series`, ascending.
-    private func threadCounts(_ query: Query, _ series: Series, _ strategy: String) -> [Int] {
+    private func threadCounts(_ query: Query, _ series: Series, _ strategy: BenchSide) -> [Int] {
         index.keys(workload: query.workload, metric: query.metric)
-            .filter { $0.variant == series.variant && $0.mirrorProtocol == series.mirrorProtocol
+            .filter { $0.parameters == series.parameters && $0.mirrorProtocol == series.mirrorProtocol
                 && $0.strategy == strategy && eligible($0) }
             .map(\.threads).sorted()
     }
+}
+
+/// One performance goal of the project evaluated on a run's measurements.
+public struct BenchTarget: Codable, Sendable, Hashable {
+    /// Outcome of a target.
+    public enum Status: String, Codable, Sendable, Hashable {
+        /// The measured value meets the goal.
+        case pass
+        /// The measured value misses the goal.
+        case miss
+        /// The run lacks the measurements the target needs (not a failure).
+        case notMeasured
+    }
+
+    /// Which side of `threshold` passes.
+    public enum Comparison: String, Codable, Sendable, Hashable {
+        /// Passes when `measured <= threshold` (costs).
+        case atMost
+        /// Passes when `measured >= threshold` (throughputs, speed-ups).
+        case atLeast
+    }
+
+    /// Stable identifier, such as `fault-path-vs-rwlock size=1000`.
+    public var name: String
+    /// The goal in words, such as `rcu ≥ 5 × rwlock`.
+    public var goal: String
+    /// The measured value or ratio (in `unit`); nil when not measured.
+    public var measured: Double?
+    /// The bound `measured` is compared with (in `unit`).
+    public var threshold: Double
+    /// Which side of the threshold passes.
+    public var comparison: Comparison
+    /// Unit of `measured` and `threshold`: `ns`, `ops/s`, or `x` for ratios.
+    public var unit: String
+    /// Outcome.
+    public var status: Status
+    /// Which measurements were compared, or why the target is not measured.
+    public var detail: String
+
+    /// Creates a target result; `status` is derived from `measured` when not given.
+    public init(name: String, goal: String, measured: Double?, threshold: Double, comparison: Comparison,
+                unit: String, status: Status? = nil, detail: String) {
+        self.name = name
+        self.goal = goal
+        self.measured = measured
+        self.threshold = threshold
+        self.comparison = comparison
+        self.unit = unit
+        self.detail = detail
+        if let status {
+            self.status = status
+        } else if let measured, measured.isFinite {
+            switch comparison {
+            case .atMost: self.status = measured <= threshold ? .pass : .miss
+            case .atLeast: self.status = measured >= threshold ? .pass : .miss
+            }
+        } else {
+            self.status = .notMeasured
+        }
+    }
+}
+
+extension BenchTarget {
+    /// One line for the terminal: status, name, measured against goal, detail.
+    public var summary: String {
+        let status = switch self.status {
+        case .pass: "PASS"
+        case .miss: "MISS"
+        case .notMeasured: "n/a "
+        }
+        let measured = self.measured.map { String(format: "%.3g", $0) } ?? "-"
+        let bound = comparison == .atMost ? "≤" : "≥"
+        return "\(status) \(name): \(measured) \(unit) (goal \(bound) \(String(format: "%g", threshold)) \(unit)) \(detail)"
+    }
+}
+
+/// Hand-written explanations of missed targets, kept next to the report: the
+/// file `notes/NAME.md` of the output directory explains every missed target
+/// whose name starts with `NAME` (`fault-path-vs-rwlock size=1000` uses
+/// `notes/fault-path-vs-rwlock.md`). The notes say why a target is missed, with
+/// the profile or experiment that shows it; the figures of the run stay in the
+/// generated tables, so a note never has to be edited to match a new run.
+struct MissNotes {
+    /// Note text by base name.
+    let notes: [String: String]
+
+    /// Reads every `*.md` under `directory/notes` (none if it does not exist).
+    init(reportDirectory directory: String) {
+        let folder = (directory as NSString).appendingPathComponent("notes")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        var notes: [String: String] = [:]
+        for name in names where name.hasSuffix(".md") {
+            let path = (folder as NSString).appendingPathComponent(name)
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                notes[String(name.dropLast(3))] = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        self.notes = notes
+    }
+
+    /// Creates notes from a dictionary (tests).
+    init(notes: [String: String]) { self.notes = notes }
+
+    /// The base name of a target (its name up to the first space).
+    static func baseName(_ target: String) -> String {
+        String(target.prefix { $0 != " " })
+    }
+
+    /// The note for `target`, if one was written.
+    func note(for target: String) -> String? { notes[Self.baseName(target)] }
 }

@@ -1,3 +1,5 @@
+import NotifierStress
+
 /// How many paired repetitions a ratio target gets and how long each side of
 /// a repetition runs: `--quick` 3 × 0.2 s, the full run 5 × 0.5 s.
 public struct PairedRepetitions: Codable, Sendable, Hashable {
@@ -19,34 +21,34 @@ public struct PairedRepetitions: Codable, Sendable, Hashable {
     public static let full = PairedRepetitions(count: 5, seconds: 0.5)
 }
 
-/// One side of a paired ratio: a strategy (or `unsynchronized`) at a thread count.
+/// One side of a paired ratio: a strategy (or a baseline) at a thread count.
 public struct PairedSide: Codable, Sendable, Hashable {
-    /// Strategy name, as in ``BenchMeasurement/strategy``.
-    public var strategy: String
+    /// The side, as in ``BenchMeasurement/strategy``.
+    public var strategy: BenchSide
     /// Worker threads.
     public var threads: Int
 
     /// Creates a side.
-    public init(strategy: String, threads: Int) {
+    public init(strategy: BenchSide, threads: Int) {
         self.strategy = strategy
         self.threads = threads
     }
 }
 
 /// What a ratio target asks to be measured in pairs: the point (workload,
-/// variant, protocol, metric) and its two sides; each pair's ratio is
+/// parameters, protocol, metric) and its two sides; each pair's ratio is
 /// `numerator / (scale × denominator)` (scale is N for a scaling target, else 1).
 public struct PairRequest: Codable, Sendable, Hashable {
     /// Name of the target, such as `lookup-overhead size=1000`.
     public var target: String
     /// Workload of the point.
-    public var workload: String
-    /// Variant of the point.
-    public var variant: String
-    /// Mirror protocol of the point (`-` where none applies).
-    public var mirrorProtocol: String
+    public var workload: BenchWorkload
+    /// Parameters of the point.
+    public var parameters: BenchParameters
+    /// Mirror protocol of the point (nil where none applies).
+    public var mirrorProtocol: MirrorProtocol?
     /// Metric both sides measure.
-    public var metric: String
+    public var metric: BenchMetric
     /// The side above the fraction bar.
     public var numerator: PairedSide
     /// The side below it.
@@ -55,11 +57,11 @@ public struct PairRequest: Codable, Sendable, Hashable {
     public var scale: Double
 
     /// Creates a request.
-    public init(target: String, workload: String, variant: String, mirrorProtocol: String = "-", metric: String,
-                numerator: PairedSide, denominator: PairedSide, scale: Double = 1) {
+    public init(target: String, workload: BenchWorkload, parameters: BenchParameters, mirrorProtocol: MirrorProtocol? = nil,
+                metric: BenchMetric, numerator: PairedSide, denominator: PairedSide, scale: Double = 1) {
         self.target = target
         self.workload = workload
-        self.variant = variant
+        self.parameters = parameters
         self.mirrorProtocol = mirrorProtocol
         self.metric = metric
         self.numerator = numerator
@@ -67,11 +69,12 @@ public struct PairRequest: Codable, Sendable, Hashable {
         self.scale = scale
     }
 
-    /// `threads=N variant, protocol`: the point, as target summaries name it.
+    /// `threads=N parameters, protocol`: the point, as target summaries name it.
     public var pointDescription: String {
         let threads = numerator.threads == denominator.threads
             ? "threads=\(numerator.threads)" : "threads=\(numerator.threads) vs \(denominator.threads)"
-        let parts = [threads + (variant.isEmpty ? "" : " \(variant)"), mirrorProtocol]
+        let label = parameters.label
+        let parts = [threads + (label.isEmpty ? "" : " \(label)"), mirrorProtocol.label]
         return parts.filter { $0 != "-" }.joined(separator: ", ")
     }
 }
