@@ -65,10 +65,15 @@ struct StressOracleTests {
     @Test("each broken seq or engine variant is caught",
           arguments: BrokenVariant.allCases.filter { ($0.requiredProtocol ?? .seq) == .seq })
     func brokenVariantCaught(_ variant: BrokenVariant) {
-        var c = Self.configuration(seconds: 3, seed: 11)
-        c.brokenVariant = variant
-        let result = StressRun(c).run { _ in }
-        #expect(!result.isClean, "the oracle missed \(variant)")
+        // Up to three 3-second runs: on a loaded machine one run can pass with
+        // too few collisions for a rare variant to show (seen once under a load of 12).
+        var caught = false
+        for seed in [11, 12, 13] where !caught {
+            var c = Self.configuration(seconds: 3, seed: UInt64(seed))
+            c.brokenVariant = variant
+            caught = !StressRun(c).run { _ in }.isClean
+        }
+        #expect(caught, "the oracle missed \(variant) in three runs")
     }
 
     @Test("pretend NUMA nodes split the CPUs and drive the multi-node placement paths")
