@@ -338,6 +338,36 @@ struct UserfaultfdMonitorTests {
         }
     }
 
+    @Test("a busy-polling monitor (spinMicroseconds) delivers every event, reads later ones without sleeping, and shuts down at once")
+    func spinningMonitor() throws {
+        let space = AddressSpace()
+        guard let monitor = try UffdTestSupport.monitor(space, "spinningMonitor", options: .init(spinMicroseconds: 5_000)) else { return }
+        let pages = TestPages(16)
+        let recorder = CallbackRecorder()
+        _ = try subscribePages(space, pages, recorder)
+        try monitor.register(start: pages.address(0), length: pages.length)
+        // Back to back: each munmap after the first arrives well within the
+        // 5 ms window that follows the handling of the one before.
+        for index in 0..<16 { #expect(pages.unmap(index) == 0) }
+        try monitor.flush()
+        #expect(Set(recorder.calls.map { Int(($0.start - pages.address(0)) / page) }) == Set(0..<16))
+        let statistics = monitor.statistics
+        #expect(statistics.spinWakeups >= 1, "no message was read in a busy-poll window: \(statistics)")
+        #expect(statistics.unmapEvents == 16 && statistics.failedInvalidations == 0)
+        // The stop request ends a busy-poll window at once.
+        let began = MonotonicClock.nanoseconds()
+        try monitor.shutdown()
+        #expect(MonotonicClock.nanoseconds() - began < 1_000_000_000)
+        // A monitor that never spins never counts a spin wake-up.
+        guard let plain = try UffdTestSupport.monitor(AddressSpace(), "spinningMonitor", options: .init(spinMicroseconds: 0)) else { return }
+        let more = TestPages(4)
+        try plain.register(start: more.address(0), length: more.length)
+        for index in 0..<4 { #expect(more.unmap(index) == 0) }
+        try plain.flush()
+        #expect(plain.statistics.spinWakeups == 0 && plain.statistics.unmapEvents == 4)
+        try plain.shutdown()
+    }
+
     @Test("shutdown: every munmap that returned before it was delivered, no caller stays blocked, calls from the monitor thread are refused")
     func shutdownDeliversEverything() throws {
         let space = AddressSpace()
@@ -385,6 +415,12 @@ struct UserfaultfdMonitorTests {
             print("skipping concurrentChurnOracle: userfaultfd is unavailable here: \(reason)")
             return
         }
+        // ThreadSanitizer's runtime refuses the child's fixed low mappings
+        // (32 TiB up, MemoryChurnRun.mapLow: "mmap at bad address", exit 66).
+        if dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil {
+            print("skipping concurrentChurnOracle: under ThreadSanitizer, whose runtime refuses the child's fixed mappings at 32 TiB")
+            return
+        }
         // In a process of its own: the churn unmaps and moves pages, and the
         // holes it opens for a moment can be taken by another test's mapping in
         // this process (a 4 KiB page table of a stress run was, and the churn's
@@ -423,6 +459,11 @@ struct UserfaultfdMonitorTests {
         // monitor can report anything.
         if dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil {
             print("skipping mapCountExhaustion: under AddressSanitizer, whose runtime cannot run at vm.max_map_count")
+            return
+        }
+        // ThreadSanitizer's likewise (the child exits with no output).
+        if dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil {
+            print("skipping mapCountExhaustion: under ThreadSanitizer, whose runtime cannot run at vm.max_map_count")
             return
         }
         let result = try await runChild(notifierCheckPath, ["uffd", "map-count"])

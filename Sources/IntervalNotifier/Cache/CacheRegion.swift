@@ -1,18 +1,20 @@
 import Synchronization
 
-/// One cached registration: the region `[start, last]`, the user's payload, and
-/// the state word that hits, puts, invalidations and eviction agree on.
+/// One cached registration: the region `[start, last]`, the user's payload,
+/// and its subscription, whose ``IntervalSubscription/cacheState`` word hits,
+/// puts, invalidations and eviction agree on.
 ///
-/// It lives in manually managed memory (``CacheRegionPointer``), reached from
-/// the engine's tree through its subscription's `context` word, so that a hit
-/// touches no reference count. It is freed when both its subscription has left
-/// the tree and a grace period has passed (no lookup can still reach it) and its
-/// registration is deregistered (or was never made): `lifetime` counts those
-/// two events down.
+/// The state word lives in the subscription, not here: a hit's lookup lands on
+/// the subscription (the tree's entries hold its address), so a hit decides
+/// without loading the region (one dependent cache miss fewer at large N). The
+/// region lives in manually managed memory (``CacheRegionPointer``), reached
+/// from its subscription's `context` word. It is freed when both its
+/// subscription has left the tree and a grace period has passed (no lookup
+/// can still reach it) and its registration is deregistered (or was never
+/// made): `lifetime` counts those two events down. It holds a reference on its
+/// subscription until then, so that the state word outlives every handle.
 @usableFromInline
 struct CacheRegion: ~Copyable {
-    /// ``CacheRegionState`` bits; see there for who writes what.
-    @usableFromInline let state: Atomic<UInt64>
     /// Events still due before the memory is freed (starts at 2: the engine's
     /// release callback, and the end of the registration).
     let lifetime: Atomic<UInt64>
@@ -20,33 +22,35 @@ struct CacheRegion: ~Copyable {
     @usableFromInline let start: UInt64
     /// Last address of the region (inclusive).
     @usableFromInline let last: UInt64
-    /// The cache core that made it (regions of other caches on the same
-    /// address space carry another).
-    @usableFromInline let owner: UInt
     /// The user's registration; written once by the miss path before the
     /// releasing publication of ``CacheRegionState/ready``, read only after an
     /// acquiring load that saw it.
     @usableFromInline var payload: UInt = 0
     /// Link of the invalidated-region stack (written before the releasing push).
     var nextInvalidated: UInt = 0
-    /// Its subscription (cache mutex; the registry holds the subscription).
+    /// Its subscription, retained (+1) from the insert until the region is
+    /// freed; set by the miss path under the cache mutex before the region is
+    /// published: read it under that mutex, or after seeing `ready`.
     var subscription: Unmanaged<IntervalSubscription>?
+    /// Whether its subscription was put (cache mutex).
+    var isRetired = false
     /// Index in the cache's clock ring, or -1 when not in it (cache mutex).
     var slot = -1
 
-    init(start: UInt64, last: UInt64, owner: UInt) {
-        state = Atomic(0)
+    init(start: UInt64, last: UInt64) {
         lifetime = Atomic(2)
         self.start = start
         self.last = last
-        self.owner = owner
     }
 
     /// Number of bytes covered (regions never span the whole 2^64 space).
     var byteCount: UInt64 { last - start + 1 }
+
+    /// Its subscription (set: see ``subscription``), for the books' slow paths.
+    var entry: IntervalSubscription { subscription.unsafelyUnwrapped.takeUnretainedValue() }
 }
 
-/// The bits of ``CacheRegion/state``.
+/// The bits of ``IntervalSubscription/cacheState``.
 ///
 /// - `references` (low 32 bits): handles out. Hits add one (CAS, only while
 ///   `ready` and not `invalid`); puts take one away.
@@ -64,16 +68,15 @@ enum CacheRegionState {
     @usableFromInline static let deregistering: UInt64 = 1 << 35
 }
 
-/// The address of a ``CacheRegion``: the word a subscription's `context` and a
-/// ``RegistrationHandle`` hold.
+/// The address of a ``CacheRegion``: the word its subscription's `context` holds.
 @usableFromInline
 typealias CacheRegionPointer = UnsafeMutablePointer<CacheRegion>
 
 extension UnsafeMutablePointer where Pointee == CacheRegion {
-    /// Allocates an unpublished region (no bits set, lifetime 2).
-    static func makeRegion(start: UInt64, last: UInt64, owner: UInt) -> CacheRegionPointer {
+    /// Allocates an unpublished region (no subscription yet, lifetime 2).
+    static func makeRegion(start: UInt64, last: UInt64) -> CacheRegionPointer {
         let region = CacheRegionPointer.allocate(capacity: 1)
-        region.initialize(to: CacheRegion(start: start, last: last, owner: owner))
+        region.initialize(to: CacheRegion(start: start, last: last))
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.cacheRegions.add(1, ordering: .relaxed)
         return region
@@ -86,19 +89,38 @@ extension UnsafeMutablePointer where Pointee == CacheRegion {
     /// The word stored in a subscription's context.
     var contextWord: UInt { UInt(bitPattern: self) }
 
+    /// Counts one of the two events the memory waits for down; frees the region
+    /// (and drops its reference on its subscription) after the second.
+    func dropLifetime() {
+        // Acquiring and releasing: the last dropper frees memory the other
+        // event's thread wrote.
+        guard pointee.lifetime.subtract(1, ordering: .acquiringAndReleasing).oldValue == 1 else { return }
+        let subscription = pointee.subscription
+        deinitialize(count: 1)
+        deallocate()
+        subscription?.release()
+        // Relaxed: a counter for leak tests.
+        LiveObjectCounters.cacheRegions.subtract(1, ordering: .relaxed)
+    }
+}
+
+/// The cache state word's transitions (see ``CacheRegionState``); the word
+/// lives in the region's subscription.
+extension IntervalSubscription {
     /// The hit: takes a reference if the region is registered and valid, and
-    /// marks it recently used. One CAS on the region's own cache line; no lock.
-    @inlinable @inline(__always)
-    func tryAcquire() -> Bool {
+    /// marks it recently used. One CAS on the subscription's line, which the
+    /// lookup loaded anyway; no lock.
+    @inline(__always)
+    func tryAcquireCacheReference() -> Bool {
         // Relaxed: only a guess for the CAS below, which decides.
-        var observed = pointee.state.load(ordering: .relaxed)
+        var observed = cacheState.load(ordering: .relaxed)
         while true {
             guard observed & (CacheRegionState.ready | CacheRegionState.invalid) == CacheRegionState.ready else { return false }
             // Acquiring on success: the payload written before the releasing
             // publication of `ready` is visible to the caller. A success orders
             // this hit before any later `invalid` (one word: the invalidation
             // either came first and we fail, or it comes after the hit).
-            let (exchanged, original) = pointee.state.compareExchange(
+            let (exchanged, original) = cacheState.compareExchange(
                 expected: observed, desired: (observed &+ 1) | CacheRegionState.referenced,
                 successOrdering: .acquiring, failureOrdering: .relaxed)
             if exchanged { return true }
@@ -109,17 +131,18 @@ extension UnsafeMutablePointer where Pointee == CacheRegion {
     /// Drops a reference and, when it is the last one on an invalid,
     /// registered region that nobody deregisters yet, claims the
     /// deregistration in the same atomic step: the caller then deregisters
-    /// (``RegistrationCacheCore/deregisterClaimed(_:)``). Returns the state
+    /// (``RegistrationCacheCore/deregisterClaimed(_:)``, with the region its `context` names). Returns the state
     /// before the drop and whether it claimed; with no reference out it
     /// changes nothing (the caller traps).
     ///
     /// One step, not a drop then a claim: between the two, another thread
     /// could claim, deregister and (its subscription's release having come)
-    /// free the region, and the claim would read freed memory.
-    @inlinable @inline(__always)
-    func dropReferenceClaimingDeregistration() -> (old: UInt64, claimed: Bool) {
+    /// free the region (and with it the last reference on this subscription),
+    /// and the claim would read freed memory.
+    @inline(__always)
+    func dropCacheReferenceClaimingDeregistration() -> (old: UInt64, claimed: Bool) {
         // Relaxed: a guess for the CAS below, which decides.
-        var observed = pointee.state.load(ordering: .relaxed)
+        var observed = cacheState.load(ordering: .relaxed)
         while true {
             guard observed & CacheRegionState.referenceMask != 0 else { return (observed, false) }
             let wanted = CacheRegionState.invalid | CacheRegionState.ready
@@ -129,7 +152,7 @@ extension UnsafeMutablePointer where Pointee == CacheRegion {
             // Releasing: the holder's use of the registration happens before a
             // deregistration by whoever claims it. Acquiring: a claimer here
             // deregisters after every other holder's use.
-            let (exchanged, original) = pointee.state.compareExchange(
+            let (exchanged, original) = cacheState.compareExchange(
                 expected: observed, desired: desired, successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
             if exchanged { return (observed, claims) }
             observed = original
@@ -138,33 +161,21 @@ extension UnsafeMutablePointer where Pointee == CacheRegion {
 
     /// Claims the deregistration of an invalid, registered region that no
     /// handle holds; true for exactly one caller per region.
-    func claimDeregistration() -> Bool {
+    func claimCacheDeregistration() -> Bool {
         // Relaxed: a guess for the CAS below.
-        var observed = pointee.state.load(ordering: .relaxed)
+        var observed = cacheState.load(ordering: .relaxed)
         while true {
             let wanted = CacheRegionState.invalid | CacheRegionState.ready
             guard observed & (wanted | CacheRegionState.deregistering) == wanted,
                   observed & CacheRegionState.referenceMask == 0 else { return false }
             // Acquiring: the deregistration follows every holder's use (their
             // releasing drops) and the payload's publication.
-            let (exchanged, original) = pointee.state.compareExchange(
+            let (exchanged, original) = cacheState.compareExchange(
                 expected: observed, desired: observed | CacheRegionState.deregistering,
                 successOrdering: .acquiring, failureOrdering: .relaxed)
             if exchanged { return true }
             observed = original
         }
-    }
-
-    /// Counts one of the two events the memory waits for down; frees the region
-    /// after the second.
-    func dropLifetime() {
-        // Acquiring and releasing: the last dropper frees memory the other
-        // event's thread wrote.
-        guard pointee.lifetime.subtract(1, ordering: .acquiringAndReleasing).oldValue == 1 else { return }
-        deinitialize(count: 1)
-        deallocate()
-        // Relaxed: a counter for leak tests.
-        LiveObjectCounters.cacheRegions.subtract(1, ordering: .relaxed)
     }
 }
 

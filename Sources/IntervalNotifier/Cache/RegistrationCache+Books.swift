@@ -9,14 +9,14 @@ extension RegistrationCache {
         while true {
             drainInvalidated()
             // Another getter may have registered it while we waited.
-            if let region = hit(address: address, last: last) { return RegistrationHandle(region: region) }
+            if let subscription = hit(address: address, last: last) { return RegistrationHandle(subscription: subscription) }
             let start = address & ~(limits.alignment - 1)
             let regionLast = last | (limits.alignment - 1)
             if let region = try registerRegion(start: start, last: regionLast) {
                 books.pointee.misses += 1
                 add(region)
                 evictToLimits()
-                return RegistrationHandle(region: region)
+                return RegistrationHandle(subscription: region.pointee.subscription.unsafelyUnwrapped)
             }
             books.pointee.registrationRetries += 1
         }
@@ -26,7 +26,7 @@ extension RegistrationCache {
     /// with one reference for the caller; nil when an invalidation hit it
     /// meanwhile (it is deregistered then, and the caller tries again).
     private func registerRegion(start: UInt64, last: UInt64) throws(NotifierError) -> CacheRegionPointer? {
-        let region = CacheRegionPointer.makeRegion(start: start, last: last, owner: ownerWord)
+        let region = CacheRegionPointer.makeRegion(start: start, last: last)
         let regionWord = region.contextWord
         let subscription: IntervalSubscription
         do {
@@ -39,7 +39,12 @@ extension RegistrationCache {
             region.dropLifetime()
             throw error
         }
-        region.pointee.subscription = Unmanaged.passUnretained(subscription)
+        // The region's reference: its subscription (and the state word in it)
+        // lives as long as the region does.
+        region.pointee.subscription = Unmanaged.passRetained(subscription)
+        // Relaxed: hits only compare it, and decide by the CAS on `cacheState`,
+        // which the releasing publication of `ready` below orders after it.
+        subscription.cacheOwner.store(ownerWord, ordering: .relaxed)
         do {
             // An insert while invalidations are in flight assumes they cover the
             // region: registering now could capture memory being unmapped.
@@ -55,12 +60,12 @@ extension RegistrationCache {
         region.pointee.payload = payload
         // Releasing: hitters that see `ready` see the payload. Acquiring: if an
         // invalidation set `invalid` first, we see it.
-        let old = region.pointee.state.bitwiseOr(CacheRegionState.ready | CacheRegionState.referenced | 1,
+        let old = subscription.cacheState.bitwiseOr(CacheRegionState.ready | CacheRegionState.referenced | 1,
                                                   ordering: .acquiringAndReleasing).oldValue
         guard old & CacheRegionState.invalid != 0 else { return region }
         // Invalidated while we registered: the invalidation queued it for the
         // books; deregister it now (we hold its only reference).
-        if region.dropReferenceClaimingDeregistration().claimed { core.deregisterClaimed(region) }
+        if subscription.dropCacheReferenceClaimingDeregistration().claimed { core.deregisterClaimed(region) }
         return nil
     }
 
@@ -68,7 +73,7 @@ extension RegistrationCache {
     private func abandon(_ region: CacheRegionPointer) {
         // Acquiring and releasing: one order with the invalidate callback's bit.
         // `deregistering` too: there is nothing to deregister.
-        let old = region.pointee.state.bitwiseOr(
+        let old = region.pointee.entry.cacheState.bitwiseOr(
             CacheRegionState.invalid | CacheRegionState.ready | CacheRegionState.deregistering,
             ordering: .acquiringAndReleasing).oldValue
         // First to set `invalid`: we own its removal; otherwise an invalidation
@@ -94,7 +99,7 @@ extension RegistrationCache {
             // Deregister before `retire`: once its subscription is put, the
             // release callback may free the region at any time (a grace
             // period can end before the next line runs).
-            core.finishDeregistration(region)
+            core.finishDeregistration(region, region.pointee.entry)
             retire(region)
         }
     }
@@ -114,8 +119,8 @@ extension RegistrationCache {
             region.pointee.slot = -1
             books.pointee.bytes -= region.pointee.byteCount
         }
-        guard let subscription = region.pointee.subscription?.takeUnretainedValue() else { return }
-        region.pointee.subscription = nil
+        guard !region.pointee.isRetired, let subscription = region.pointee.subscription?.takeUnretainedValue() else { return }
+        region.pointee.isRetired = true
         let regionWord = region.contextWord
         do {
             try addressSpace.put(subscription) { _ in CacheRegionPointer(contextWord: regionWord).dropLifetime() }
@@ -138,10 +143,10 @@ extension RegistrationCache {
             scanned += 1
             // Relaxed: a guess; the CAS in `evict` decides, and clearing the
             // `referenced` hint needs no order.
-            let observed = region.pointee.state.load(ordering: .relaxed)
+            let observed = region.pointee.entry.cacheState.load(ordering: .relaxed)
             if observed & CacheRegionState.referenced != 0 {
                 // Second chance. Relaxed: `referenced` is a hint for the clock.
-                _ = region.pointee.state.compareExchange(expected: observed, desired: observed & ~CacheRegionState.referenced, ordering: .relaxed)
+                _ = region.pointee.entry.cacheState.compareExchange(expected: observed, desired: observed & ~CacheRegionState.referenced, ordering: .relaxed)
                 books.pointee.hand += 1
                 continue
             }
@@ -153,16 +158,17 @@ extension RegistrationCache {
     /// Invalidates and drops `region` if no handle holds it and it is valid.
     func evict(_ region: CacheRegionPointer, counted: Bool) -> Bool {
         // Relaxed: a guess for the CAS.
-        var observed = region.pointee.state.load(ordering: .relaxed)
+        let subscription = region.pointee.entry
+        var observed = subscription.cacheState.load(ordering: .relaxed)
         while observed & (CacheRegionState.referenceMask | CacheRegionState.invalid) == 0 {
             // Acquiring and releasing: one order with hits' CAS on this word (a
             // hit after this fails) and with invalidations.
-            let (exchanged, original) = region.pointee.state.compareExchange(
+            let (exchanged, original) = subscription.cacheState.compareExchange(
                 expected: observed, desired: observed | CacheRegionState.invalid,
                 successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
             if exchanged {
                 // Deregister before `retire` (see `drainInvalidated`).
-                core.finishDeregistration(region)
+                core.finishDeregistration(region, subscription)
                 retire(region)
                 if counted { books.pointee.evictions += 1 }
                 return true

@@ -12,7 +12,9 @@ import Synchronization
 ///
 /// - **Hit**: an RCU lookup in the engine's tree, then one CAS on the region's
 ///   state word that takes a reference only if the region is registered and
-///   not invalid. No lock, no allocation, no reference counting. The CAS is the
+///   not invalid. The word lives in the region's subscription, which the
+///   lookup lands on, so a hit loads nothing beyond the tree and that one
+///   object. No lock, no allocation, no reference counting. The CAS is the
 ///   sequence check: an invalidation stores the window's sequence
 ///   (``IntervalSubscription/setSequence(_:)``) and sets the region's `invalid`
 ///   bit in the same word, so a hit either counted itself in before the
@@ -115,14 +117,14 @@ public final class RegistrationCache: @unchecked Sendable {
             drainInvalidated()
             while let region = books.pointee.ring.last {
                 // Acquiring and releasing: as an eviction (see `evictOne`).
-                let old = region.pointee.state.bitwiseOr(CacheRegionState.invalid, ordering: .acquiringAndReleasing).oldValue
+                let old = region.pointee.entry.cacheState.bitwiseOr(CacheRegionState.invalid, ordering: .acquiringAndReleasing).oldValue
                 if old & CacheRegionState.referenceMask != 0 {
                     fatalError("RegistrationCache dropped while \(old & CacheRegionState.referenceMask) handle(s) on [\(region.pointee.start), \(region.pointee.last)] are held: put every handle first")
                 }
                 if old & CacheRegionState.invalid == 0 {
                     // Deregister before `retire`: once its subscription is put,
                     // the release callback may free the region at any time.
-                    core.finishDeregistration(region)
+                    core.finishDeregistration(region, region.pointee.entry)
                     retire(region)
                 } else {
                     drainInvalidated()
@@ -153,7 +155,7 @@ public final class RegistrationCache: @unchecked Sendable {
         guard length > 0 else { throw .emptyRange(start: address) }
         let (last, overflow) = address.addingReportingOverflow(length - 1)
         guard !overflow else { throw .rangeOverflow(start: address, length: length) }
-        if let region = hit(address: address, last: last) { return RegistrationHandle(region: region) }
+        if let subscription = hit(address: address, last: last) { return RegistrationHandle(subscription: subscription) }
         return try miss(address: address, last: last)
     }
 
@@ -161,57 +163,75 @@ public final class RegistrationCache: @unchecked Sendable {
     /// region). If the region was invalidated meanwhile and this was its last
     /// handle, it is deregistered here, on the calling thread.
     public func put(_ handle: consuming RegistrationHandle) {
-        let region = handle.region
-        if _slowPath(region.pointee.owner != ownerWord) {
+        let owner = ownerWord
+        // Borrowed: the handle's reference keeps the region, and with it the
+        // subscription, alive until the drop below.
+        let (isOwner, old, claimed) = handle.subscription._withUnsafeGuaranteedRef { subscription -> (Bool, UInt64, Bool) in
+            // Relaxed: written once before the region was published, and this
+            // thread got the handle after that.
+            guard subscription.cacheOwner.load(ordering: .relaxed) == owner else { return (false, 0, false) }
+            let (old, claimed) = subscription.dropCacheReferenceClaimingDeregistration()
+            return (true, old, claimed)
+        }
+        if _slowPath(!isOwner) {
             fatalError("RegistrationCache.put: the handle belongs to another cache")
         }
-        let (old, claimed) = region.dropReferenceClaimingDeregistration()
         if _slowPath(old & CacheRegionState.referenceMask == 0) {
-            fatalError("RegistrationCache.put: the region [\(region.pointee.start), \(region.pointee.last)] has no handle out (put twice?)")
+            // Not its address: with no handle out, the region may be freed.
+            fatalError("RegistrationCache.put: the handle's region has no handle out (put twice?)")
         }
-        if _slowPath(claimed) { core.deregisterClaimed(region) }
+        // Claimed: this thread deregisters, so the region is still alive here.
+        if _slowPath(claimed) { core.deregisterClaimed(handle.region) }
     }
 
-    /// The hit path: a valid region of this cache that covers `[address, last]`,
-    /// with a reference taken, or nil. First the lowest region containing
-    /// `address` (the tree's iterative descent: with regions that do not
-    /// overlap, the only candidate); only if that one does not do, a walk over
-    /// every region containing `address`.
+    /// The hit path: the subscription of a valid region of this cache that
+    /// covers `[address, last]`, with a reference taken, or nil. First the
+    /// lowest region containing `address` (the tree's iterative descent: with
+    /// regions that do not overlap, the only candidate); only if that one does
+    /// not do, a walk over every region containing `address`.
+    ///
+    /// Loads: the tree's nodes, then the subscription the leaf entry names
+    /// (owner and state words, one line); never the region itself.
     @inline(__always)
-    func hit(address: UInt64, last: UInt64) -> CacheRegionPointer? {
+    func hit(address: UInt64, last: UInt64) -> Unmanaged<IntervalSubscription>? {
         // No object reference is alive across the CAS and the closures capture
         // only plain words: otherwise the compiler retains and releases the
         // cache or the subscription around it (two more atomics per hit, on
         // lines that hitting threads share).
         let owner = ownerWord
-        let (first, walk) = borrowedRegistry._withUnsafeGuaranteedRef { registry -> (CacheRegionPointer?, Bool) in
+        let (first, walk) = borrowedRegistry._withUnsafeGuaranteedRef { registry -> (Unmanaged<IntervalSubscription>?, Bool) in
             let token = registry.enterLookup()
             defer { registry.exitLookup(token) }
             guard let entry = registry.tree.snapshot().firstOverlapping(start: address, last: address) else { return (nil, false) }
-            let word = IntervalSubscription.unmanaged(treeValue: entry.value)._withUnsafeGuaranteedRef { $0.context }
-            if let region = Self.acquire(contextWord: word, owner: owner, address: address, last: last) { return (region, false) }
+            let subscription = IntervalSubscription.unmanaged(treeValue: entry.value)
+            // The entry's bounds are its region's: a cache never updates the
+            // range of its subscriptions (others fail the owner check).
+            if last <= entry.last, Self.acquire(subscription, owner: owner) { return (subscription, false) }
             return (nil, true)
         }
         guard _slowPath(walk) else { return first }
-        var found: CacheRegionPointer?
+        var found: Unmanaged<IntervalSubscription>?
         _ = registry.forEachSubscription(overlapping: address, last: address) { subscription in
-            found = Self.acquire(contextWord: subscription.context, owner: owner, address: address, last: last)
+            let bounds = subscription.bounds
+            let candidate = Unmanaged.passUnretained(subscription)
+            if bounds.lowerBound <= address, last <= bounds.upperBound, Self.acquire(candidate, owner: owner) { found = candidate }
             return found == nil
         }
         return found
     }
 
-    /// A reference on the region a subscription's context word names if it
-    /// belongs to the cache `owner`, covers `[address, last]` and is registered
-    /// and valid. Call it inside a lookup: the region is freed only after its
-    /// subscription left the tree and a grace period passed.
+    /// Takes a reference on the region of `subscription` if it belongs to the
+    /// cache `owner` and is registered and valid (the caller checked that it
+    /// covers the range). Call it inside a lookup: the subscription is freed
+    /// only after it left the tree, a grace period passed and its region
+    /// (which holds a reference on it) was freed.
     @inline(__always)
-    static func acquire(contextWord word: UInt, owner: UInt, address: UInt64, last: UInt64) -> CacheRegionPointer? {
-        guard word != 0 else { return nil }
-        let region = CacheRegionPointer(contextWord: word)
-        guard region.pointee.owner == owner, region.pointee.start <= address, last <= region.pointee.last,
-              region.tryAcquire() else { return nil }
-        return region
+    static func acquire(_ subscription: Unmanaged<IntervalSubscription>, owner: UInt) -> Bool {
+        subscription._withUnsafeGuaranteedRef { subscription in
+            // Relaxed: a filter; the CAS in `tryAcquireCacheReference` decides
+            // (the owner is stored before the releasing publication of `ready`).
+            subscription.cacheOwner.load(ordering: .relaxed) == owner && subscription.tryAcquireCacheReference()
+        }
     }
 
     // MARK: Maintenance
@@ -249,9 +269,17 @@ public final class RegistrationCache: @unchecked Sendable {
 /// It cannot be copied; give it back with ``RegistrationCache/put(_:)`` exactly
 /// once (a handle dropped without a put keeps its region registered for good).
 public struct RegistrationHandle: ~Copyable, @unchecked Sendable {
-    @usableFromInline let region: CacheRegionPointer
+    /// The region's subscription (its state word holds this handle's
+    /// reference); borrowed: the region holds a reference on it while any
+    /// handle is out.
+    @usableFromInline let subscription: Unmanaged<IntervalSubscription>
 
-    @usableFromInline init(region: CacheRegionPointer) { self.region = region }
+    @usableFromInline init(subscription: Unmanaged<IntervalSubscription>) { self.subscription = subscription }
+
+    /// The region (its subscription's context word).
+    @usableFromInline var region: CacheRegionPointer {
+        CacheRegionPointer(contextWord: subscription._withUnsafeGuaranteedRef { $0.context })
+    }
 
     /// What the register callback returned for the region.
     public var registration: UInt { region.pointee.payload }

@@ -34,13 +34,15 @@ final class RegistrationCacheCore: @unchecked Sendable {
         let region = CacheRegionPointer(contextWord: regionWord)
         // Acquiring and releasing: one total order with every hit's CAS on this
         // word: a hit after this store fails; one before it counted itself in.
-        let old = region.pointee.state.bitwiseOr(CacheRegionState.invalid, ordering: .acquiringAndReleasing).oldValue
+        // (The subscription, not `region.pointee.subscription`: this callback
+        // can run before the miss path has stored that.)
+        let old = subscription.cacheState.bitwiseOr(CacheRegionState.invalid, ordering: .acquiringAndReleasing).oldValue
         if old & CacheRegionState.invalid == 0 {
             push(region)
             // Relaxed: a statistic.
             invalidatedRegions.add(1, ordering: .relaxed)
         }
-        if range.isBlockable { finishDeregistration(region) }
+        if range.isBlockable { finishDeregistration(region, subscription) }
         return true
     }
 
@@ -65,10 +67,11 @@ final class RegistrationCacheCore: @unchecked Sendable {
         invalidatedHead.exchange(0, ordering: .acquiring)
     }
 
-    /// Deregisters `region` if it is invalid, registered, held by no handle and
-    /// not deregistered yet; exactly one caller does it.
-    func finishDeregistration(_ region: CacheRegionPointer) {
-        guard region.claimDeregistration() else { return }
+    /// Deregisters `region` (whose subscription is `subscription`) if it is
+    /// invalid, registered, held by no handle and not deregistered yet;
+    /// exactly one caller does it.
+    func finishDeregistration(_ region: CacheRegionPointer, _ subscription: IntervalSubscription) {
+        guard subscription.claimCacheDeregistration() else { return }
         deregisterClaimed(region)
     }
 

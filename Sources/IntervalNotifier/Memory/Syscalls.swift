@@ -92,6 +92,11 @@ enum MonitorSystemCalls {
         _ = try retryingOnInterrupt("poll") { poll(fds, nfds_t(count), -1) }
     }
 
+    /// `poll(fds, count, 0)`: how many descriptors are ready now (no wait).
+    static func pollNow(_ fds: UnsafeMutablePointer<pollfd>, count: Int) throws(SystemCallFailure) -> Int32 {
+        try retryingOnInterrupt("poll") { poll(fds, nfds_t(count), 0) }
+    }
+
     /// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`.
     static func eventfd() throws(SystemCallFailure) -> Int32 {
         try retryingOnInterrupt("eventfd") { cnp_eventfd_open() }

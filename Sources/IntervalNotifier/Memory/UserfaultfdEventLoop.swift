@@ -35,6 +35,9 @@ final class UserfaultfdEventLoop: @unchecked Sendable {
     static let batchCapacity = 64
 
     let addressSpace: AddressSpace
+    /// How long the thread busy-polls its descriptors before it sleeps in
+    /// `poll` (``UserfaultfdMonitor/Options/spinMicroseconds``), in nanoseconds.
+    let spinNanoseconds: UInt64
     /// The userfaultfd (non-blocking, close-on-exec); closed by the thread when it exits.
     let descriptor: Int32
     /// The eventfd that wakes the thread for a flush or a stop; closed with `descriptor`.
@@ -67,9 +70,11 @@ final class UserfaultfdEventLoop: @unchecked Sendable {
     let unexpectedFaults = Atomic<Int>(0)
     let unknownEvents = Atomic<Int>(0)
     let failedInvalidations = Atomic<Int>(0)
+    let spinWakeups = Atomic<Int>(0)
 
-    init(addressSpace: AddressSpace, descriptor: Int32, wakeDescriptor: Int32) {
+    init(addressSpace: AddressSpace, descriptor: Int32, wakeDescriptor: Int32, spinNanoseconds: UInt64) {
         self.addressSpace = addressSpace
+        self.spinNanoseconds = spinNanoseconds
         self.descriptor = descriptor
         self.wakeDescriptor = wakeDescriptor
         messages = .allocate(capacity: Self.batchCapacity)
@@ -88,6 +93,7 @@ final class UserfaultfdEventLoop: @unchecked Sendable {
             pollSet[0] = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             pollSet[1] = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
             do {
+                if spinNanoseconds > 0 && spinUntilReady() { spinWakeups.add(1, ordering: .relaxed) }
                 try MonitorSystemCalls.pollForever(pollSet, count: 2)
                 _ = try MonitorSystemCalls.drainEventfd(wakeDescriptor)
             } catch {
@@ -118,6 +124,22 @@ final class UserfaultfdEventLoop: @unchecked Sendable {
             MonitorSystemCalls.close(wakeDescriptor)
             flushLock.broadcast()
         }
+    }
+
+    /// Busy-polls both descriptors (`poll` with a zero timeout) for up to
+    /// ``spinNanoseconds``; true as soon as one is ready (the blocking `poll`
+    /// after it then returns at once), false when the time is up. Bounded:
+    /// the thread burns at most that much CPU per wake-up before it sleeps.
+    private func spinUntilReady() -> Bool {
+        let deadline = MonotonicClock.nanoseconds() &+ spinNanoseconds
+        repeat {
+            do {
+                if try MonitorSystemCalls.pollNow(pollSet, count: 2) > 0 { return true }
+            } catch {
+                fatalError("userfaultfd monitor: \(error.call) failed: \(MemoryMonitorError.errnoName(error.errno))")
+            }
+        } while MonotonicClock.nanoseconds() < deadline
+        return false
     }
 
     /// Reads and handles messages until the userfaultfd has none left.
@@ -201,6 +223,7 @@ final class UserfaultfdEventLoop: @unchecked Sendable {
         result.unexpectedFaults = unexpectedFaults.load(ordering: .relaxed)
         result.unknownEvents = unknownEvents.load(ordering: .relaxed)
         result.failedInvalidations = failedInvalidations.load(ordering: .relaxed)
+        result.spinWakeups = spinWakeups.load(ordering: .relaxed)
         return result
     }
 }

@@ -27,4 +27,7 @@ public struct UserfaultfdMonitorStatistics: Sendable, Equatable {
     /// shutdown (the memory stays registered until it is unmapped: its events
     /// still arrive and invalidate, harmlessly).
     public var failedUnregisters = 0
+    /// Wake-ups whose busy-poll window (``UserfaultfdMonitor/Options/spinMicroseconds``)
+    /// saw a descriptor become ready, so the thread did not sleep.
+    public var spinWakeups = 0
 }
