@@ -1,3 +1,4 @@
+import CNotifierCore
 import CURCU
 
 /// When a test's publication hook runs (see ``IntervalTreeStorage/setPublicationHookForTesting(_:)``).
@@ -29,6 +30,9 @@ struct IntervalTreeWriter {
     var retiredFirst: IntervalTreeNodePointer?
     var retiredLast: IntervalTreeNodePointer?
     var retiredCount = 0
+    /// Batch records ready for reuse, linked through `nextSpare` (taken from
+    /// the reclaim queue's spare stack when this list runs out).
+    var spareBatches: UnsafeMutablePointer<IntervalTreeRetiredBatch>?
     /// Nodes ever retired (monotonic).
     var retiredTotal = 0
     /// Retired nodes accumulated before one call_rcu batch is queued.
@@ -73,8 +77,11 @@ struct IntervalTreeWriter {
         scratchSlots = .allocate(capacity: scratch)
     }
 
-    /// Frees the path and scratch arrays (the slabs are freed by the storage).
+    /// Frees the path and scratch arrays and the spare batch records (the slabs
+    /// are freed by the storage). - Precondition: no batch is in flight.
     func deallocateBuffers() {
+        IntervalTreeRetiredBatch.deallocateList(spareBatches)
+        IntervalTreeRetiredBatch.deallocateList(queue.pointee.takeAllSpare())
         pathNodes.deallocate()
         pathSlots.deallocate()
         scratchStarts.deallocate()
@@ -91,7 +98,24 @@ struct IntervalTreeWriter {
         let node = freeList!
         freeList = node.pointee.link
         node.pointee = IntervalTreeNode(count: 0, level: Int32(level), generation: generation, link: nil, reserved: 0)
+        prefetchNextFreeNode()
         return node
+    }
+
+    /// Asks for the cache lines of the node that ``allocateNode(level:)`` hands
+    /// out next. Free nodes come back from their grace period cold; without the
+    /// prefetch every copy stalled on their misses (half the update's time at
+    /// 100 000 entries in a profile). Issued at every allocation and at the start
+    /// of every update, so the misses overlap the descent.
+    @inline(__always)
+    func prefetchNextFreeNode() {
+        guard let node = freeList else { return }
+        let raw = UnsafeRawPointer(node)
+        var offset = 0
+        while offset < IntervalTreeLayout.nodeBytes {
+            cnp_prefetch_for_write(raw + offset)
+            offset += 64
+        }
     }
 
     @inline(never)
@@ -159,8 +183,16 @@ struct IntervalTreeWriter {
     mutating func flushRetired() {
         guard case .rcu(let flavor) = reclamation else { return }
         guard let first = retiredFirst, let last = retiredLast else { return }
-        let batch = UnsafeMutablePointer<IntervalTreeRetiredBatch>.allocate(capacity: 1)
-        batch.initialize(to: IntervalTreeRetiredBatch(first: first, last: last, count: retiredCount, queue: queue))
+        if spareBatches == nil { spareBatches = queue.pointee.takeAllSpare() }
+        let batch: UnsafeMutablePointer<IntervalTreeRetiredBatch>
+        if let spare = spareBatches {
+            spareBatches = spare.pointee.nextSpare
+            spare.pointee = IntervalTreeRetiredBatch(first: first, last: last, count: retiredCount, queue: queue)
+            batch = spare
+        } else {
+            batch = .allocate(capacity: 1)
+            batch.initialize(to: IntervalTreeRetiredBatch(first: first, last: last, count: retiredCount, queue: queue))
+        }
         retiredFirst = nil
         retiredLast = nil
         retiredCount = 0
