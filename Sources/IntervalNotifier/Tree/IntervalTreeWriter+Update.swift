@@ -5,7 +5,7 @@ import CNotifierCore
 /// An update copies the leaf it changes into a fresh node, then walks up the
 /// path: a parent whose words for that child stay the same apart from the
 /// child's address and max-last is not copied; the new child is published into
-/// it with one releasing store (``publishInPlace(depth:child:)``). A parent whose
+/// it with one releasing store (``publishInPlace(depth:child:childLast:)``). A parent whose
 /// child's smallest start changes, or that gains or loses a child (split, merge,
 /// refill from a sibling), is copied too, and so on up; a copied root is
 /// published by the storage with one releasing store of the root pointer.
@@ -171,34 +171,39 @@ extension IntervalTreeWriter {
             return propagate(from: depth, first, second)
         }
         let copy = allocateNode(level: 0)
-        Self.copyWords(from: leaf, 0, to: copy, 0, count: position)
+        let lowLast = Self.copyWords(from: leaf, 0, to: copy, 0, count: position)
         copy.starts[position] = entry.start
         copy.lasts[position] = entry.last
         copy.slots[position] = UInt64(entry.value)
-        Self.copyWords(from: leaf, position, to: copy, position &+ 1, count: entries &- position)
+        let highLast = Self.copyWords(from: leaf, position, to: copy, position &+ 1, count: entries &- position)
         copy.pointee.count = Int32(truncatingIfNeeded: entries &+ 1)
         retire(leaf)
-        return propagate(from: depth, copy, nil)
+        return propagate(from: depth, copy, nil, firstLast: max(lowLast, entry.last, highLast))
     }
 
     /// Copies words `sourceIndex ..< sourceIndex + count` of `source` (start,
-    /// last and slot) to `destination` from `destinationIndex` on: one loop,
-    /// written out, because at most a node's worth moves and three `memmove`
-    /// calls per range cost more than the copy (a tenth of an update in a profile).
+    /// last and slot) to `destination` from `destinationIndex` on, and returns
+    /// the largest `last` copied (0 if none): one loop, written out, because at
+    /// most a node's worth moves and three `memmove` calls per range cost more
+    /// than the copy (a tenth of an update in a profile). The maximum comes from
+    /// the source: reading it back from the fresh node stalled on the stores.
     @inline(__always)
     static func copyWords(from source: IntervalTreeNodePointer, _ sourceIndex: Int,
-                          to destination: IntervalTreeNodePointer, _ destinationIndex: Int, count: Int) {
+                          to destination: IntervalTreeNodePointer, _ destinationIndex: Int, count: Int) -> UInt64 {
         let sourceStarts = source.starts + sourceIndex, sourceLasts = source.lasts + sourceIndex
         let sourceSlots = source.slots + sourceIndex
         let starts = destination.starts + destinationIndex, lasts = destination.lasts + destinationIndex
         let slots = destination.slots + destinationIndex
-        var index = 0
+        var index = 0, maximum: UInt64 = 0
         while index < count {
             starts[index] = sourceStarts[index]
-            lasts[index] = sourceLasts[index]
+            let last = sourceLasts[index]
+            lasts[index] = last
+            maximum = max(maximum, last)
             slots[index] = sourceSlots[index]
             index &+= 1
         }
+        return maximum
     }
 
     /// Removes one entry equal to `entry`; returns nil if there is none (nothing
@@ -219,17 +224,19 @@ extension IntervalTreeWriter {
         // The copy is allocated before the leaf is retired: a leaf private to
         // the batch goes straight back to the free list.
         let copy = allocateNode(level: 0)
-        Self.copyWords(from: leaf, 0, to: copy, 0, count: position)
-        Self.copyWords(from: leaf, position &+ 1, to: copy, position, count: entries &- position &- 1)
+        let lowLast = Self.copyWords(from: leaf, 0, to: copy, 0, count: position)
+        let highLast = Self.copyWords(from: leaf, position &+ 1, to: copy, position, count: entries &- position &- 1)
         copy.pointee.count = Int32(truncatingIfNeeded: entries &- 1)
         retire(leaf)
-        return propagate(from: depth, copy, nil)
+        return propagate(from: depth, copy, nil, firstLast: max(lowLast, highLast))
     }
 
     /// Carries the replacement of the node at `depth` (one node, or two after a
-    /// split) up the path; returns true if the root changed.
-    mutating func propagate(from depth: Int, _ first: IntervalTreeNodePointer, _ second: IntervalTreeNodePointer?) -> Bool {
-        var first = first, second = second
+    /// split) up the path; returns true if the root changed. `firstLast`, when
+    /// the caller knows it, is `first`'s largest `last`.
+    mutating func propagate(from depth: Int, _ first: IntervalTreeNodePointer, _ second: IntervalTreeNodePointer?,
+                            firstLast: UInt64? = nil) -> Bool {
+        var first = first, second = second, firstLast = firstLast
         var depth = depth - 1
         while depth >= 0 {
             let parent = pathNodes[depth]
@@ -245,11 +252,12 @@ extension IntervalTreeWriter {
                 retire(left)
                 retire(right)
                 (first, second) = emit(level: level)
+                firstLast = nil
                 low = min(low, siblingSlot)
                 high = max(high, siblingSlot)
             }
             if second == nil && low == high && !inBatch && first.count > 0 && first.starts[0] == parent.starts[low] {
-                publishInPlace(depth: depth, child: first)
+                publishInPlace(depth: depth, child: first, childLast: firstLast ?? first.maximumLast())
                 return false
             }
             gather(parent, 0..<low)
@@ -259,6 +267,7 @@ extension IntervalTreeWriter {
             let level = Int(parent.pointee.level)
             retire(parent)
             (first, second) = emit(level: level)
+            firstLast = nil
             depth -= 1
         }
         if let second {
@@ -287,8 +296,7 @@ extension IntervalTreeWriter {
     /// before the releasing store that publishes `child` (so that no reader
     /// prunes an entry that is already in the tree), a lowering after it (so
     /// that none prunes an entry that is still in the tree). See TreeDesign.
-    mutating func publishInPlace(depth: Int, child: IntervalTreeNodePointer) {
-        let newLast = child.maximumLast()
+    mutating func publishInPlace(depth: Int, child: IntervalTreeNodePointer, childLast newLast: UInt64) {
         // An insert raises: each ancestor's slot on the path becomes at least
         // `newLast`; the first that already is ends the raise (those above it
         // are at least as large).
