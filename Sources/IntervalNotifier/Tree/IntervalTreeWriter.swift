@@ -42,6 +42,10 @@ struct IntervalTreeWriter {
     let queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
     /// When replaced nodes may be reused.
     let reclamation: IntervalTreeReclamation
+    /// The call_rcu queue of `reclamation`'s flavour (nil for `.immediate`),
+    /// unretained: the queues are process-wide constants, and a retained
+    /// reference cost a retain and a release per batch.
+    let callbackQueue: Unmanaged<RCUCallbackQueue>?
     /// The root-to-leaf path of the update in progress: nodes and child slots.
     let pathNodes: UnsafeMutablePointer<IntervalTreeNodePointer>
     let pathSlots: UnsafeMutablePointer<Int>
@@ -69,6 +73,11 @@ struct IntervalTreeWriter {
         self.queue = queue
         self.batchThreshold = max(1, batchThreshold)
         self.reclamation = reclamation
+        if case .rcu(let flavor) = reclamation {
+            callbackQueue = Unmanaged.passUnretained(RCUCallbackQueue.queue(for: flavor))
+        } else {
+            callbackQueue = nil
+        }
         pathNodes = .allocate(capacity: Self.maximumDepth)
         pathSlots = .allocate(capacity: Self.maximumDepth)
         let scratch = 2 * IntervalTreeLayout.fanout + 2
@@ -190,7 +199,7 @@ struct IntervalTreeWriter {
 
     /// Hands every retired node to call_rcu as one batch.
     mutating func flushRetired() {
-        guard case .rcu(let flavor) = reclamation else { return }
+        guard let callbackQueue else { return }
         guard let first = retiredFirst, let last = retiredLast else { return }
         if spareBatches == nil { spareBatches = queue.pointee.takeAllSpare() }
         let batch: UnsafeMutablePointer<IntervalTreeRetiredBatch>
@@ -205,7 +214,8 @@ struct IntervalTreeWriter {
         retiredFirst = nil
         retiredLast = nil
         retiredCount = 0
-        RCUCallbackQueue.queue(for: flavor).enqueue(
-            UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self), intervalTreeReclaimBatch)
+        callbackQueue._withUnsafeGuaranteedRef {
+            $0.enqueue(UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self), intervalTreeReclaimBatch)
+        }
     }
 }
