@@ -161,6 +161,10 @@ extension IntervalTreeWriter {
               Self.compare(entry, start: leaf.starts[position], last: leaf.lasts[position], value: leaf.slots[position]) >= 0 {
             position += 1
         }
+        if updatesInPlace && entries < IntervalTreeLayout.fanout && position > 0 {
+            insertInPlace(entry, into: leaf, at: position, depth: depth)
+            return false
+        }
         guard entries < IntervalTreeLayout.fanout else {
             // A split: the scratch gathers the words of both halves.
             gather(leaf, 0..<position)
@@ -221,6 +225,10 @@ extension IntervalTreeWriter {
         }
         guard position < entries else { return nil }
         count -= 1
+        if updatesInPlace && position > 0 && (entries > IntervalTreeLayout.minimumFill || depth == 0) {
+            removeInPlace(from: leaf, at: position, depth: depth)
+            return false
+        }
         // The copy is allocated before the leaf is retired: a leaf private to
         // the batch goes straight back to the free list.
         let copy = allocateNode(level: 0)
@@ -229,6 +237,68 @@ extension IntervalTreeWriter {
         copy.pointee.count = Int32(truncatingIfNeeded: entries &- 1)
         retire(leaf)
         return propagate(from: depth, copy, nil, firstLast: max(lowLast, highLast))
+    }
+
+    // MARK: In place (immediate reclamation)
+
+    /// Whether updates may change published nodes in place: with `.immediate`
+    /// reclamation every reader holds the lock that serialises the writers
+    /// (the `kernel`, `rwlock` and `mutex` strategies), so no reader runs
+    /// during an update and nothing needs copying, as in the kernel's own tree
+    /// under its lock. Not inside a batch, whose nodes the batch copies.
+    var updatesInPlace: Bool {
+        if case .immediate = reclamation { return !inBatch }
+        return false
+    }
+
+    /// Inserts `entry` at `position` of `leaf` (which has room; `position > 0`,
+    /// so the leaf's smallest start and its parent's key stay), then raises
+    /// the max-lasts of the path where `entry` is the new maximum.
+    mutating func insertInPlace(_ entry: IntervalTreeEntry, into leaf: IntervalTreeNodePointer, at position: Int, depth: Int) {
+        let entries = leaf.count
+        var index = entries
+        while index > position {
+            leaf.starts[index] = leaf.starts[index &- 1]
+            leaf.lasts[index] = leaf.lasts[index &- 1]
+            leaf.slots[index] = leaf.slots[index &- 1]
+            index &-= 1
+        }
+        leaf.starts[position] = entry.start
+        leaf.lasts[position] = entry.last
+        leaf.slots[position] = UInt64(entry.value)
+        leaf.pointee.count = Int32(truncatingIfNeeded: entries &+ 1)
+        var level = depth &- 1
+        while level >= 0 {
+            let node = pathNodes[level], slot = pathSlots[level]
+            guard entry.last > node.lasts[slot] else { break }
+            // Relaxed, like every max-last store (no reader runs now: the lock).
+            cnp_store_relaxed_u64(node.lasts + slot, entry.last)
+            level &-= 1
+        }
+    }
+
+    /// Removes the entry at `position` of `leaf` (`position > 0`; the leaf
+    /// stays at or above the minimum fill, or is the root), then lowers the
+    /// max-lasts of the path to their exact new values.
+    mutating func removeInPlace(from leaf: IntervalTreeNodePointer, at position: Int, depth: Int) {
+        let entries = leaf.count &- 1
+        var index = position
+        while index < entries {
+            leaf.starts[index] = leaf.starts[index &+ 1]
+            leaf.lasts[index] = leaf.lasts[index &+ 1]
+            leaf.slots[index] = leaf.slots[index &+ 1]
+            index &+= 1
+        }
+        leaf.pointee.count = Int32(truncatingIfNeeded: entries)
+        var value = leaf.maximumLast()
+        var level = depth &- 1
+        while level >= 0 {
+            let node = pathNodes[level], slot = pathSlots[level]
+            guard value < node.lasts[slot] else { break }
+            cnp_store_relaxed_u64(node.lasts + slot, value)
+            value = node.maximumLast()
+            level &-= 1
+        }
     }
 
     /// Carries the replacement of the node at `depth` (one node, or two after a
