@@ -1,3 +1,4 @@
+import CNotifierCore
 import Foundation
 @testable import IntervalNotifier
 import Synchronization
@@ -55,7 +56,12 @@ struct IntervalTreeConcurrencyTests {
                 continue
             }
             stack[stack.count - 1].next = next + 1
-            let start = node.starts[next], last = node.lasts[next], slot = node.slots[next]
+            // An inner node's max-last and child address are the two words a
+            // writer changes in a published node: read them as readers do
+            // (atomically), or ThreadSanitizer reports the walk itself.
+            let start = node.starts[next]
+            let last = node.isLeaf ? node.lasts[next] : node.childLast(next)
+            let slot = node.isLeaf ? node.slots[next] : cnp_load_acquire_u64(node.slots + next)
             if start == IntervalTreeReclaimQueue.poisonStart || start > last {
                 return .broken("poisoned node reached: start \(start), last \(last), slot \(slot), level \(node.pointee.level)")
             }

@@ -118,4 +118,12 @@ static inline uint64_t cnp_load_acquire_u64(const uint64_t *word) { return __ato
 static inline void cnp_store_relaxed_u64(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELAXED); }
 /// Releasing store: publishes a child pointer (and orders every earlier store before it).
 static inline void cnp_store_release_u64(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
+
+/// Prefetch for writing (a hint, no effect on memory): the interval tree's
+/// writer asks for the next free node's cache lines while it descends, so that
+/// the copy into that node does not stall on misses (Swift has no prefetch).
+static inline void cnp_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }
+/// Prefetch for reading (a hint): the writer's descent asks for all of a
+/// node's lines at once instead of missing on them one after another.
+static inline void cnp_prefetch_for_read(const void *address) { __builtin_prefetch(address, 0, 3); }
 #endif

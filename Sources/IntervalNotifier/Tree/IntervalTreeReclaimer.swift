@@ -9,6 +9,9 @@ import Synchronization
 struct IntervalTreeReclaimQueue: ~Copyable {
     /// Chains of nodes whose grace period has ended, linked through `link`.
     let reusable = Atomic<IntervalTreeNodePointer?>(nil)
+    /// Batch records whose grace period has ended, linked through `nextSpare`,
+    /// for the writer to reuse: after the first few batches no update allocates.
+    let spareBatches = Atomic<UnsafeMutablePointer<IntervalTreeRetiredBatch>?>(nil)
     /// Nodes that finished their grace period, in total (monotonic).
     let reclaimedNodes = Atomic<Int>(0)
     /// When set, reclaimed nodes are overwritten with a poison pattern first, so a
@@ -39,6 +42,28 @@ struct IntervalTreeReclaimQueue: ~Copyable {
         }
     }
 
+    /// Pushes a batch record whose nodes have been made reusable.
+    func pushSpare(_ batch: UnsafeMutablePointer<IntervalTreeRetiredBatch>) {
+        // Relaxed: only a first guess; the compare-exchange below decides.
+        var head = spareBatches.load(ordering: .relaxed)
+        while true {
+            batch.pointee.nextSpare = head
+            // Releasing: the callback's last reads of the record happen before
+            // the writer's acquiring `takeAllSpare` rewrites it.
+            let (exchanged, current) = spareBatches.compareExchange(
+                expected: head, desired: batch, successOrdering: .releasing, failureOrdering: .relaxed)
+            if exchanged { return }
+            head = current
+        }
+    }
+
+    /// Takes every spare batch record at once (single consumer: the serialised
+    /// writer, or the tree's cleanup once every callback has run).
+    func takeAllSpare() -> UnsafeMutablePointer<IntervalTreeRetiredBatch>? {
+        // Acquiring: pairs with the releasing push, see above.
+        spareBatches.exchange(nil, ordering: .acquiring)
+    }
+
     /// Takes every reusable node at once (single consumer: the serialised writer,
     /// so popping everything with one exchange has no ABA problem).
     func takeAllReusable() -> IntervalTreeNodePointer? {
@@ -55,6 +80,18 @@ struct IntervalTreeRetiredBatch {
     var last: IntervalTreeNodePointer
     var count: Int
     var queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
+    /// Link of the spare-record lists (the queue's and the writer's).
+    var nextSpare: UnsafeMutablePointer<IntervalTreeRetiredBatch>? = nil
+
+    /// Frees every record of the list starting at `first`.
+    static func deallocateList(_ first: UnsafeMutablePointer<IntervalTreeRetiredBatch>?) {
+        var record = first
+        while let current = record {
+            record = current.pointee.nextSpare
+            current.deinitialize(count: 1)
+            current.deallocate()
+        }
+    }
 }
 
 /// call_rcu callback: the batch's grace period has ended, so no reader can still
@@ -75,6 +112,6 @@ let intervalTreeReclaimBatch: @convention(c) (UnsafeMutablePointer<rcu_head>?) -
     queue.pointee.pushReusable(first: batch.pointee.first, last: batch.pointee.last)
     // Relaxed: a statistic; `RCU.barrier()` orders it for readers of the total.
     queue.pointee.reclaimedNodes.add(batch.pointee.count, ordering: .relaxed)
-    batch.deinitialize(count: 1)
-    batch.deallocate()
+    // The record goes back to the writer (freed with the tree), not to malloc.
+    queue.pointee.pushSpare(batch)
 }
