@@ -59,7 +59,7 @@ import CURCU
     /// - Precondition: the caller is not inside a read-side section (it would
     ///   wait for itself forever).
     package static func synchronize() {
-        if _slowPath(!(!isInReadSection)) { fatalError("RCU.synchronize() called inside an RCU read-side section: it would wait for itself") }
+        if _slowPath(isInReadSection) { fatalError("RCU.synchronize() called inside an RCU read-side section: it would wait for itself") }
         RCUThreadRegistration.ensureRegistered()
         curcu_synchronize()
     }
@@ -70,7 +70,7 @@ import CURCU
     /// - Precondition: the caller is not inside a read-side section and is not an
     ///   RCU callback itself.
     package static func barrier() {
-        if _slowPath(!(!isInReadSection)) { fatalError("RCU.barrier() called inside an RCU read-side section") }
+        if _slowPath(isInReadSection) { fatalError("RCU.barrier() called inside an RCU read-side section") }
         RCUThreadRegistration.ensureRegistered()
         RCUCallbackQueue.shared.barrier()
     }

@@ -65,7 +65,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
             queue.runWorker()
             return nil
         }, context)
-        if _slowPath(!(rc == 0)) { fatalError("cannot start the RCU callback thread: pthread_create returned \(rc)") }
+        if _slowPath(rc != 0) { fatalError("cannot start the RCU callback thread: pthread_create returned \(rc)") }
         pthread_detach(thread)
     }
 
@@ -211,7 +211,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
     /// - Precondition: not called from a callback of this queue (it would wait
     ///   for itself).
     func barrier() {
-        if _slowPath(!(!isCallbackThread)) { fatalError("RCU.barrier() called from an RCU callback: it would wait for itself forever") }
+        if _slowPath(isCallbackThread) { fatalError("RCU.barrier() called from an RCU callback: it would wait for itself forever") }
         let marker = UnsafeMutablePointer<BarrierMarker>.allocate(capacity: 1)
         marker.initialize(to: BarrierMarker())
         enqueue(UnsafeMutableRawPointer(marker).assumingMemoryBound(to: rcu_head.self)) { head in

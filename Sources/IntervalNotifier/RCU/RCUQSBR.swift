@@ -110,7 +110,7 @@ enum QSBRThreadRegistration {
             if cqsbr_online() == 0 { cqsbr_thread_online() }
             cqsbr_unregister_thread()
         }
-        if _slowPath(!(rc == 0)) { fatalError("pthread_key_create failed (\(rc)): cannot track qsbr reader threads") }
+        if _slowPath(rc != 0) { fatalError("pthread_key_create failed (\(rc)): cannot track qsbr reader threads") }
         return key
     }()
 

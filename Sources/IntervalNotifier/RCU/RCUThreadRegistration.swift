@@ -20,7 +20,7 @@ enum RCUThreadRegistration {
         let rc = pthread_key_create(&key) { _ in
             if curcu_reader_registered() != 0 { curcu_unregister_thread() }
         }
-        if _slowPath(!(rc == 0)) { fatalError("pthread_key_create failed (\(rc)): cannot track RCU reader threads") }
+        if _slowPath(rc != 0) { fatalError("pthread_key_create failed (\(rc)): cannot track RCU reader threads") }
         return key
     }()
 
@@ -41,7 +41,7 @@ enum RCUThreadRegistration {
     /// Unregisters the calling thread unless it is not registered.
     static func unregisterCurrentThread() {
         guard curcu_reader_registered() != 0 else { return }
-        if _slowPath(!(curcu_read_ongoing() == 0)) { fatalError("RCU.unregisterCurrentThread() called inside a read-side section") }
+        if _slowPath(curcu_read_ongoing() != 0) { fatalError("RCU.unregisterCurrentThread() called inside a read-side section") }
         curcu_unregister_thread()
         _ = pthread_setspecific(exitKey, nil)
     }

@@ -93,7 +93,7 @@ struct RWLockRegistryLock: RegistryLock {
         rwlock = .allocate(capacity: 1)
         rwlock.initialize(to: pthread_rwlock_t())
         let rc = pthread_rwlock_init(rwlock, nil)
-        if _slowPath(!(rc == 0)) { fatalError("pthread_rwlock_init failed: \(rc)") }
+        if _slowPath(rc != 0) { fatalError("pthread_rwlock_init failed: \(rc)") }
     }
 
     @inlinable @inline(__always) func lock() { pthread_rwlock_wrlock(rwlock) }

@@ -28,13 +28,13 @@ import Musl
         #endif
         let rc = pthread_mutex_init(mutex, &attributes)
         pthread_mutexattr_destroy(&attributes)
-        if _slowPath(!(rc == 0)) { fatalError("pthread_mutex_init failed: \(rc)") }
+        if _slowPath(rc != 0) { fatalError("pthread_mutex_init failed: \(rc)") }
         var conditionAttributes = pthread_condattr_t()
         pthread_condattr_init(&conditionAttributes)
         pthread_condattr_setclock(&conditionAttributes, CLOCK_MONOTONIC)
         let crc = pthread_cond_init(condition, &conditionAttributes)
         pthread_condattr_destroy(&conditionAttributes)
-        if _slowPath(!(crc == 0)) { fatalError("pthread_cond_init failed: \(crc)") }
+        if _slowPath(crc != 0) { fatalError("pthread_cond_init failed: \(crc)") }
     }
 
     deinit {
@@ -48,7 +48,7 @@ import Musl
     @inlinable @inline(__always)
     package func lock() {
         let rc = pthread_mutex_lock(mutex)
-        if _slowPath(!(rc == 0)) { fatalError("pthread_mutex_lock failed: \(rc)") }
+        if _slowPath(rc != 0) { fatalError("pthread_mutex_lock failed: \(rc)") }
     }
 
     /// Acquires the mutex if it is free; returns whether it did.
@@ -61,7 +61,7 @@ import Musl
     @inlinable @inline(__always)
     package func unlock() {
         let rc = pthread_mutex_unlock(mutex)
-        if _slowPath(!(rc == 0)) { fatalError("pthread_mutex_unlock failed: \(rc)") }
+        if _slowPath(rc != 0) { fatalError("pthread_mutex_unlock failed: \(rc)") }
     }
 
     /// Runs `body` with the mutex held.
@@ -76,7 +76,7 @@ import Musl
     /// it again on return. Spurious wake-ups happen: re-check the condition.
     package func wait() {
         let rc = pthread_cond_wait(condition, mutex)
-        if _slowPath(!(rc == 0)) { fatalError("pthread_cond_wait failed: \(rc)") }
+        if _slowPath(rc != 0) { fatalError("pthread_cond_wait failed: \(rc)") }
     }
 
     /// Sleeps until signalled or until `nanoseconds` have passed; returns false

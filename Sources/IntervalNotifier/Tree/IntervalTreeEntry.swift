@@ -12,7 +12,7 @@
     /// Creates an entry. - Precondition: `start <= last`.
     @inlinable
     package init(start: UInt64, last: UInt64, value: UInt) {
-        if _slowPath(!(start <= last)) { fatalError("interval start \(start) is after its last \(last)") }
+        if _slowPath(start > last) { fatalError("interval start \(start) is after its last \(last)") }
         self.start = start
         self.last = last
         self.value = value

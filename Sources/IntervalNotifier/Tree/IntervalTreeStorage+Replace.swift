@@ -29,7 +29,7 @@ extension IntervalTreeStorage {
     /// Publishes the batch opened by ``beginBatchSerialized()``.
     package func endBatchSerialized() {
         let w = writer
-        if _slowPath(!(w.pointee.inBatch)) { fatalError("endBatchSerialized without beginBatchSerialized") }
+        if _slowPath(!w.pointee.inBatch) { fatalError("endBatchSerialized without beginBatchSerialized") }
         w.pointee.inBatch = false
         if w.pointee.root != root.loadProtected() { publishRoot() }
         finishUpdate()
