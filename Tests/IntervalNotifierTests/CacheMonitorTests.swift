@@ -14,7 +14,7 @@ final class MonitoredCache: @unchecked Sendable {
     let cache: RegistrationCache
     /// Monitor calls that failed in a callback (each a test failure).
     let failureLog = FailureLog()
-    final class FailureLog: Sendable { let entries = Mutex<[String]>([]) }
+    final class FailureLog: Sendable { let entries = TestMutex<[String]>([]) }
     var failures: [String] { failureLog.entries.withLock { $0 } }
 
     init(_ space: AddressSpace, _ monitor: UserfaultfdMonitor, limits: RegistrationCache.Limits = .init()) {
@@ -205,7 +205,7 @@ struct CacheMonitorTests {
         let cache = monitored.cache
         // One clock for registrations, replacements and gets.
         let clock = Atomic<UInt64>(1)
-        let registeredAt = Mutex<[UInt: UInt64]>([:])
+        let registeredAt = TestMutex<[UInt: UInt64]>([:])
         monitored.registrar.onRegister.withLock {
             $0 = FakeRegistrar.Hook { id in
                 let now = clock.add(1, ordering: .sequentiallyConsistent).newValue
@@ -214,9 +214,9 @@ struct CacheMonitorTests {
         }
         // Per page: when its latest replacement began, and when its
         // invalidation was done (munmap returned, then flush returned).
-        let replaced = Mutex([(began: UInt64, done: UInt64)](repeating: (0, 0), count: count))
+        let replaced = TestMutex([(began: UInt64, done: UInt64)](repeating: (0, 0), count: count))
         let stop = Atomic<Bool>(false)
-        let violations = Mutex<[String]>([])
+        let violations = TestMutex<[String]>([])
         let gets = Atomic<Int>(0)
         let replacements = Atomic<Int>(0)
         let getters = (0..<2).map { seed in

@@ -12,10 +12,10 @@ struct EngineCallbackUpdateTests {
     /// callback does.
     final class Driver: @unchecked Sendable {
         let space: AddressSpace
-        let calls = Mutex<[UInt64: Int]>([:])
+        let calls = TestMutex<[UInt64: Int]>([:])
         let released = Atomic<Int>(0)
-        let action = Mutex<(@Sendable (IntervalSubscription) throws(NotifierError) -> Void)?>(nil)
-        let errors = Mutex<[NotifierError]>([])
+        let action = TestMutex<(@Sendable (IntervalSubscription) throws(NotifierError) -> Void)?>(nil)
+        let errors = TestMutex<[NotifierError]>([])
 
         init(_ strategy: RegistryStrategy) { space = AddressSpace(strategy: strategy) }
 

@@ -132,7 +132,7 @@ struct EngineInvalidationTests {
     @Test("calls that would wait for the callback's own window fail clearly instead of deadlocking", arguments: RegistryStrategy.allCases)
     func reentrantCallsFail(strategy: RegistryStrategy) throws {
         let space = AddressSpace(strategy: strategy)
-        let errors = Mutex<[NotifierError]>([])
+        let errors = TestMutex<[NotifierError]>([])
         let victim = try space.insert(start: 0x9000, length: 0x10) { s, _, q in s.setSequence(q); return true }
         // Weak: a callback that holds its own space strongly is a cycle.
         _ = try space.insert(start: 0, length: 0x1000) { [weak space] sub, _, seq in

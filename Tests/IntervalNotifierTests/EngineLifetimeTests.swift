@@ -54,7 +54,7 @@ struct EngineLifetimeTests {
         var space: AddressSpace? = AddressSpace(strategy: strategy)
         let sub = try space!.subscribe(0x1000, 0x1000, recorder)
         try space!.invalidateRangeStart(range(0x1000, 0x2000))
-        let outcome = Mutex<NotifierError?>(nil)
+        let outcome = TestMutex<NotifierError?>(nil)
         let reader = JoinableThread {
             // Sleeps in the window; once woken, begins again until the teardown
             // has detached the subscription.

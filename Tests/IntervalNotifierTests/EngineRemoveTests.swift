@@ -131,7 +131,7 @@ struct EngineRemoveTests {
         let recorder = CallbackRecorder()
         let idle = try space.subscribe(0x10_0000, 0x1000, recorder)
         let busy = try space.subscribe(0, 0x1000, recorder)
-        let released = Mutex<[UInt64]>([])
+        let released = TestMutex<[UInt64]>([])
         try space.put(idle) { sub in released.withLock { $0.append(sub.start) } }
         let r = range(0, 0x1000)
         try space.invalidateRangeStart(r)

@@ -18,7 +18,7 @@ struct EngineSelfWaitTests {
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0x1000, 0x1000, recorder)
         let outside = try space.subscribe(0x100000, 0x1000, recorder)
-        let errors = Mutex<[NotifierError]>([])
+        let errors = TestMutex<[NotifierError]>([])
         withinASecond("calls inside an own window") {
             func record(_ body: () throws(NotifierError) -> Void) {
                 do { try body() } catch { errors.withLock { $0.append(error) } }
@@ -67,7 +67,7 @@ struct EngineSelfWaitTests {
         let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         let sub = try space.subscribe(0x1000, 0x1000, recorder)
-        let fromRelease = Mutex<NotifierError?>(nil)
+        let fromRelease = TestMutex<NotifierError?>(nil)
         try space.put(sub) { [weak space] _ in
             do throws(NotifierError) { try space?.synchronize() } catch { fromRelease.withLock { $0 = error } }
         }
@@ -79,7 +79,7 @@ struct EngineSelfWaitTests {
         guard case .rcu(let flavor) = strategy else { return }
         _ = try space.subscribe(0x1000, 0x1000, recorder)
         for online in flavor == .qsbr ? [false, true] : [false] {
-            let inLookup = Mutex<NotifierError?>(nil)
+            let inLookup = TestMutex<NotifierError?>(nil)
             // The body runs on a watched thread: that thread goes online, if at all.
             withinASecond("synchronize inside a lookup") {
                 if online { strategy.readerThreadOnline() }
@@ -145,7 +145,7 @@ struct EngineSelfWaitTests {
         let space = AddressSpace(strategy: strategy)
         let recorder = CallbackRecorder()
         _ = try space.subscribe(0x1000, 0x1000, recorder)
-        let errors = Mutex<[NotifierError]>([])
+        let errors = TestMutex<[NotifierError]>([])
         withinASecond("calls inside a locked lookup") {
             space.withSubscription(containing: 0x1000) { sub in
                 func record(_ body: () throws(NotifierError) -> Void) {

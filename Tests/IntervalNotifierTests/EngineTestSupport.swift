@@ -19,7 +19,7 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
 /// hold callbacks on a semaphore to build deterministic interleavings.
 final class CallbackRecorder: @unchecked Sendable {
     struct Call: Sendable { var start: UInt64; var last: UInt64; var range: InvalidationRange; var sequence: UInt64 }
-    private let mutex = Mutex<[Call]>([])
+    private let mutex = TestMutex<[Call]>([])
     /// When set, callbacks signal `entered` and then wait on `gate`.
     let holdCallbacks = Atomic<Bool>(false)
     let entered = DispatchSemaphore(value: 0)
@@ -27,7 +27,7 @@ final class CallbackRecorder: @unchecked Sendable {
     /// The value callbacks return (false simulates "would block").
     let answer = Atomic<Bool>(true)
     /// Subscriptions (by start) whose callback returns false.
-    let refuseStarts = Mutex<Set<UInt64>>([])
+    let refuseStarts = TestMutex<Set<UInt64>>([])
 
     var calls: [Call] { mutex.withLock { $0 } }
     func reset() { mutex.withLock { $0.removeAll() } }

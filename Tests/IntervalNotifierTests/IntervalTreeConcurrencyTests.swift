@@ -351,7 +351,7 @@ struct IntervalTreeConcurrencyTests {
     func concurrentWriters() throws {
         let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true)
         let writerCount = 3
-        let finalSets = Mutex<[[IntervalTreeEntry]]>([])
+        let finalSets = TestMutex<[[IntervalTreeEntry]]>([])
         let failures = FailureLog()
         let writers = (0..<writerCount).map { index in
             JoinableThread(name: "writer-\(index)") {

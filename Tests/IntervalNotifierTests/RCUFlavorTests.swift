@@ -76,7 +76,7 @@ struct RCUFlavorTests {
     @Test("read sections of every nesting flavour are seen as such, and only while open", arguments: sectionFlavors)
     func sectionIsObserved(flavor: RCUFlavor) {
         // Observed on a fresh thread (never registered), asserted here.
-        let observed = Mutex<[Bool]>([])
+        let observed = TestMutex<[Bool]>([])
         let observer = JoinableThread(name: "\(flavor)-observer") {
             var seen = [RCU.isInAnyReadSection]
             let outer = flavor.enterReadSection()

@@ -95,7 +95,7 @@ struct RCUTests {
     @Test("callAfterGracePeriod runs every body; barrier waits for all of them, in order")
     func callbacksAndBarrier() {
         final class Order: Sendable {
-            let values = Mutex<[Int]>([])
+            let values = TestMutex<[Int]>([])
         }
         let counter = SharedCounter()
         let order = Order()

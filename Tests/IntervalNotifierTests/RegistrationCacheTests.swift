@@ -11,7 +11,7 @@ final class FakeRegistrar: Sendable {
         var regions: [UInt: (start: UInt64, length: UInt64)] = [:]
         var deregistered: [UInt: Int] = [:]
     }
-    let books = Mutex(Books())
+    let books = TestMutex(Books())
     /// Called inside the register callback (after the id is drawn). Boxed: a
     /// closure kept directly in a `Mutex` is re-abstracted through `withLock`'s
     /// `inout` on every access and grows a chain of thunks, until a call
@@ -20,9 +20,9 @@ final class FakeRegistrar: Sendable {
         let body: @Sendable (UInt) -> Void
         init(_ body: @escaping @Sendable (UInt) -> Void) { self.body = body }
     }
-    let onRegister: Mutex<Hook?> = Mutex(nil)
+    let onRegister: TestMutex<Hook?> = TestMutex(nil)
     /// Start addresses the register callback refuses.
-    let refused: Mutex<Set<UInt64>> = Mutex([])
+    let refused: TestMutex<Set<UInt64>> = TestMutex([])
 
     func register(_ start: UInt64, _ length: UInt64) -> UInt? {
         if refused.withLock({ $0.contains(start) }) { return nil }
@@ -285,7 +285,7 @@ struct RegistrationCacheTests {
         let cache = registrar.makeCache(space, limits: .init(maxRegions: 12))
         // One clock for every event: registrations, invalidations done, gets begun.
         let clock = Atomic<UInt64>(1)
-        let registeredAt = Mutex<[UInt: UInt64]>([:])
+        let registeredAt = TestMutex<[UInt: UInt64]>([:])
         registrar.onRegister.withLock {
             $0 = FakeRegistrar.Hook { id in
                 let now = clock.add(1, ordering: .sequentiallyConsistent).newValue
@@ -293,9 +293,9 @@ struct RegistrationCacheTests {
             }
         }
         // Per page, the clock value after the latest invalidation that covered it returned.
-        let invalidatedAt = Mutex([UInt64](repeating: 0, count: pages))
+        let invalidatedAt = TestMutex([UInt64](repeating: 0, count: pages))
         let stop = Atomic<Bool>(false)
-        let violations = Mutex<[String]>([])
+        let violations = TestMutex<[String]>([])
         let gets = Atomic<Int>(0)
         let getters = (0..<2).map { seed in
             JoinableThread {

@@ -120,7 +120,7 @@ func completes(withinSeconds seconds: Double, _ body: @escaping @Sendable () -> 
 /// Failures found on threads other than the test's: recorded there, asserted on
 /// the test's thread (Swift Testing attributes issues to the test's task).
 final class FailureLog: Sendable {
-    private let messages = Mutex<[String]>([])
+    private let messages = TestMutex<[String]>([])
     private let total = Atomic<Int>(0)
 
     func record(_ message: String) {

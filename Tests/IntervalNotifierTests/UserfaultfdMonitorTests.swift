@@ -41,11 +41,11 @@ enum UffdTestSupport {
 final class TestPages: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let count: Int
-    private let owned: Mutex<[Bool]>
+    private let owned: TestMutex<[Bool]>
 
     init(_ count: Int, touch: Bool = true, shared: Bool = false) {
         self.count = count
-        owned = Mutex([Bool](repeating: true, count: count))
+        owned = TestMutex([Bool](repeating: true, count: count))
         base = mmap(nil, count * UffdTestSupport.page, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0)!
         precondition(base != MAP_FAILED)
         if touch { for index in 0..<count { (base + index * UffdTestSupport.page).storeBytes(of: UInt64(index + 1), as: UInt64.self) } }
@@ -390,8 +390,8 @@ struct UserfaultfdMonitorTests {
         // Calls that would wait for the monitor's own thread are refused there.
         let space2 = AddressSpace()
         guard let monitor2 = try UffdTestSupport.monitor(space2, "shutdownDeliversEverything") else { return }
-        let errors = Mutex<[MemoryMonitorError]>([])
-        let box = Mutex<UserfaultfdMonitor?>(monitor2)
+        let errors = TestMutex<[MemoryMonitorError]>([])
+        let box = TestMutex<UserfaultfdMonitor?>(monitor2)
         let more = TestPages(1)
         _ = try space2.insert(start: more.address(0), length: page) { subscription, _, sequence in
             subscription.setSequence(sequence)
