@@ -95,7 +95,10 @@ final class UserfaultfdEventLoop: @unchecked Sendable {
             do {
                 if spinNanoseconds > 0 && spinUntilReady() { spinWakeups.add(1, ordering: .relaxed) }
                 try MonitorSystemCalls.pollForever(pollSet, count: 2)
-                _ = try MonitorSystemCalls.drainEventfd(wakeDescriptor)
+                // Only when it was signalled: an unmapping thread waits until
+                // its message is read below, and a read of an empty eventfd
+                // was one more system call in front of that, at every event.
+                if pollSet[1].revents != 0 { _ = try MonitorSystemCalls.drainEventfd(wakeDescriptor) }
             } catch {
                 fatalError("userfaultfd monitor: \(error.call) failed: \(MemoryMonitorError.errnoName(error.errno))")
             }
