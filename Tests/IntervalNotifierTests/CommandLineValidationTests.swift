@@ -266,4 +266,20 @@ struct CommandLineValidationTests {
                                               ["--report-from", folder + "/bench.json", "--out", folder + "/out"]),
                            status: 64, containing: "is not a bench.json of this notifier-bench (no parameters at measurements.Index 0)")
     }
+
+    /// An extra this notifier-bench does not know is refused with one line
+    /// naming it, not dropped.
+    @Test("end to end: --report-from a bench.json with an unknown extra exits 64 with one line naming it", .timeLimit(.minutes(1)))
+    func endToEndUnknownExtra() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bogus-extra-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let environment = String(decoding: try JSONEncoder().encode(BenchReportTests.environment(cores: 2)), as: UTF8.self)
+        let results = #"{"environment":"# + environment + #","targets":[],"measurements":["#
+            + BenchReportTests.measurementWithBogusExtra + "]}"
+        try results.write(toFile: folder + "/bench.json", atomically: true, encoding: .utf8)
+        Self.expectOneLine(try await runChild(Self.binary("notifier-bench"),
+                                              ["--report-from", folder + "/bench.json", "--out", folder + "/out"]),
+                           status: 64, containing: "unknown extra bogus")
+    }
 }
