@@ -235,6 +235,17 @@ struct BenchWorkloadTests {
         }
     }
 
+    @Test("the suite runs every runnable workload once, memory first and cache last; fault-path-harness within fault-path")
+    func runnableWorkloads() {
+        #expect(BenchWorkload.runnable == BenchWorkload.allCases.filter { $0 != .faultPathHarness })
+        #expect(BenchWorkload.runOrder.count == BenchWorkload.runnable.count)
+        #expect(Set(BenchWorkload.runOrder) == Set(BenchWorkload.runnable))
+        #expect(BenchWorkload.runOrder.first == .memory && BenchWorkload.runOrder.last == .cache)
+        var options = BenchOptions(placement: BenchPlacement(cpus: [0, 1]))
+        options.workloads = [.faultPathHarness, .lookup]
+        #expect(BenchSuite.items(options).map(\.workload) == [.lookup])
+    }
+
     @Test func suitePlanAndSweep() {
         let placement = BenchPlacement(cpus: [0, 1])
         #expect(placement.defaultSweep == [1, 2, 3])
@@ -243,8 +254,8 @@ struct BenchWorkloadTests {
         var options = BenchOptions(placement: placement)
         options.quick = true
         let items = BenchSuite.items(options)
-        #expect(items.first?.kind == .memory)
-        #expect(Set(items.map(\.kind)) == Set(BenchWorkloadKind.allCases))
+        #expect(items.first?.workload == .memory)
+        #expect(items.map(\.workload) == BenchWorkload.runOrder)
         #expect(items.allSatisfy { $0.plan.points > 0 && $0.plan.seconds > 0 })
         #expect(options.effectiveDuration < 1)
     }

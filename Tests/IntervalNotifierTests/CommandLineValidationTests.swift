@@ -99,6 +99,8 @@ struct CommandLineValidationTests {
         Bad(["--protocol", "bogus"], "--protocol bogus: unknown"),
         Bad(["--workload", "bogus"], "--workload bogus: unknown; valid: read-primitive"),
         Bad(["--workload", ""], "--workload ''"),
+        // A workload that runs only within another one is not a name --workload accepts.
+        Bad(["--workload", "fault-path-harness"], "--workload fault-path-harness: unknown; valid: read-primitive, fault-path, lookup, storm, churn, mixed, memory, insert-remove, tree, cache"),
         Bad(["--nodes", "99"], "--nodes 99"),
         Bad(["--cache-sizes", "0"], "--cache-sizes 0"),
         Bad(["--cache-sizes", "1000,2000000"], "--cache-sizes 2000000"),
@@ -155,10 +157,10 @@ struct CommandLineValidationTests {
 
     @Test("the bp and mb flavours run in read-primitive, fault-path and lookup by default, everywhere when named")
     func flavourWorkloads() throws {
-        func strategies(_ arguments: [String]) throws -> [BenchWorkloadKind: [String]] {
+        func strategies(_ arguments: [String]) throws -> [BenchWorkload: [String]] {
             let command = try #require(try NotifierBenchCommand.parseAsRoot(arguments) as? NotifierBenchCommand)
             let options = try command.options()
-            return Dictionary(uniqueKeysWithValues: BenchWorkloadKind.allCases.map { ($0, options.strategies(for: $0).map(\.name)) })
+            return Dictionary(uniqueKeysWithValues: BenchWorkload.runnable.map { ($0, options.strategies(for: $0).map(\.name)) })
         }
         let defaults = try strategies([])
         #expect(defaults[.lookup]!.contains("rcu-bp") && defaults[.readPrimitive]!.contains("rcu-mb") && defaults[.faultPath]!.contains("rcu-bp"))

@@ -163,7 +163,7 @@ struct TreeBenchTests {
         options.workloads = [.tree]
         options.quick = true
         let quick = BenchSuite.items(options)
-        #expect(quick.map(\.kind) == [.tree])
+        #expect(quick.map(\.workload) == [.tree])
         #expect(quick[0].plan.seconds < 60, "\(quick[0].plan.seconds)")
         options.quick = false
         #expect(BenchSuite.items(options)[0].plan.seconds < 120)
