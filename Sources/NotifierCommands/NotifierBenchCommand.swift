@@ -12,7 +12,7 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         commandName: "notifier-bench",
         abstract: "Compare locking strategies of the interval-notifier engine.",
         discussion: """
-            Workloads: \(BenchWorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")). \
+            Workloads: \(BenchWorkload.runnable.map(\.rawValue).joined(separator: ", ")). \
             tree compares the engine's tree with a C red-black tree on one thread (paired \
             repetitions; it ignores --strategy and --protocol). \
             Each runs for the selected strategies over a thread sweep (1, 2, 4, ... up to the \
@@ -32,7 +32,7 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
     var flavor: String?
     @Option(name: .customLong("protocol"), help: "Mirror protocols of the fault-path workload, comma separated: seq, odp, hmm (odp and hmm run with rcu only).")
     var protocols = "seq,odp,hmm"
-    @Option(help: "Workloads, comma separated, or all: \(BenchWorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Workloads, comma separated, or all: \(BenchWorkload.runnable.map(\.rawValue).joined(separator: ", ")).")
     var workload = "all"
     @Option(parsing: .unconditional, help: "Thread counts, comma separated, each 1 to 4096 (default: 1, 2, 4, ... up to the cores, plus one above).")
     var threads: String?
@@ -73,8 +73,8 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
 
         let protocolList = try Check.names(protocols, flag: "--protocol", known: MirrorProtocol.allCases.map { ($0.rawValue, $0) })
         let workloads = workload == "all"
-            ? BenchWorkloadKind.allCases
-            : try Check.names(workload, flag: "--workload", known: BenchWorkloadKind.allCases.map { ($0.rawValue, $0) })
+            ? BenchWorkload.runnable
+            : try Check.names(workload, flag: "--workload", known: BenchWorkload.runnable.map { ($0.rawValue, $0) })
         var threadList: [Int]?
         if let threads {
             let list = try Check.list(threads, flag: "--threads").map {
@@ -189,9 +189,9 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         let points = items.reduce(0) { $0 + $1.plan.points }
         let estimate = items.reduce(0.0) { $0 + $1.plan.seconds }
         print("notifier-bench\(options.quick ? " --quick" : ""): \(options.placement)")
-        print("strategies: \(options.strategies.map(\.name).joined(separator: ", ")); workloads: \(items.map(\.kind.rawValue).joined(separator: ", "))")
+        print("strategies: \(options.strategies.map(\.name).joined(separator: ", ")); workloads: \(items.map(\.workload.rawValue).joined(separator: ", "))")
         print("threads: \(options.sweepThreads.map(String.init).joined(separator: ",")) (lookup: \(options.lookupThreads.map(String.init).joined(separator: ","))); \(options.effectiveDuration) s per point")
-        for item in items { print("  \(item.kind.rawValue): \(item.plan.points) points, ~\(Int(item.plan.seconds.rounded(.up))) s") }
+        for item in items { print("  \(item.workload.rawValue): \(item.plan.points) points, ~\(Int(item.plan.seconds.rounded(.up))) s") }
         print("planned: \(points) points, estimated \(Self.minutes(estimate))")
         let progress = BenchProgress(totalPoints: points)
         var measurements: [BenchMeasurement] = []

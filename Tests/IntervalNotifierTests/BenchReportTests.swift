@@ -6,7 +6,7 @@ import Testing
 /// One synthetic measurement.
 private func m(_ workload: BenchWorkload, _ parameters: BenchParameters, _ strategy: BenchSide, _ threads: Int,
                _ metric: BenchMetric, _ value: Double, protocol mirrorProtocol: MirrorProtocol? = nil,
-               extra: [String: Double] = [:], oversubscribed: Bool = false) -> BenchMeasurement {
+               extra: [BenchExtra: Double] = [:], oversubscribed: Bool = false) -> BenchMeasurement {
     BenchMeasurement(workload: workload, parameters: parameters, strategy: strategy, mirrorProtocol: mirrorProtocol,
                      threads: threads, metric: metric, value: value, extra: extra, oversubscribed: oversubscribed)
 }
@@ -319,20 +319,45 @@ struct BenchReportTests {
         #expect(used.summary.contains("point: threads=2 invalidators=1 size=1000, seq"))
     }
 
+    // MARK: - JSON
+
+    /// One measurement as bench.json holds it, with extras `min` and `bogus`.
+    static let measurementWithBogusExtra = #"{"workload":"lookup","parameters":{"size":1000,"writer":false},"strategy":"rcu","threads":1,"metric":"ns/op","value":40,"extra":{"min":39,"bogus":1},"oversubscribed":false}"#
+
+    @Test("JSON: an unknown extra is refused, naming it; known extras decode by name")
+    func unknownExtra() throws {
+        let error = #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(BenchMeasurement.self, from: Data(Self.measurementWithBogusExtra.utf8))
+        }
+        #expect(error.map { "\($0)".contains("bogus") } == true, "\(String(describing: error))")
+        let known = Self.measurementWithBogusExtra.replacing(#","bogus":1"#, with: "")
+        let decoded = try JSONDecoder().decode(BenchMeasurement.self, from: Data(known.utf8))
+        #expect(decoded.extra.count == 1 && decoded.extra.values.first == 39)
+    }
+
+    @Test("JSON: extras are an object keyed by their names, and round-trip")
+    func extrasByName() throws {
+        let measurement = m(.tree, BenchParameters(size: 1000), .cRedBlackTree, 1, .bytesPerInterval, 40,
+                            extra: [.nodeBytes: 40, .residentBytesPerInterval: 0])
+        let json = String(decoding: try JSONEncoder().encode(measurement), as: UTF8.self)
+        #expect(json.contains(#""extra":{"#) && json.contains(#""node-bytes":40"#) && json.contains(#""rss-bytes\/interval":0"#), "\(json)")
+        #expect(try JSONDecoder().decode(BenchMeasurement.self, from: Data(json.utf8)) == measurement)
+    }
+
     // MARK: - CSV
 
     @Test("CSV: fixed columns, sorted extra:NAME columns, RFC 4180 quoting")
     func csv() {
         let measurements = [
             m(.faultPath, BenchParameters(invalidators: 1, size: 1000), .registry(.default), 2, .opsPerSecond, 1.5e6,
-              protocol: .seq, extra: ["retries": 12, "violations": 0]),
+              protocol: .seq, extra: [.retries: 12, .violations: 0]),
             m(.lookup, BenchParameters(size: 1000, writer: false), .registry(.rwlock), 1, .nanosecondsPerOperation, 41.25,
-              extra: ["p99-ns": 80]),
+              extra: [.nanosecondsP99: 80]),
             m(.mixed, BenchParameters(updatesPercent: 10), .registry(.kernel), 1, .opsPerSecond, 2e6),
             m(.readPrimitive, BenchParameters(readOperation: .pairs), .registry(.rcu(.qsbr)), 1, .opsPerSecond, 1e9),
         ]
         let lines = MeasurementCSV.encode(measurements).split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines[0] == "workload,variant,strategy,mirrorProtocol,threads,metric,value,oversubscribed,extra:p99-ns,extra:retries,extra:violations")
+        #expect(lines[0] == "workload,variant,strategy,mirrorProtocol,threads,metric,value,oversubscribed,extra:ns-p99,extra:retries,extra:violations")
         #expect(lines[1] == "fault-path,invalidators=1 size=1000,rcu,seq,2,ops/s,1500000,false,,12,0")
         #expect(lines[2] == "lookup,size=1000 writer=no,rwlock,-,1,ns/op,41.25,false,80,,")
         #expect(lines[3] == "mixed,updates=10%,kernel,-,1,ops/s,2000000,false,,,")

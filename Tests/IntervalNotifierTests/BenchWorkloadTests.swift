@@ -16,7 +16,7 @@ struct BenchWorkloadTests {
     /// threads), parameters rendered as in `variants` (the tables' labels), the
     /// given metric, positive finite values, the given extras.
     func check(_ measurements: [BenchMeasurement], workload: BenchWorkload, variants: [String], strategies: [BenchSide],
-               threads: [Int], metric: BenchMetric, extras: [String], positive: Bool = true) {
+               threads: [Int], metric: BenchMetric, extras: [BenchExtra], positive: Bool = true) {
         #expect(measurements.count == variants.count * strategies.count * threads.count)
         for m in measurements {
             #expect(m.workload == workload)
@@ -44,7 +44,7 @@ struct BenchWorkloadTests {
     @Test func readPrimitive() {
         let m = ReadPrimitiveWorkload.run(Self.sweep)
         check(m, workload: .readPrimitive, variants: ["pairs"], strategies: names, threads: [1, 2],
-              metric: .opsPerSecond, extras: ["ns/op"])
+              metric: .opsPerSecond, extras: [.nanosecondsPerOperation])
     }
 
     @Test("fault path: every shape runs, faults are counted, no stale mirror entry")
@@ -61,16 +61,16 @@ struct BenchWorkloadTests {
         for point in m {
             #expect(point.workload == .faultPath && point.mirrorProtocol == .seq && point.metric == .opsPerSecond)
             #expect(point.value > 0, "\(point)")
-            #expect(point.extra["violations"] == 0, "stale mirror entries: \(point)")
-            #expect(point.extra["retries"] != nil)
+            #expect(point.extra[.violations] == 0, "stale mirror entries: \(point)")
+            #expect(point.extra[.retries] != nil)
         }
         #expect(Set(m.map(\.parameters.label)) == ["invalidators=0 size=1000", "invalidators=1 size=1000", "invalidators=4 size=1000"])
         // 8 subscriptions: faults and invalidations collide all the time, so a
         // fault path without its retry is caught here (checked by hand: 20-80
         // stale entries per point when `readRetry` is skipped).
         for point in FaultLoopWorkload.run(Self.sweep, shapes: [(1, 8), (4, 8)]) {
-            #expect(point.extra["violations"] == 0, "stale mirror entries: \(point)")
-            #expect((point.extra["retries"] ?? 0) > 0 || point.value > 0)
+            #expect(point.extra[.violations] == 0, "stale mirror entries: \(point)")
+            #expect((point.extra[.retries] ?? 0) > 0 || point.value > 0)
         }
     }
 
@@ -78,43 +78,43 @@ struct BenchWorkloadTests {
         let m = LookupWorkload.run(Self.sweep, sizes: [1000])
         let synchronized = m.filter { $0.strategy != .unsynchronized }
         check(synchronized, workload: .lookup, variants: ["size=1000 writer=no", "size=1000 writer=yes"],
-              strategies: names, threads: [1, 2], metric: .nanosecondsPerOperation, extras: ["ops/s"])
+              strategies: names, threads: [1, 2], metric: .nanosecondsPerOperation, extras: [.opsPerSecond])
         let baseline = m.filter { $0.strategy == .unsynchronized }
         check(baseline, workload: .lookup, variants: ["size=1000 writer=no"], strategies: [.unsynchronized],
-              threads: [1, 2], metric: .nanosecondsPerOperation, extras: ["ops/s"])
+              threads: [1, 2], metric: .nanosecondsPerOperation, extras: [.opsPerSecond])
     }
 
     @Test func storm() {
         let m = StormWorkload.run(Self.sweep, hits: [1, 16])
         check(m, workload: .storm, variants: ["hits=1", "hits=16"], strategies: names, threads: [1, 2],
-              metric: .opsPerSecond, extras: ["ns-p50", "ns-p99"])
-        for x in m { #expect(x.extra["ns-p50"]! > 0 && x.extra["ns-p50"]! <= x.extra["ns-p99"]!) }
+              metric: .opsPerSecond, extras: [.nanosecondsP50, .nanosecondsP99])
+        for x in m { #expect(x.extra[.nanosecondsP50]! > 0 && x.extra[.nanosecondsP50]! <= x.extra[.nanosecondsP99]!) }
     }
 
     @Test func churn() {
         let m = ChurnWorkload.run(Self.sweep, size: 2000)
         check(m, workload: .churn, variants: ["size=2000"], strategies: names, threads: [1, 2],
-              metric: .opsPerSecond, extras: ["deferred-inserts", "deferred-removes"])
+              metric: .opsPerSecond, extras: [.deferredInserts, .deferredRemoves])
     }
 
     @Test func mixed() {
         let m = MixedWorkload.run(Self.sweep, updatePercentages: [0, 50], keys: 2000)
         check(m, workload: .mixed, variants: ["updates=0%", "updates=50%"], strategies: names, threads: [1, 2],
-              metric: .opsPerSecond, extras: ["normalized-scalability"])
-        for x in m where x.threads == 1 { #expect(x.extra["normalized-scalability"] == 1) }
+              metric: .opsPerSecond, extras: [.normalizedScalability])
+        for x in m where x.threads == 1 { #expect(x.extra[.normalizedScalability] == 1) }
     }
 
     @Test func insertRemove() {
         let m = InsertRemoveWorkload.run(Self.sweep, size: 2000)
         check(m, workload: .insertRemove, variants: ["size=2000"], strategies: names, threads: [1],
-              metric: .opsPerSecond, extras: ["ns/op"])
+              metric: .opsPerSecond, extras: [.nanosecondsPerOperation])
     }
 
     @Test func memory() {
         let m = MemoryWorkload.run(strategies: Self.strategies, size: 5000)
         check(m, workload: .memory, variants: ["size=5000"], strategies: names, threads: [1],
-              metric: .bytesPerSubscription, extras: ["rss-bytes"], positive: false)
-        for x in m { #expect(x.extra["rss-bytes"]! > 0) }
+              metric: .bytesPerSubscription, extras: [.residentBytes], positive: false)
+        for x in m { #expect(x.extra[.residentBytes]! > 0) }
     }
 
     /// Honest rates: at 16 threads on 2 CPUs the aggregate is total operations
@@ -235,6 +235,17 @@ struct BenchWorkloadTests {
         }
     }
 
+    @Test("the suite runs every runnable workload once, memory first and cache last; fault-path-harness within fault-path")
+    func runnableWorkloads() {
+        #expect(BenchWorkload.runnable == BenchWorkload.allCases.filter { $0 != .faultPathHarness })
+        #expect(BenchWorkload.runOrder.count == BenchWorkload.runnable.count)
+        #expect(Set(BenchWorkload.runOrder) == Set(BenchWorkload.runnable))
+        #expect(BenchWorkload.runOrder.first == .memory && BenchWorkload.runOrder.last == .cache)
+        var options = BenchOptions(placement: BenchPlacement(cpus: [0, 1]))
+        options.workloads = [.faultPathHarness, .lookup]
+        #expect(BenchSuite.items(options).map(\.workload) == [.lookup])
+    }
+
     @Test func suitePlanAndSweep() {
         let placement = BenchPlacement(cpus: [0, 1])
         #expect(placement.defaultSweep == [1, 2, 3])
@@ -243,8 +254,8 @@ struct BenchWorkloadTests {
         var options = BenchOptions(placement: placement)
         options.quick = true
         let items = BenchSuite.items(options)
-        #expect(items.first?.kind == .memory)
-        #expect(Set(items.map(\.kind)) == Set(BenchWorkloadKind.allCases))
+        #expect(items.first?.workload == .memory)
+        #expect(items.map(\.workload) == BenchWorkload.runOrder)
         #expect(items.allSatisfy { $0.plan.points > 0 && $0.plan.seconds > 0 })
         #expect(options.effectiveDuration < 1)
     }

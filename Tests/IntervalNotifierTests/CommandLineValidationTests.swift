@@ -99,6 +99,8 @@ struct CommandLineValidationTests {
         Bad(["--protocol", "bogus"], "--protocol bogus: unknown"),
         Bad(["--workload", "bogus"], "--workload bogus: unknown; valid: read-primitive"),
         Bad(["--workload", ""], "--workload ''"),
+        // A workload that runs only within another one is not a name --workload accepts.
+        Bad(["--workload", "fault-path-harness"], "--workload fault-path-harness: unknown; valid: read-primitive, fault-path, lookup, storm, churn, mixed, memory, insert-remove, tree, cache"),
         Bad(["--nodes", "99"], "--nodes 99"),
         Bad(["--cache-sizes", "0"], "--cache-sizes 0"),
         Bad(["--cache-sizes", "1000,2000000"], "--cache-sizes 2000000"),
@@ -155,10 +157,10 @@ struct CommandLineValidationTests {
 
     @Test("the bp and mb flavours run in read-primitive, fault-path and lookup by default, everywhere when named")
     func flavourWorkloads() throws {
-        func strategies(_ arguments: [String]) throws -> [BenchWorkloadKind: [String]] {
+        func strategies(_ arguments: [String]) throws -> [BenchWorkload: [String]] {
             let command = try #require(try NotifierBenchCommand.parseAsRoot(arguments) as? NotifierBenchCommand)
             let options = try command.options()
-            return Dictionary(uniqueKeysWithValues: BenchWorkloadKind.allCases.map { ($0, options.strategies(for: $0).map(\.name)) })
+            return Dictionary(uniqueKeysWithValues: BenchWorkload.runnable.map { ($0, options.strategies(for: $0).map(\.name)) })
         }
         let defaults = try strategies([])
         #expect(defaults[.lookup]!.contains("rcu-bp") && defaults[.readPrimitive]!.contains("rcu-mb") && defaults[.faultPath]!.contains("rcu-bp"))
@@ -265,5 +267,21 @@ struct CommandLineValidationTests {
         Self.expectOneLine(try await runChild(Self.binary("notifier-bench"),
                                               ["--report-from", folder + "/bench.json", "--out", folder + "/out"]),
                            status: 64, containing: "is not a bench.json of this notifier-bench (no parameters at measurements.Index 0)")
+    }
+
+    /// An extra this notifier-bench does not know is refused with one line
+    /// naming it, not dropped.
+    @Test("end to end: --report-from a bench.json with an unknown extra exits 64 with one line naming it", .timeLimit(.minutes(1)))
+    func endToEndUnknownExtra() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bogus-extra-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let environment = String(decoding: try JSONEncoder().encode(BenchReportTests.environment(cores: 2)), as: UTF8.self)
+        let results = #"{"environment":"# + environment + #","targets":[],"measurements":["#
+            + BenchReportTests.measurementWithBogusExtra + "]}"
+        try results.write(toFile: folder + "/bench.json", atomically: true, encoding: .utf8)
+        Self.expectOneLine(try await runChild(Self.binary("notifier-bench"),
+                                              ["--report-from", folder + "/bench.json", "--out", folder + "/out"]),
+                           status: 64, containing: "unknown extra bogus")
     }
 }

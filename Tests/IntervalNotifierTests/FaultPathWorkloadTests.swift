@@ -16,8 +16,8 @@ struct FaultPathWorkloadTests {
         #expect(m.strategy == .registry(.default) && m.mirrorProtocol == mirrorProtocol && m.threads == 2)
         #expect(m.metric == .opsPerSecond)
         #expect(m.value > 0)
-        #expect(m.extra["violations"] == 0)
-        #expect(m.extra["retries"] != nil)
+        #expect(m.extra[.violations] == 0)
+        #expect(m.extra[.retries] != nil)
     }
 
     @Test("the workload's stress configuration: no churn, no oracle, no latencies, a few pages per subscription")

@@ -82,7 +82,7 @@ struct TreeBenchTests {
         for m in output.measurements {
             #expect(m.workload == .tree && [.nanosecondsPerOperation, .cpuNanosecondsPerOperation].contains(m.metric) && m.threads == 1 && !m.oversubscribed)
             #expect(m.value.isFinite && m.value > 0, "\(m)")
-            let (low, high) = (try #require(m.extra["min"]), try #require(m.extra["max"]))
+            let (low, high) = (try #require(m.extra[.min]), try #require(m.extra[.max]))
             #expect(low <= m.value && m.value <= high, "\(m)")
             guard m.metric == .cpuNanosecondsPerOperation else { continue }
             let wall = try #require(output.measurements.first {
@@ -92,7 +92,7 @@ struct TreeBenchTests {
             // common window closed, which in these short debug points (and
             // under AddressSanitizer, 803 ns against a wall-clock max of 756
             // ns was seen) can put it a little above the wall-clock figure.
-            #expect(m.value <= (wall.extra["max"] ?? 0) * 1.5, "CPU time within wall-clock time: \(m) \(wall)")
+            #expect(m.value <= (wall.extra[.max] ?? 0) * 1.5, "CPU time within wall-clock time: \(m) \(wall)")
         }
 
         let report = BenchReport(environment: BenchReportTests.environment(cores: 2),
@@ -163,7 +163,7 @@ struct TreeBenchTests {
         options.workloads = [.tree]
         options.quick = true
         let quick = BenchSuite.items(options)
-        #expect(quick.map(\.kind) == [.tree])
+        #expect(quick.map(\.workload) == [.tree])
         #expect(quick[0].plan.seconds < 60, "\(quick[0].plan.seconds)")
         options.quick = false
         #expect(BenchSuite.items(options)[0].plan.seconds < 120)

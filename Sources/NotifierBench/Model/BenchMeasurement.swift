@@ -26,9 +26,9 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
     public var metric: BenchMetric
     /// The measured value.
     public var value: Double
-    /// Secondary figures of the same run (`retries`, `p99-ns`,
-    /// `normalized-scalability`, ...), keyed by name.
-    public var extra: [String: Double]
+    /// Secondary figures of the same run (``BenchExtra/retries``,
+    /// ``BenchExtra/nanosecondsP99``, ...); JSON keys them by name.
+    public var extra: [BenchExtra: Double]
     /// Whether the point ran more worker threads (`threads`; helpers are not
     /// counted) than the CPUs the run may use: its figure measures time
     /// sharing, and no target reads it.
@@ -41,7 +41,7 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
     /// Creates a measurement.
     public init(workload: BenchWorkload, parameters: BenchParameters, strategy: BenchSide,
                 mirrorProtocol: MirrorProtocol? = nil, threads: Int, metric: BenchMetric, value: Double,
-                extra: [String: Double] = [:], oversubscribed: Bool = false) {
+                extra: [BenchExtra: Double] = [:], oversubscribed: Bool = false) {
         self.workload = workload
         self.parameters = parameters
         self.strategy = strategy
@@ -54,3 +54,26 @@ public struct BenchMeasurement: Codable, Sendable, Hashable {
     }
 }
 
+
+extension BenchMeasurement {
+    /// Decodes a measurement as the synthesized decoder would (fields in
+    /// declaration order), except that an extra this notifier-bench does not
+    /// know is a `dataCorrupted` error that names it.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let workload = try c.decode(BenchWorkload.self, forKey: .workload)
+        let parameters = try c.decode(BenchParameters.self, forKey: .parameters)
+        let strategy = try c.decode(BenchSide.self, forKey: .strategy)
+        let mirrorProtocol = try c.decodeIfPresent(MirrorProtocol.self, forKey: .mirrorProtocol)
+        let threads = try c.decode(Int.self, forKey: .threads)
+        let metric = try c.decode(BenchMetric.self, forKey: .metric)
+        let value = try c.decode(Double.self, forKey: .value)
+        var extra: [BenchExtra: Double] = [:]
+        for (name, figure) in try c.decode([String: Double].self, forKey: .extra) {
+            extra[try BenchExtra.named(name, codingPath: c.codingPath + [CodingKeys.extra])] = figure
+        }
+        self.init(workload: workload, parameters: parameters, strategy: strategy, mirrorProtocol: mirrorProtocol,
+                  threads: threads, metric: metric, value: value, extra: extra,
+                  oversubscribed: try c.decode(Bool.self, forKey: .oversubscribed))
+    }
+}

@@ -1,40 +1,6 @@
 import IntervalNotifier
 import NotifierStress
 
-/// The workload a figure belongs to: the suite's workloads
-/// (``BenchWorkloadKind``) and `fault-path-harness`, the fault-path points the
-/// stress harness's faulters drive (odp and hmm). Cases are in report order
-/// (tables, plots): ``Comparable`` follows it.
-public enum BenchWorkload: String, Codable, Sendable, Hashable, CaseIterable, Comparable {
-    /// ``ReadPrimitiveWorkload``: `readBegin` + `readRetry` pairs.
-    case readPrimitive = "read-primitive"
-    /// ``FaultLoopWorkload``: the bare fault path with the `seq` protocol.
-    case faultPath = "fault-path"
-    /// ``FaultPathWorkload``: the fault path driven by the stress harness (odp, hmm).
-    case faultPathHarness = "fault-path-harness"
-    /// ``LookupWorkload``: tree lookups, with and without a writer.
-    case lookup
-    /// ``StormWorkload``: invalidations hitting many subscriptions.
-    case storm
-    /// ``ChurnWorkload``: inserts and removes during invalidations.
-    case churn
-    /// ``MixedWorkload``: lookups and updates in a given proportion.
-    case mixed
-    /// ``MemoryWorkload``: bytes per subscription.
-    case memory
-    /// ``InsertRemoveWorkload``: insert + remove pairs.
-    case insertRemove = "insert-remove"
-    /// ``TreeWorkload``: the engine's tree against a C red-black tree.
-    case tree
-    /// ``CacheWorkload``: the registration cache against UCX.
-    case cache
-
-    /// Whether `lhs` comes before `rhs` in the report.
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.order < rhs.order }
-
-    private var order: Int { Self.allCases.firstIndex(of: self)! }
-}
-
 /// What a figure measures. Cases are in report order: throughput, costs, memory.
 public enum BenchMetric: String, Codable, Sendable, Hashable, CaseIterable, Comparable {
     /// Aggregate operations per second of all worker threads over one common window.

@@ -156,7 +156,7 @@ enum ReportFiles {
 /// Measurements as CSV (RFC 4180 quoting, `\n` line ends): one row per
 /// measurement in run order; the fixed columns (`variant` is
 /// ``BenchParameters/label``, `mirrorProtocol` `-` where none applies), then one `extra:NAME` column
-/// per extra name found in any measurement (sorted), empty where absent.
+/// per extra found in any measurement (in ``BenchExtra`` order: by name), empty where absent.
 enum MeasurementCSV {
     /// The fixed columns, in order.
     static let fixedColumns = ["workload", "variant", "strategy", "mirrorProtocol", "threads", "metric", "value",
@@ -165,7 +165,7 @@ enum MeasurementCSV {
     /// The CSV text, header first.
     static func encode(_ measurements: [BenchMeasurement]) -> String {
         let extras = Set(measurements.flatMap(\.extra.keys)).sorted()
-        var lines = [(fixedColumns + extras.map { "extra:\($0)" }).map(field).joined(separator: ",")]
+        var lines = [(fixedColumns + extras.map { "extra:\($0.rawValue)" }).map(field).joined(separator: ",")]
         for m in measurements {
             let fixed = [m.workload.rawValue, m.parameters.label, m.strategy.name, m.mirrorProtocol.label, String(m.threads),
                          m.metric.rawValue,

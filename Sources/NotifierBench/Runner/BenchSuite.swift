@@ -1,27 +1,6 @@
 import IntervalNotifier
 import NotifierStress
 
-/// The workloads of `notifier-bench`.
-public enum BenchWorkloadKind: String, Sendable, CaseIterable {
-    case readPrimitive = "read-primitive"
-    case faultPath = "fault-path"
-    case lookup
-    case storm
-    case churn
-    case mixed
-    case memory
-    case insertRemove = "insert-remove"
-    /// The engine's tree against a C red-black tree (single-threaded; see ``TreeWorkload``).
-    case tree
-    /// The registration cache against UCX's `ucs_rcache` (see ``CacheWorkload``).
-    case cache
-
-    /// The order the suite runs them in: `memory` first, while the heap is
-    /// still small (its RSS deltas are then meaningful), then as listed; `cache` last, because UCX's hooks stay in
-    /// the process once loaded.
-    public static let runOrder: [BenchWorkloadKind] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove, .tree, .cache]
-}
-
 /// Everything `notifier-bench` was asked to run.
 public struct BenchOptions: Sendable {
     /// Strategies.
@@ -32,19 +11,19 @@ public struct BenchOptions: Sendable {
     /// behave as memb does and would only lengthen the suite.
     public var strategiesNamed = false
     /// The workloads the bp and mb flavours run in by default.
-    public static let flavourWorkloads: Set<BenchWorkloadKind> = [.readPrimitive, .faultPath, .lookup]
+    public static let flavourWorkloads: Set<BenchWorkload> = [.readPrimitive, .faultPath, .lookup]
     /// The flavours that run only in ``flavourWorkloads`` unless named.
     public static let flavourOnlyStrategies: Set<RegistryStrategy> = [.rcu(.bp), .rcu(.mb)]
 
-    /// The strategies `kind` runs with.
-    public func strategies(for kind: BenchWorkloadKind) -> [RegistryStrategy] {
-        if strategiesNamed || Self.flavourWorkloads.contains(kind) { return strategies }
+    /// The strategies `workload` runs with.
+    public func strategies(for workload: BenchWorkload) -> [RegistryStrategy] {
+        if strategiesNamed || Self.flavourWorkloads.contains(workload) { return strategies }
         return strategies.filter { !Self.flavourOnlyStrategies.contains($0) }
     }
     /// Mirror protocols of the fault-path workload.
     public var protocols: [MirrorProtocol] = MirrorProtocol.allCases
-    /// Workloads (run in ``BenchWorkloadKind/runOrder``).
-    public var workloads: [BenchWorkloadKind] = BenchWorkloadKind.allCases
+    /// Workloads, among ``BenchWorkload/runnable`` (run in ``BenchWorkload/runOrder``).
+    public var workloads: [BenchWorkload] = BenchWorkload.runnable
     /// Thread counts given with `--threads` (nil: the placement's default sweep).
     public var threads: [Int]? = nil
     /// Measured seconds per point (nil: 2, or 0.3 with ``quick``).
@@ -106,22 +85,22 @@ public struct BenchItemOutput: Sendable {
 /// One workload of a suite, with its plan and how to run it.
 public struct BenchSuiteItem: Sendable {
     /// Which workload.
-    public var kind: BenchWorkloadKind
+    public var workload: BenchWorkload
     /// Its points and estimated time.
     public var plan: BenchPlan
     /// Runs it.
     public var run: @Sendable (BenchProgress?) -> BenchItemOutput
 
     /// An item whose workload produces figures only.
-    public init(kind: BenchWorkloadKind, plan: BenchPlan, run: @escaping @Sendable (BenchProgress?) -> [BenchMeasurement]) {
-        self.kind = kind
+    public init(workload: BenchWorkload, plan: BenchPlan, run: @escaping @Sendable (BenchProgress?) -> [BenchMeasurement]) {
+        self.workload = workload
         self.plan = plan
         self.run = { BenchItemOutput(measurements: run($0)) }
     }
 
     /// An item whose workload also takes paired repetitions.
-    public init(kind: BenchWorkloadKind, plan: BenchPlan, runPaired: @escaping @Sendable (BenchProgress?) -> BenchItemOutput) {
-        self.kind = kind
+    public init(workload: BenchWorkload, plan: BenchPlan, runPaired: @escaping @Sendable (BenchProgress?) -> BenchItemOutput) {
+        self.workload = workload
         self.plan = plan
         self.run = runPaired
     }
@@ -129,7 +108,8 @@ public struct BenchSuiteItem: Sendable {
 
 /// The suite: the selected workloads with the parameters the options imply.
 public enum BenchSuite {
-    /// The items to run, in order.
+    /// The items to run, in ``BenchWorkload/runOrder`` (a workload that is not
+    /// ``BenchWorkload/isRunnable`` gives none).
     public static func items(_ options: BenchOptions) -> [BenchSuiteItem] {
         let sweep = options.sweep
         let lookupSweep = sweep.with(threads: options.lookupThreads)
@@ -142,41 +122,43 @@ public enum BenchSuite {
         let placement = options.placement
         let cacheSizes = options.effectiveCacheSizes
         let cacheDuration = min(options.effectiveDuration, 0.3)
-        return BenchWorkloadKind.runOrder.filter(options.workloads.contains).map { kind in
-            let sweep = sweep.with(strategies: options.strategies(for: kind))
-            let lookupSweep = lookupSweep.with(strategies: options.strategies(for: kind))
-            return switch kind {
+        return BenchWorkload.runOrder.filter(options.workloads.contains).compactMap { workload in
+            let sweep = sweep.with(strategies: options.strategies(for: workload))
+            let lookupSweep = lookupSweep.with(strategies: options.strategies(for: workload))
+            return switch workload {
             case .readPrimitive:
-                BenchSuiteItem(kind: kind, plan: ReadPrimitiveWorkload.plan(sweep)) { ReadPrimitiveWorkload.run(sweep, progress: $0) }
+                BenchSuiteItem(workload: workload, plan: ReadPrimitiveWorkload.plan(sweep)) { ReadPrimitiveWorkload.run(sweep, progress: $0) }
             case .faultPath:
-                BenchSuiteItem(kind: kind, plan: FaultPathSuite.plan(sweep, protocols: protocols, includeLarge: large)) {
+                BenchSuiteItem(workload: workload, plan: FaultPathSuite.plan(sweep, protocols: protocols, includeLarge: large)) {
                     FaultPathSuite.run(sweep, protocols: protocols, includeLarge: large, nodes: nodes, progress: $0)
                 }
             case .lookup:
-                BenchSuiteItem(kind: kind, plan: LookupWorkload.plan(lookupSweep, sizes: sizes)) {
+                BenchSuiteItem(workload: workload, plan: LookupWorkload.plan(lookupSweep, sizes: sizes)) {
                     LookupWorkload.run(lookupSweep, sizes: sizes, progress: $0)
                 }
             case .storm:
-                BenchSuiteItem(kind: kind, plan: StormWorkload.plan(sweep)) { StormWorkload.run(sweep, progress: $0) }
+                BenchSuiteItem(workload: workload, plan: StormWorkload.plan(sweep)) { StormWorkload.run(sweep, progress: $0) }
             case .churn:
-                BenchSuiteItem(kind: kind, plan: ChurnWorkload.plan(sweep)) { ChurnWorkload.run(sweep, progress: $0) }
+                BenchSuiteItem(workload: workload, plan: ChurnWorkload.plan(sweep)) { ChurnWorkload.run(sweep, progress: $0) }
             case .mixed:
-                BenchSuiteItem(kind: kind, plan: MixedWorkload.plan(sweep)) { MixedWorkload.run(sweep, progress: $0) }
+                BenchSuiteItem(workload: workload, plan: MixedWorkload.plan(sweep)) { MixedWorkload.run(sweep, progress: $0) }
             case .memory:
-                BenchSuiteItem(kind: kind, plan: MemoryWorkload.plan(strategies: sweep.strategies, size: memorySize)) {
+                BenchSuiteItem(workload: workload, plan: MemoryWorkload.plan(strategies: sweep.strategies, size: memorySize)) {
                     MemoryWorkload.run(strategies: sweep.strategies, size: memorySize, progress: $0)
                 }
             case .insertRemove:
-                BenchSuiteItem(kind: kind, plan: InsertRemoveWorkload.plan(sweep)) { InsertRemoveWorkload.run(sweep, progress: $0) }
+                BenchSuiteItem(workload: workload, plan: InsertRemoveWorkload.plan(sweep)) { InsertRemoveWorkload.run(sweep, progress: $0) }
             case .tree:
-                BenchSuiteItem(kind: kind, plan: TreeWorkload.plan(treeSettings), runPaired: { progress in
+                BenchSuiteItem(workload: workload, plan: TreeWorkload.plan(treeSettings), runPaired: { progress in
                     let output = TreeWorkload.run(treeSettings, placement: placement, progress: progress)
                     return BenchItemOutput(measurements: output.measurements, pairs: output.pairs)
                 })
             case .cache:
-                BenchSuiteItem(kind: kind, plan: CacheWorkload.plan(sizes: cacheSizes, duration: cacheDuration), runPaired: {
+                BenchSuiteItem(workload: workload, plan: CacheWorkload.plan(sizes: cacheSizes, duration: cacheDuration), runPaired: {
                     CacheWorkload.run(sizes: cacheSizes, duration: cacheDuration, placement: placement, progress: $0)
                 })
+            case .faultPathHarness:
+                nil  // runs within fault-path (FaultPathSuite)
             }
         }
     }

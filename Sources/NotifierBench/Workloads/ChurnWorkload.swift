@@ -61,8 +61,8 @@ public enum ChurnWorkload {
                 let after = population.space.statistics
                 let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy), threads: threads,
                                          metric: .opsPerSecond, value: result.aggregateRate,
-                                         extra: ["deferred-inserts": Double(after.deferredInserts - before.deferredInserts),
-                                                 "deferred-removes": Double(after.deferredRemoves - before.deferredRemoves)],
+                                         extra: [.deferredInserts: Double(after.deferredInserts - before.deferredInserts),
+                                                 .deferredRemoves: Double(after.deferredRemoves - before.deferredRemoves)],
                                          oversubscribed: result.oversubscribed)
                 progress?.end(m)
                 measurements.append(m)

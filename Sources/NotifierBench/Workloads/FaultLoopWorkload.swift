@@ -133,7 +133,7 @@ public enum FaultLoopWorkload {
                     let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy),
                                              mirrorProtocol: .seq, threads: threads, metric: .opsPerSecond,
                                              value: result.aggregateRate,
-                                             extra: ["retries": Double(retries), "violations": Double(staleInWindows + fixture.staleEntries())],
+                                             extra: [.retries: Double(retries), .violations: Double(staleInWindows + fixture.staleEntries())],
                                              oversubscribed: result.oversubscribed)
                     progress?.end(m)
                     measurements.append(m)

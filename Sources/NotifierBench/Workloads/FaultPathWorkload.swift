@@ -87,8 +87,8 @@ public enum FaultPathWorkload {
                                 strategy: .registry(parameters.strategy), mirrorProtocol: parameters.mirrorProtocol,
                                 threads: parameters.threads, metric: .opsPerSecond,
                                 value: Double(result.counters.faults) / seconds,
-                                extra: ["retries": Double(result.counters.faultRetries),
-                                        "violations": Double(result.counters.violations)],
+                                extra: [.retries: Double(result.counters.faultRetries),
+                                        .violations: Double(result.counters.violations)],
                                 oversubscribed: parameters.threads > BenchPlacement.discover(nodes: parameters.nodes).cores)
     }
 }

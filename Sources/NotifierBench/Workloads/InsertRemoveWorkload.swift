@@ -27,7 +27,7 @@ public enum InsertRemoveWorkload {
             }
             let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy), threads: 1,
                                      metric: .opsPerSecond, value: result.aggregateRate,
-                                     extra: ["ns/op": result.meanNanosecondsPerOperation],
+                                     extra: [.nanosecondsPerOperation: result.meanNanosecondsPerOperation],
                                      oversubscribed: result.oversubscribed)
             progress?.end(m)
             return m

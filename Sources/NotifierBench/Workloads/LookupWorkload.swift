@@ -94,7 +94,7 @@ public enum LookupWorkload {
                             _ result: BenchRunResult) -> BenchMeasurement {
         BenchMeasurement(workload: name, parameters: parameters, strategy: strategy, threads: threads,
                          metric: .nanosecondsPerOperation, value: result.meanNanosecondsPerOperation,
-                         extra: ["ops/s": result.aggregateRate], oversubscribed: result.oversubscribed)
+                         extra: [.opsPerSecond: result.aggregateRate], oversubscribed: result.oversubscribed)
     }
 
     @inline(never)

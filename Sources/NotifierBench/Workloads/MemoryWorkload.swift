@@ -42,7 +42,7 @@ public enum MemoryWorkload {
             benchSettleMemory()
             let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy), threads: 1,
                                      metric: .bytesPerSubscription, value: Double(after - before) / Double(size),
-                                     extra: ["rss-bytes": Double(after)])
+                                     extra: [.residentBytes: Double(after)])
             progress?.end(m)
             return m
         }

@@ -68,7 +68,7 @@ public enum MixedWorkload {
                 if let base = row.min(by: { $0.threads < $1.threads }), base.value > 0 {
                     let perThread = base.value / Double(base.threads)
                     for i in row.indices {
-                        row[i].extra["normalized-scalability"] = row[i].value / (Double(row[i].threads) * perThread)
+                        row[i].extra[.normalizedScalability] = row[i].value / (Double(row[i].threads) * perThread)
                     }
                 }
                 measurements += row

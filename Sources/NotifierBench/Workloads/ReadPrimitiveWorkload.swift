@@ -31,7 +31,7 @@ public enum ReadPrimitiveWorkload {
                                    duration: sweep.duration)
                 let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy),
                                          threads: threads, metric: .opsPerSecond, value: result.aggregateRate,
-                                         extra: ["ns/op": result.meanNanosecondsPerOperation],
+                                         extra: [.nanosecondsPerOperation: result.meanNanosecondsPerOperation],
                                          oversubscribed: result.oversubscribed)
                 progress?.end(m)
                 measurements.append(m)

@@ -66,8 +66,8 @@ public enum StormWorkload {
                     let samples = result.allSamples.sorted()
                     let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .registry(strategy), threads: threads,
                                              metric: .opsPerSecond, value: result.aggregateRate,
-                                             extra: ["ns-p50": benchPercentile(samples, 0.50),
-                                                     "ns-p99": benchPercentile(samples, 0.99)],
+                                             extra: [.nanosecondsP50: benchPercentile(samples, 0.50),
+                                                     .nanosecondsP99: benchPercentile(samples, 0.99)],
                                              oversubscribed: result.oversubscribed)
                     progress?.end(m)
                     measurements.append(m)

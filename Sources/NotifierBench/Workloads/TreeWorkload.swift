@@ -183,8 +183,8 @@ public enum TreeWorkload {
         let median = sorted.isEmpty ? 0
             : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
         return BenchMeasurement(workload: name, parameters: parameters, strategy: strategy, threads: 1, metric: metric,
-                                value: median, extra: ["min": sorted.first ?? 0, "max": sorted.last ?? 0,
-                                                       "ops/s": median > 0 ? 1e9 / median : 0])
+                                value: median, extra: [.min: sorted.first ?? 0, .max: sorted.last ?? 0,
+                                                       .opsPerSecond: median > 0 ? 1e9 / median : 0])
     }
 
     /// What one repetition of one side cost per operation.
@@ -241,12 +241,12 @@ public enum TreeWorkload {
                 memory = [
                     BenchMeasurement(workload: TreeWorkload.name, parameters: parameters, strategy: TreeWorkload.engineSide,
                                      threads: 1, metric: .bytesPerInterval, value: engineNodes / Double(size),
-                                     extra: ["rss-bytes/interval": Double(engineBytes) / Double(size),
-                                             "node-bytes": Double(BenchmarkTree.nodeBytes)]),
+                                     extra: [.residentBytesPerInterval: Double(engineBytes) / Double(size),
+                                             .nodeBytes: Double(BenchmarkTree.nodeBytes)]),
                     BenchMeasurement(workload: TreeWorkload.name, parameters: parameters, strategy: TreeWorkload.baselineSide,
                                      threads: 1, metric: .bytesPerInterval, value: Double(CBaselineTree.nodeBytes),
-                                     extra: ["rss-bytes/interval": Double(baselineBytes) / Double(size),
-                                             "node-bytes": Double(CBaselineTree.nodeBytes)]),
+                                     extra: [.residentBytesPerInterval: Double(baselineBytes) / Double(size),
+                                             .nodeBytes: Double(CBaselineTree.nodeBytes)]),
                 ]
             }
         }
