@@ -32,7 +32,7 @@ struct IntervalTreeOrderingTests {
     /// walk reach it) finds `entry`.
     static func stabFinds(_ tree: RCUIntervalTree, start: UInt64, last: UInt64, value: UInt) -> Bool {
         var found = false
-        RCU.read {
+        _ = RCU.read {
             tree.snapshot().forEachContaining(last) { hit in
                 if hit.start == start && hit.last == last && hit.value == value { found = true; return false }
                 return true
