@@ -235,6 +235,25 @@ struct BenchReportTests {
             == "median 1.00 (min 0.90, max 1.10, 3 pairs; point: threads=1 size=1000 writer=no)")
     }
 
+    @Test("read-primitive-scaling shows the machine's own scaling (load-loop pairs) and is judged on its own pairs")
+    func scalingMachineCeiling() throws {
+        let run = Self.smallMachineRun() + [
+            m(.readPrimitive, BenchParameters(), .loadLoop, 1, .opsPerSecond, 1e9),
+            m(.readPrimitive, BenchParameters(), .loadLoop, 2, .opsPerSecond, 1.8e9),
+        ]
+        let requests = BenchReport.pairRequests(measurements: run, cores: 2)
+        #expect(Array(requests.map(\.target).prefix(2)) == ["read-primitive-scaling", "read-primitive-scaling (machine ceiling)"])
+        let ceiling = try #require(requests.first { $0.target == "read-primitive-scaling (machine ceiling)" })
+        #expect(ceiling.numerator == PairedSide(strategy: .loadLoop, threads: 2))
+        #expect(ceiling.denominator == PairedSide(strategy: .loadLoop, threads: 1) && ceiling.scale == 2)
+        let target = try #require(Self.target(Self.paired(cores: 2, run).targets(), "read-primitive-scaling"))
+        #expect(target.measured == 0.95 && target.status == .pass)
+        #expect(target.detail.contains("the machine itself, load-loop at 2 threads / (2 × at 1 thread), paired: median 0.90"))
+        // Without load-loop figures there is no ceiling to run or print.
+        let plain = BenchReport.pairRequests(measurements: Self.smallMachineRun(), cores: 2)
+        #expect(!plain.contains { $0.target.hasSuffix("(machine ceiling)") })
+    }
+
     @Test("ratio targets use the median of their pairs; without pairs they are not measured")
     func pairedTargets() throws {
         let run = Self.smallMachineRun()

@@ -53,7 +53,8 @@ struct BenchWorkloadTests {
 
     @Test func readPrimitive() {
         let m = measured { ReadPrimitiveWorkload.run($0) }
-        check(m, workload: .readPrimitive, variants: ["pairs"], strategies: names, threads: [1, 2],
+        // The strategies, and the machine's own load loop at the same thread counts.
+        check(m, workload: .readPrimitive, variants: ["pairs"], strategies: names + [.loadLoop], threads: [1, 2],
               metric: .opsPerSecond, extras: [.nanosecondsPerOperation])
     }
 

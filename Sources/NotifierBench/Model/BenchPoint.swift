@@ -30,6 +30,11 @@ public enum BenchSide: Sendable, Hashable, Comparable, CustomStringConvertible {
     case registry(RegistryStrategy)
     /// `lookup`: the same tree walked with no synchronisation at all.
     case unsynchronized
+    /// `read-primitive`: the read side's loads without the engine: each thread
+    /// loads from a cache line of its own, nothing shared, nothing stored. How
+    /// the machine's throughput of such code grows with threads (what the
+    /// vCPUs of a shared host deliver to it), measured beside the read side.
+    case loadLoop
     /// `tree`: the C augmented red-black tree (``CBaselineTree``).
     case cRedBlackTree
     /// `cache`: munmap of a page nothing registered.
@@ -50,13 +55,14 @@ public enum BenchSide: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Every side in report order: the reference `rcu` first, the library's
     /// strategies, the baselines, then the cache's sides by name.
     public static let all: [BenchSide] = RegistryStrategy.allCases.map(BenchSide.registry)
-        + [.unsynchronized, .cRedBlackTree, .munmap, .notifier, .notifierChurn, .notifierUffd, .ucx, .ucxChurn, .uffdFloor]
+        + [.unsynchronized, .loadLoop, .cRedBlackTree, .munmap, .notifier, .notifierChurn, .notifierUffd, .ucx, .ucxChurn, .uffdFloor]
 
     /// The name in tables, CSV and JSON: ``RegistryStrategy/name``, `unsynchronized`, `c-rbtree`, `notifier-uffd`, ...
     public var name: String {
         switch self {
         case .registry(let strategy): strategy.name
         case .unsynchronized: "unsynchronized"
+        case .loadLoop: "load-loop"
         case .cRedBlackTree: "c-rbtree"
         case .munmap: "munmap"
         case .notifier: "notifier"

@@ -78,8 +78,34 @@ struct TargetEvaluator {
             return notMeasured(name, goal, 0.9, .atLeast, "x", "the machine has 1 online core: nothing to scale to")
         }
         let cores = self.cores
-        return scaling(name: name, goal: goal, query: Query(workload: .readPrimitive, metric: .opsPerSecond),
-                       strategy: .reference, factor: 0.9) { counts in counts.filter { $0 > 1 && $0 <= cores }.max() }
+        let query = Query(workload: .readPrimitive, metric: .opsPerSecond)
+        var target = scaling(name: name, goal: goal, query: query, strategy: .reference, factor: 0.9) { counts in
+            counts.filter { $0 > 1 && $0 <= cores }.max()
+        }
+        if let ceiling = machineCeiling(of: name, query: query) { target.detail += "; " + ceiling }
+        return target
+    }
+
+    /// The machine's own scaling at the point of the scaling target `name`
+    /// (the last pair request made): the load loop (``BenchSide/loadLoop``)
+    /// at the same thread counts, in paired repetitions of its own. A target
+    /// can reach at most this; nil when the run has no such figures.
+    private mutating func machineCeiling(of name: String, query: Query) -> String? {
+        guard let request = requests.last, request.target == name, request.numerator.threads > 1 else { return nil }
+        let threads = request.numerator.threads
+        for series in series(query) where series.parameters == request.parameters {
+            guard value(query, series, .loadLoop, threads: 1) != nil,
+                  value(query, series, .loadLoop, threads: threads) != nil else { continue }
+            let ceiling = PairRequest(target: "\(name) (machine ceiling)", workload: query.workload,
+                                      parameters: series.parameters, metric: query.metric,
+                                      numerator: PairedSide(strategy: .loadLoop, threads: threads),
+                                      denominator: PairedSide(strategy: .loadLoop, threads: 1), scale: Double(threads))
+            requests.append(ceiling)
+            guard let stats = pairs.first(where: { $0.request == ceiling })?.statistics else { return nil }
+            return "the machine itself, load-loop at \(threads) threads / (\(threads) × at 1 thread), paired: "
+                + stats.summary(point: ceiling.pointDescription)
+        }
+        return nil
     }
 
     /// `lookup`, ns/op, writer=no, 1 thread: rcu ≤ 1.2 × unsynchronized, one target per size.

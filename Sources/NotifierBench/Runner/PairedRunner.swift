@@ -59,6 +59,12 @@ public enum PairedRunner {
         let strategy = side.strategy.strategy
         switch request.workload {
         case ReadPrimitiveWorkload.name:
+            if side.strategy == .loadLoop {
+                return PairedFixture(measure: {
+                    ReadPrimitiveWorkload.loadLoopPoint(threads: side.threads, placement: placement,
+                                                        duration: seconds).aggregateRate
+                })
+            }
             guard let strategy else { return nil }
             let population = ReadPrimitiveWorkload.population(strategy: strategy, threads: side.threads)
             return PairedFixture(measure: {

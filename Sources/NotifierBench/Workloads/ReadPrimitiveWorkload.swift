@@ -1,3 +1,4 @@
+import CNotifierCore
 import IntervalNotifier
 
 /// `read-primitive`: the cost of the collision-retry read side alone. Each
@@ -6,7 +7,12 @@ import IntervalNotifier
 /// in the loop; the sequences are summed and kept alive so the loop stays.
 ///
 /// Measurements: parameters `pairs`, metric `ops/s` (pairs per second, all threads
-/// together), extra `ns/op` (mean nanoseconds per pair on one thread).
+/// together), extra `ns/op` (mean nanoseconds per pair on one thread). The side
+/// ``BenchSide/loadLoop`` (same parameters and metric) measures the machine
+/// instead: per operation the loads of a `readBegin` + `readRetry` pair and
+/// their compares, from a line of the thread's own, so its scaling with
+/// threads is what the machine gives code of this kind when nothing is
+/// shared: the ceiling of `read-primitive-scaling` in the same run.
 public enum ReadPrimitiveWorkload {
     /// The workload's name in measurements.
     public static let name = BenchWorkload.readPrimitive
@@ -15,7 +21,7 @@ public enum ReadPrimitiveWorkload {
 
     /// Points and time of ``run(_:progress:)``.
     public static func plan(_ sweep: BenchSweep) -> BenchPlan {
-        .points(sweep.strategies.count * sweep.threads.count, duration: sweep.duration)
+        .points((sweep.strategies.count + 1) * sweep.threads.count, duration: sweep.duration)
     }
 
     /// Runs every strategy of `sweep` at every thread count.
@@ -38,7 +44,57 @@ public enum ReadPrimitiveWorkload {
             }
             population.removeAll()
         }
+        for threads in sweep.threads {
+            progress?.begin(workload: name, parameters: parameters, strategy: BenchSide.loadLoop.name, threads: threads)
+            let result = loadLoopPoint(threads: threads, placement: sweep.placement, duration: sweep.duration)
+            let m = BenchMeasurement(workload: name, parameters: parameters, strategy: .loadLoop,
+                                     threads: threads, metric: .opsPerSecond, value: result.aggregateRate,
+                                     extra: [.nanosecondsPerOperation: result.meanNanosecondsPerOperation],
+                                     oversubscribed: result.oversubscribed)
+            progress?.end(m)
+            measurements.append(m)
+        }
         return measurements
+    }
+
+    /// One run of `threads` load loops (the sweep's point and one side of a
+    /// paired repetition).
+    static func loadLoopPoint(threads: Int, placement: BenchPlacement, duration: Double) -> BenchRunResult {
+        BenchRunner.run(placement: placement, duration: duration, workers: threads) { worker in
+            loadLoop(worker: worker)
+        }
+    }
+
+    /// The loads of a lock-free `readBegin` + `readRetry` pair (the kind byte
+    /// and the global sequence of the registry, the sequence twice, a
+    /// thread-local word; see ``readLoop(_:strategy:worker:)``) with their
+    /// compares, from one cache line that only this thread touches.
+    @inline(never)
+    static func loadLoop(worker: BenchWorker) -> BenchThreadOutput {
+        let line = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        defer { line.deallocate() }
+        let words = line.initializeMemory(as: UInt64.self, repeating: 0, count: 8)
+        words[0] = 4
+        words[1] = 3
+        worker.waitForStart()
+        var operations: UInt64 = 0
+        var sum: UInt64 = 0
+        var odd: UInt64 = 0
+        while worker.isRunning {
+            for _ in 0..<batch {
+                // Relaxed atomic loads, so that the compiler loads every time.
+                let kind = cnp_load_relaxed_u64(words)
+                let observed = cnp_load_relaxed_u64(words + 1)
+                let global = cnp_load_relaxed_u64(words + 2)
+                let local = cnp_load_relaxed_u64(words + 3)
+                if _slowPath(kind != 4 || global == observed || local != 0) { odd &+= 1 }
+                if cnp_load_relaxed_u64(words + 1) != observed { odd &+= 1 }
+                sum &+= observed
+            }
+            operations &+= UInt64(batch)
+        }
+        benchBlackHole(sum &+ odd)
+        return BenchThreadOutput(operations: operations)
     }
 
     /// An address space of `strategy` with one disjoint subscription per thread, 1 MiB apart.
