@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// `Mutex` sleeps in an uninstrumented futex path, so TSan does not see the
 /// order that an unlock and the next lock give, and reports the value it guards
-/// as a race: 13 reports in the full suite on 2026-12-01, every one on state
+/// as a race: 12 reports in the full suite on 2026-12-01, every one on state
 /// that only `withLock` touched. The library's own `Mutex` registry lock is
 /// annotated the same way (`MutexRegistryLock`); the hooks are empty unless
 /// built with `-DCURCU_TSAN_ANNOTATIONS=1`.
