@@ -18,6 +18,17 @@
         self.value = value
     }
 
+    /// An entry read back from a tree node, whose `start <= last` was checked
+    /// when it was inserted: the read side's form, without the check, whose
+    /// trap message made the optimizer outline the whole initializer (a call
+    /// per lookup, on every cache hit and invalidation walk).
+    @inlinable @inline(__always)
+    package init(storedStart start: UInt64, last: UInt64, value: UInt) {
+        self.start = start
+        self.last = last
+        self.value = value
+    }
+
     /// Whether `[start, last]` overlaps `[queryStart, queryLast]`.
     @inlinable
     package func overlaps(start queryStart: UInt64, last queryLast: UInt64) -> Bool {

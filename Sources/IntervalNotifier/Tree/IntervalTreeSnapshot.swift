@@ -25,7 +25,8 @@
     @inlinable
     package func firstOverlapping(start: UInt64, last: UInt64) -> IntervalTreeEntry? {
         guard let root, let (leaf, index) = Self.firstHit(root, start: start, last: last) else { return nil }
-        return IntervalTreeEntry(start: leaf.starts[index], last: leaf.lasts[index], value: UInt(truncatingIfNeeded: leaf.slots[index]))
+        return IntervalTreeEntry(storedStart: leaf.starts[index], last: leaf.lasts[index],
+                                 value: UInt(truncatingIfNeeded: leaf.slots[index]))
     }
 
     /// The leaf and index of the lowest entry below `node` overlapping
@@ -81,7 +82,7 @@
             while index < count && starts[index] <= last {
                 if lasts[index] >= start {
                     let entry = IntervalTreeEntry(
-                        start: starts[index], last: lasts[index], value: UInt(truncatingIfNeeded: slots[index]))
+                        storedStart: starts[index], last: lasts[index], value: UInt(truncatingIfNeeded: slots[index]))
                     guard try body(entry) else { return false }
                 }
                 index &+= 1
