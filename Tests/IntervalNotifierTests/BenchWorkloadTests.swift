@@ -124,9 +124,11 @@ struct BenchWorkloadTests {
     /// Honest rates: at 16 threads on 2 CPUs the aggregate is total operations
     /// over one common window, so it cannot exceed about 2 × the 1-thread figure
     /// (checked by hand: summing per-thread rates instead fails this test), and
-    /// the point is marked oversubscribed. The 1-thread figure is the best of
-    /// three runs, so that load from other tests does not make 16 threads look
-    /// faster than two CPUs allow.
+    /// the point is marked oversubscribed. The two points alternate, three
+    /// times, and the lowest of the three ratios is checked: other suites run
+    /// in parallel, and under their load 16 threads win a larger share of the
+    /// CPUs than one does (a pair measured entirely under a sanitizer's load
+    /// once gave 5.0x); a pair from a quieter moment shows the true ratio.
     @Test("read-primitive: 16 threads on 2 CPUs stay below 4 × 1 thread, marked oversubscribed")
     func honestOversubscribedRate() throws {
         let placement = BenchPlacement(cpus: Array(BenchPlacement.discover().cpus.prefix(2)))
@@ -134,13 +136,14 @@ struct BenchWorkloadTests {
             let sweep = BenchSweep(strategies: [.rcu(.memb)], threads: [threads], duration: 0.2, placement: placement)
             return try #require(ReadPrimitiveWorkload.run(sweep).first)
         }
-        let one = try (0..<3).map { _ in try point(1) }
-        let many = try point(16)
-        let best = one.map(\.value).max() ?? 0
-        #expect(one.allSatisfy { !$0.oversubscribed })
-        #expect(many.oversubscribed)
-        #expect(best > 0 && many.value > 0)
-        #expect(many.value < 4 * best, "16 threads: \(many.value) ops/s, 1 thread: \(best) ops/s")
+        var ratios: [Double] = []
+        for _ in 0..<3 {
+            let one = try point(1), many = try point(16)
+            #expect(!one.oversubscribed && many.oversubscribed)
+            #expect(one.value > 0 && many.value > 0)
+            ratios.append(many.value / one.value)
+        }
+        #expect(ratios.min()! < 4, "16 threads / 1 thread in three alternated pairs: \(ratios)")
     }
 
     /// The runner's arithmetic: threads that shared CPUs ran in separate slices of
