@@ -165,3 +165,9 @@ func monotonicSeconds() -> Double {
 func sleep(milliseconds: Int) {
     usleep(UInt32(milliseconds * 1000))
 }
+
+// MARK: Sanitizers
+
+/// Whether this test process runs under ThreadSanitizer (its runtime exports
+/// `__tsan_init`): some tests cannot run there, and say so when they skip.
+let runningUnderThreadSanitizer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil

@@ -417,7 +417,7 @@ struct UserfaultfdMonitorTests {
         }
         // ThreadSanitizer's runtime refuses the child's fixed low mappings
         // (32 TiB up, MemoryChurnRun.mapLow: "mmap at bad address", exit 66).
-        if dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil {
+        if runningUnderThreadSanitizer {
             print("skipping concurrentChurnOracle: under ThreadSanitizer, whose runtime refuses the child's fixed mappings at 32 TiB")
             return
         }
@@ -462,7 +462,7 @@ struct UserfaultfdMonitorTests {
             return
         }
         // ThreadSanitizer's likewise (the child exits with no output).
-        if dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil {
+        if runningUnderThreadSanitizer {
             print("skipping mapCountExhaustion: under ThreadSanitizer, whose runtime cannot run at vm.max_map_count")
             return
         }
