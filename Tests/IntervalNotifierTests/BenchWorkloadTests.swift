@@ -72,7 +72,7 @@ struct BenchWorkloadTests {
         // 8 subscriptions: faults and invalidations collide all the time, so a
         // fault path without its retry is caught here (checked by hand: 20-80
         // stale entries per point when `readRetry` is skipped).
-        for point in FaultLoopWorkload.run(Self.sweep, shapes: [(1, 8), (4, 8)]) {
+        for point in measured({ FaultLoopWorkload.run($0, shapes: [(1, 8), (4, 8)]) }) {
             #expect(point.extra[.violations] == 0, "stale mirror entries: \(point)")
             #expect((point.extra[.retries] ?? 0) > 0 || point.value > 0)
         }
