@@ -39,7 +39,7 @@ public enum BenchWorkload: String, Codable, Sendable, Hashable, CaseIterable, Co
     /// The order the suite runs ``runnable`` in: `memory` first, while the heap is
     /// still small (its RSS deltas are then meaningful), then in report order; `cache` last, because UCX's hooks stay in
     /// the process once loaded.
-    public static let runOrder: [BenchWorkload] = [.memory, .readPrimitive, .faultPath, .lookup, .storm, .churn, .mixed, .insertRemove, .tree, .cache]
+    public static let runOrder: [BenchWorkload] = [.memory] + runnable.filter { $0 != .memory && $0 != .cache } + [.cache]
 
     /// Whether `lhs` comes before `rhs` in the report.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.order < rhs.order }
