@@ -58,6 +58,9 @@ extension RegistrationCache {
             throw .registrationFailed(start: start, length: last - start + 1)
         }
         region.pointee.payload = payload
+        // Relaxed: as `cacheOwner`; a handle reads it only after the acquiring
+        // CAS that saw `ready`, which the releasing publication below orders.
+        subscription.cacheRegistration.store(payload, ordering: .relaxed)
         // Releasing: hitters that see `ready` see the payload. Acquiring: if an
         // invalidation set `invalid` first, we see it.
         let old = subscription.cacheState.bitwiseOr(CacheRegionState.ready | CacheRegionState.referenced | 1,

@@ -282,7 +282,11 @@ public struct RegistrationHandle: ~Copyable, @unchecked Sendable {
     }
 
     /// What the register callback returned for the region.
-    public var registration: UInt { region.pointee.payload }
+    public var registration: UInt {
+        // Relaxed: the acquiring CAS that took this handle saw `ready`, whose
+        // releasing publication came after the registration was stored.
+        subscription._withUnsafeGuaranteedRef { $0.cacheRegistration.load(ordering: .relaxed) }
+    }
     /// First address of the registered region (the requested start, aligned down).
     public var start: UInt64 { region.pointee.start }
     /// Bytes in the registered region (covers the requested range).
