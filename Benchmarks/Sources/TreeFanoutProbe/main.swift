@@ -50,14 +50,18 @@ nonisolated func dependentBinarySearches(_ starts: UnsafeBufferPointer<UInt64>, 
 /// `n` update pairs: remove a random live entry, insert a new random one in its place.
 @inline(never)
 nonisolated func updatePairs(_ tree: BenchmarkTree, _ live: UnsafeMutableBufferPointer<BenchmarkTree.Entry>,
-                             _ n: Int, _ rng: inout Xorshift64, _ value: inout UInt) {
+                             _ n: Int, _ rng: inout Xorshift64, _ value: inout UInt, overlapped: Bool = false) {
     for _ in 0..<n {
         let index = Int(rng.next() % UInt64(live.count))
-        guard tree.remove(live[index]) else { fatalError("live entry missing") }
         let (start, last) = WorkloadL.bounds(&rng)
         let entry = BenchmarkTree.Entry(start: start, last: last, value: value)
         value &+= 1
-        tree.insert(entry)
+        if overlapped {
+            guard tree.remove(live[index], thenInsert: entry) else { fatalError("live entry missing") }
+        } else {
+            guard tree.remove(live[index]) else { fatalError("live entry missing") }
+            tree.insert(entry)
+        }
         live[index] = entry
     }
 }
@@ -95,7 +99,7 @@ nonisolated func run() {
     starts.sort()
     var value = UInt(size)
     var treeLookup: [Double] = [], referenceLookup: [Double] = [], ratioLookup: [Double] = []
-    var treeUpdate: [Double] = [], ratioUpdate: [Double] = []
+    var treeUpdate: [Double] = [], ratioUpdate: [Double] = [], overlappedUpdate: [Double] = []
     var sink: UInt64 = 0
     let retiredBefore = tree.memoryStatistics.retiredNodes
     var queryRNG = Xorshift64(seed: 0xFEED)
@@ -112,6 +116,9 @@ nonisolated func run() {
         t0 = nowNanoseconds()
         updatePairs(tree, live, updates, &rng, &value)
         let u = Double(nowNanoseconds() - t0) / Double(updates)
+        t0 = nowNanoseconds()
+        updatePairs(tree, live, updates, &rng, &value, overlapped: true)
+        overlappedUpdate.append(Double(nowNanoseconds() - t0) / Double(updates))
         treeLookup.append(a)
         referenceLookup.append(b)
         ratioLookup.append(a / b)
@@ -124,8 +131,10 @@ nonisolated func run() {
     print("  binary search reference        ns  \(summary(referenceLookup))")
     print("  first hit / reference              \(summary(ratioLookup))")
     print("  update pair                    ns  \(summary(treeUpdate))")
+    print("  update pair, overlapped     ns  \(summary(overlappedUpdate))")
+    print("  overlapped / plain                 \(summary(zip(overlappedUpdate, treeUpdate).map { $0 / $1 }))")
     print("  update pair / reference            \(summary(ratioUpdate))")
-    let copies = Double(statistics.retiredNodes - retiredBefore) / Double(repetitions * updates)
+    let copies = Double(statistics.retiredNodes - retiredBefore) / Double(2 * repetitions * updates)
     print("  nodes copied per update pair       \(summary([copies]))")
     print("  nodes allocated \(statistics.allocatedNodes), bytes per interval \(statistics.allocatedNodes * BenchmarkTree.nodeBytes / size), height \(statistics.height) (sink \(sink & 1))")
 }

@@ -113,12 +113,16 @@ extension SubscriptionRegistry {
         // releases of the empty buffer, measured in EngineBenchmarks).
         guard !state.deferred.isEmpty else { return }
         let batched = state.deferred.count > 1 && tree.beginBatchSerialized()
-        for subscription in state.deferred {
+        let deferred = state.deferred
+        for (index, subscription) in deferred.enumerated() {
+            // The next change's path is walked beside this one's and prefetched
+            // (its current entry: the one an insert adds or a remove or move takes out).
+            let next = index + 1 < deferred.count ? deferred[index + 1].treeEntry : nil
             switch subscription.state {
             case .pendingInsert:
-                tree.insertSerialized(subscription.treeEntry)
+                tree.insertSerialized(subscription.treeEntry, prefetchingPathOf: next)
             case .pendingRemove:
-                _ = tree.removeSerialized(subscription.treeEntry)
+                _ = tree.removeSerialized(subscription.treeEntry, prefetchingPathOf: next)
             case .pendingUpdate:
                 let target = subscription.pendingRange!
                 moveInTree(subscription, start: target.start, last: target.last)

@@ -90,6 +90,13 @@ public final class BenchmarkTree: @unchecked Sendable {
     @discardableResult
     public func remove(_ entry: Entry) -> Bool { tree.remove(entry.treeEntry) }
 
+    /// Removes one entry equal to `old`, then inserts `new`: two updates, each
+    /// published on its own, the remove's descent walking the insert's path
+    /// beside its own so that their misses overlap. Returns false (and
+    /// inserts nothing) if no entry equals `old`.
+    @discardableResult
+    public func remove(_ old: Entry, thenInsert new: Entry) -> Bool { tree.remove(old.treeEntry, thenInsert: new.treeEntry) }
+
     /// Number of entries.
     public var count: Int { tree.count }
 

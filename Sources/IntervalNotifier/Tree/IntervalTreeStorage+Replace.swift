@@ -5,11 +5,25 @@ extension IntervalTreeStorage {
     /// Without the writer lock: the caller serialises all writers.
     /// - Returns: false (and changes nothing) if no entry equals `old`.
     /// - Complexity: O(log_B n): both updates copy their paths to the root, and
-    ///   the root is published once.
+    ///   the root is published once. The remove's descent prefetches the
+    ///   insert's path.
     package func replaceSerialized(_ old: IntervalTreeEntry, with new: IntervalTreeEntry) -> Bool {
         let opened = beginBatchSerialized()
         defer { if opened { endBatchSerialized() } }
-        guard removeSerialized(old) else { return false }
+        guard removeSerialized(old, prefetchingPathOf: new) else { return false }
+        insertSerialized(new)
+        return true
+    }
+
+    /// Removes one entry equal to `old` and publishes that, then inserts `new`
+    /// and publishes that: two updates, exactly as ``removeSerialized(_:prefetchingPathOf:)``
+    /// and ``insertSerialized(_:prefetchingPathOf:)`` one after the other (a
+    /// reader in between sees neither entry), except that the remove's
+    /// descent walks `new`'s path beside its own, so that the insert finds its
+    /// nodes in cache. The caller serialises all writers.
+    /// - Returns: false (and inserts nothing) if no entry equals `old`.
+    package func removeThenInsertSerialized(_ old: IntervalTreeEntry, _ new: IntervalTreeEntry) -> Bool {
+        guard removeSerialized(old, prefetchingPathOf: new) else { return false }
         insertSerialized(new)
         return true
     }

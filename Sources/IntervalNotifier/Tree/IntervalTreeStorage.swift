@@ -102,17 +102,21 @@ package final class IntervalTreeStorage: @unchecked Sendable {
     /// Inserts `entry` (duplicates allowed); the caller serialises all writers.
     /// - Complexity: O(log_B n); copies one leaf, plus its ancestors only when
     ///   their keys change or a node splits.
-    package func insertSerialized(_ entry: IntervalTreeEntry) {
+    ///
+    /// With `next`, the descent also walks the path of the caller's next
+    /// update, `next`, and prefetches it: that update's descent then finds
+    /// its nodes in cache instead of waiting for one miss per level.
+    package func insertSerialized(_ entry: IntervalTreeEntry, prefetchingPathOf next: IntervalTreeEntry? = nil) {
         let w = writer
-        if w.pointee.insert(entry) { publishRoot() }
+        if w.pointee.insert(entry, prefetchingPathOf: next) { publishRoot() }
         finishUpdate()
     }
 
     /// Removes one entry equal to `entry`; returns false if there is none. The
-    /// caller serialises all writers.
+    /// caller serialises all writers. `next`: as for ``insertSerialized(_:prefetchingPathOf:)``.
     /// - Complexity: O(log n).
-    package func removeSerialized(_ entry: IntervalTreeEntry) -> Bool {
-        guard let rootChanged = writer.pointee.remove(entry) else { return false }
+    package func removeSerialized(_ entry: IntervalTreeEntry, prefetchingPathOf next: IntervalTreeEntry? = nil) -> Bool {
+        guard let rootChanged = writer.pointee.remove(entry, prefetchingPathOf: next) else { return false }
         if rootChanged { publishRoot() }
         finishUpdate()
         return true

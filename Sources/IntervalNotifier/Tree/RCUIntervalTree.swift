@@ -105,6 +105,18 @@ package final class RCUIntervalTree: @unchecked Sendable {
         writerLock.withLock { storage.removeSerialized(entry) }
     }
 
+    /// Removes one entry equal to `old`, then inserts `new`: two updates, each
+    /// published on its own (a reader between them sees neither entry), as
+    /// ``remove(_:)`` then ``insert(_:)`` under one hold of the writer lock;
+    /// the remove's descent walks the insert's path beside its own, so the two
+    /// descents' misses overlap (see `IntervalTreeWriter.descend(to:prefetchingPathOf:)`).
+    /// - Returns: false (and inserts nothing) if no entry equals `old`.
+    /// - Complexity: O(log_B n).
+    @discardableResult
+    package func remove(_ old: IntervalTreeEntry, thenInsert new: IntervalTreeEntry) -> Bool {
+        writerLock.withLock { storage.removeThenInsertSerialized(old, new) }
+    }
+
     // MARK: Reclamation and checks
 
     /// Memory statistics of a tree.

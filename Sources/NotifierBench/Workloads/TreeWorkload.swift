@@ -20,8 +20,11 @@ import NotifierHarness
 /// - `count-all`: count every interval containing a point (independent points);
 /// - `update-pair`: remove a random existing interval and insert a new random
 ///   one; the engine's tree through its RCU update path (writer lock, path
-///   copy, retired nodes freed by `call_rcu` on the callback thread), the C tree
-///   in place (erase and reinsert the same node).
+///   copy, retired nodes freed by `call_rcu` on the callback thread) with
+///   `remove(_:thenInsert:)`: two updates, each published on its own, whose
+///   descents overlap (the remove's walks the insert's path beside its own,
+///   prefetching it); the C tree in place (erase the node it is handed,
+///   which walks no tree, and reinsert it).
 ///
 /// The engine's tree is read the way the engine reads it: one RCU read-side
 /// section per query around `snapshot()`; the C tree through a direct call
@@ -425,12 +428,11 @@ enum TreeLoops {
         repeat {
             for _ in 0..<batch {
                 let slot = benchRandom(&rng, below: count)
-                guard tree.remove(entries[slot]) else {
-                    fatalError("tree workload: slot \(slot)'s interval is missing from the engine's tree")
-                }
                 let (start, last) = WorkloadL.bounds(&rng)
                 let entry = BenchmarkTree.Entry(start: start, last: last, value: UInt(slot))
-                tree.insert(entry)
+                guard tree.remove(entries[slot], thenInsert: entry) else {
+                    fatalError("tree workload: slot \(slot)'s interval is missing from the engine's tree")
+                }
                 entries[slot] = entry
             }
             operations &+= UInt64(batch)
