@@ -15,6 +15,11 @@ extension RegistrationCache {
             if let region = try registerRegion(start: start, last: regionLast) {
                 books.pointee.misses += 1
                 add(region)
+                let ring = books.pointee.ring
+                frontIndex.insert(region.pointee.subscription.unsafelyUnwrapped.toOpaqueWord, start: start, last: regionLast,
+                                  regions: ring.count) {
+                    ring.map { ($0.pointee.subscription.unsafelyUnwrapped.toOpaqueWord, $0.pointee.start, $0.pointee.last) }
+                }
                 evictToLimits()
                 return RegistrationHandle(subscription: region.pointee.subscription.unsafelyUnwrapped)
             }
@@ -124,6 +129,9 @@ extension RegistrationCache {
         }
         guard !region.pointee.isRetired, let subscription = region.pointee.subscription?.takeUnretainedValue() else { return }
         region.pointee.isRetired = true
+        // Out of the front index before the put (see `CacheFrontIndex`, "Writers and lifetime").
+        frontIndex.remove(region.pointee.subscription.unsafelyUnwrapped.toOpaqueWord,
+                          start: region.pointee.start, last: region.pointee.last)
         let regionWord = region.contextWord
         do {
             try addressSpace.put(subscription) { _ in CacheRegionPointer(contextWord: regionWord).dropLifetime() }

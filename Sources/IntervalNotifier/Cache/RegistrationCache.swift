@@ -95,6 +95,8 @@ public final class RegistrationCache: @unchecked Sendable {
     let mutex = PThreadMutex()
     /// Regions, the clock hand and counters (mutex).
     let books: UnsafeMutablePointer<CacheBooks>
+    /// Page to region, in front of the tree (hits look there first).
+    let frontIndex: CacheFrontIndex
 
     /// Creates an empty cache on `addressSpace`.
     public init(addressSpace: AddressSpace, limits: Limits = Limits(),
@@ -108,6 +110,7 @@ public final class RegistrationCache: @unchecked Sendable {
         self.register = register
         books = .allocate(capacity: 1)
         books.initialize(to: CacheBooks())
+        frontIndex = CacheFrontIndex(alignment: limits.alignment)
     }
 
     /// Drops every region. Handles still held are a programming error (they
@@ -199,9 +202,18 @@ public final class RegistrationCache: @unchecked Sendable {
         // cache or the subscription around it (two more atomics per hit, on
         // lines that hitting threads share).
         let owner = ownerWord
+        let table = frontIndex.table, page = address >> frontIndex.pageShift
         let (first, walk) = borrowedRegistry._withUnsafeGuaranteedRef { registry -> (Unmanaged<IntervalSubscription>?, Bool) in
             let token = registry.enterLookup()
             defer { registry.exitLookup(token) }
+            // The front index first: one slot instead of the tree's levels.
+            let word = table.load(page: page)
+            if word != 0 {
+                let candidate = Unmanaged<IntervalSubscription>.fromOpaque(UnsafeRawPointer(bitPattern: word).unsafelyUnwrapped)
+                if Self.covers(candidate, address: address, last: last), Self.acquire(candidate, owner: owner) {
+                    return (candidate, false)
+                }
+            }
             guard let entry = registry.tree.snapshot().firstOverlapping(start: address, last: address) else { return (nil, false) }
             let subscription = IntervalSubscription.unmanaged(treeValue: entry.value)
             // The entry's bounds are its region's: a cache never updates the
@@ -225,6 +237,18 @@ public final class RegistrationCache: @unchecked Sendable {
     /// covers the range). Call it inside a lookup: the subscription is freed
     /// only after it left the tree, a grace period passed and its region
     /// (which holds a reference on it) was freed.
+    /// Whether the region of `subscription` (a cache's: its bounds never
+    /// change) covers `[address, last]`.
+    @inline(__always)
+    static func covers(_ subscription: Unmanaged<IntervalSubscription>, address: UInt64, last: UInt64) -> Bool {
+        subscription._withUnsafeGuaranteedRef { subscription in
+            // Relaxed: written before the subscription was published, never
+            // again for a cache's subscription; the front index slot's
+            // acquiring load ordered them.
+            subscription.rangeStart.load(ordering: .relaxed) <= address && last <= subscription.rangeLast.load(ordering: .relaxed)
+        }
+    }
+
     @inline(__always)
     static func acquire(_ subscription: Unmanaged<IntervalSubscription>, owner: UInt) -> Bool {
         subscription._withUnsafeGuaranteedRef { subscription in

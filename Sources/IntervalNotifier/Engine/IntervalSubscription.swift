@@ -78,18 +78,24 @@ public final class IntervalSubscription: @unchecked Sendable {
     /// dependent cache miss fewer per hit at a million regions).
     package let cacheRegistration = Atomic<UInt>(0)
 
+    /// The range `[rangeStart, rangeLast]`, written under the registry lock (a
+    /// seqlock: `rangeVersion` is odd while a write is in progress), read by
+    /// anyone without a lock; see ``bounds``. Declared right after the cache's
+    /// words (the class keeps declaration order), so that a registration
+    /// cache's hit through its front index finds the bounds it checks on the
+    /// line of the state word it swaps (a cache never moves its subscriptions,
+    /// so it reads them without the seqlock).
+    let rangeStart: Atomic<UInt64>
+    /// See `rangeStart`.
+    let rangeLast: Atomic<UInt64>
+    /// See `rangeStart`.
+    let rangeVersion = Atomic<UInt64>(0)
+
     /// The kernel's `invalidate_seq`: odd while registered, ``SubscriptionRegistry/unregisteredSequence``
     /// (even) once removed or detached, so that ``readBegin()`` leaves its fast
     /// path. Written by the registry under its lock (insert, update, unlink) and
     /// by ``setSequence(_:)`` under the user lock.
     @usableFromInline let sequence: Atomic<UInt64>
-
-    /// The range `[rangeStart, rangeLast]`, written under the registry lock (a
-    /// seqlock: `rangeVersion` is odd while a write is in progress), read by
-    /// anyone without a lock; see ``bounds``.
-    let rangeVersion = Atomic<UInt64>(0)
-    let rangeStart: Atomic<UInt64>
-    let rangeLast: Atomic<UInt64>
 
     // State below is protected by the registry's lock.
     /// Where the subscription is in its life.
