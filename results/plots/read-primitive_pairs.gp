@@ -16,4 +16,5 @@ plot 'read-primitive_pairs.dat' index 0 using 1:2 with linespoints lw 2 pt 7 lc 
      '' index 3 using 1:2 with linespoints lw 2 pt 7 lc rgb '#8c564b' title 'rcu-mb', \
      '' index 4 using 1:2 with linespoints lw 2 pt 7 lc rgb '#2ca02c' title 'kernel', \
      '' index 5 using 1:2 with linespoints lw 2 pt 7 lc rgb '#ff7f0e' title 'rwlock', \
-     '' index 6 using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'mutex'
+     '' index 6 using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'mutex', \
+     '' index 7 using 1:2 with linespoints lw 2 pt 7 title 'load-loop'
