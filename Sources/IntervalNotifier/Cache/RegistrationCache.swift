@@ -10,11 +10,13 @@ import Synchronization
 /// ``AddressSpace/invalidateRangeStart(_:)`` calls, a memory monitor) reaches
 /// the cache.
 ///
-/// - **Hit**: an RCU lookup in the engine's tree, then one CAS on the region's
-///   state word that takes a reference only if the region is registered and
-///   not invalid. The word lives in the region's subscription, which the
-///   lookup lands on, so a hit loads nothing beyond the tree and that one
-///   object. No lock, no allocation, no reference counting. The CAS is the
+/// - **Hit**: inside an RCU read section, one slot of the front index (page
+///   to region; the engine's tree when that slot names no region covering the
+///   request), then one CAS on the region's state word that takes a reference
+///   only if the region is registered and not invalid. The word lives in the
+///   region's subscription, which the lookup lands on, so a hit loads nothing
+///   beyond the slot (or the tree) and that one object. No lock, no
+///   allocation, no reference counting. The CAS is the
 ///   sequence check: an invalidation stores the window's sequence
 ///   (``IntervalSubscription/setSequence(_:)``) and sets the region's `invalid`
 ///   bit in the same word, so a hit either counted itself in before the
@@ -152,8 +154,11 @@ public final class RegistrationCache: @unchecked Sendable {
     ///   ``NotifierError/calledFromInvalidateCallback(operation:)`` and
     ///   ``NotifierError/calledInsideOwnWindow(operation:)`` (a miss that would
     ///   wait for an invalidation window the caller itself holds open).
-    /// - Complexity: a hit is O(log n) with no lock, no allocation and no
-    ///   reference counting; a miss adds the register callback and an insert.
+    /// - Complexity: a hit is O(1) through the front index (O(log n) through
+    ///   the tree when the index does not name a covering region), with no
+    ///   lock, no allocation and no reference counting; a miss adds the
+    ///   register callback, an insert and, now and then, the growth of the
+    ///   front index.
     public func get(address: UInt64, length: UInt64) throws(NotifierError) -> RegistrationHandle {
         guard length > 0 else { throw .emptyRange(start: address) }
         let (last, overflow) = address.addingReportingOverflow(length - 1)
@@ -189,12 +194,13 @@ public final class RegistrationCache: @unchecked Sendable {
 
     /// The hit path: the subscription of a valid region of this cache that
     /// covers `[address, last]`, with a reference taken, or nil. First the
-    /// lowest region containing `address` (the tree's iterative descent: with
-    /// regions that do not overlap, the only candidate); only if that one does
-    /// not do, a walk over every region containing `address`.
+    /// region the front index names for `address`'s page; if that one does not
+    /// do, the lowest region containing `address` (the tree's iterative
+    /// descent: with regions that do not overlap, the only candidate); only if
+    /// that one does not do either, a walk over every region containing `address`.
     ///
-    /// Loads: the tree's nodes, then the subscription the leaf entry names
-    /// (owner and state words, one line); never the region itself.
+    /// Loads: one front index slot, then the subscription it names (owner,
+    /// state and bounds, usually one line); never the region itself.
     @inline(__always)
     func hit(address: UInt64, last: UInt64) -> Unmanaged<IntervalSubscription>? {
         // No object reference is alive across the CAS and the closures capture
@@ -232,11 +238,6 @@ public final class RegistrationCache: @unchecked Sendable {
         return found
     }
 
-    /// Takes a reference on the region of `subscription` if it belongs to the
-    /// cache `owner` and is registered and valid (the caller checked that it
-    /// covers the range). Call it inside a lookup: the subscription is freed
-    /// only after it left the tree, a grace period passed and its region
-    /// (which holds a reference on it) was freed.
     /// Whether the region of `subscription` (a cache's: its bounds never
     /// change) covers `[address, last]`.
     @inline(__always)
@@ -249,6 +250,11 @@ public final class RegistrationCache: @unchecked Sendable {
         }
     }
 
+    /// Takes a reference on the region of `subscription` if it belongs to the
+    /// cache `owner` and is registered and valid (the caller checked that it
+    /// covers the range). Call it inside a lookup: the subscription is freed
+    /// only after it left the tree (and the front index), a grace period
+    /// passed and its region (which holds a reference on it) was freed.
     @inline(__always)
     static func acquire(_ subscription: Unmanaged<IntervalSubscription>, owner: UInt) -> Bool {
         subscription._withUnsafeGuaranteedRef { subscription in
