@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 @testable import IntervalNotifier
 import NotifierHarness
@@ -78,6 +80,62 @@ struct CacheFrontIndexTests {
         let starts = cache.mutex.withLock { cache.books.pointee.ring.map { $0.pointee.start } }
         for start in starts.prefix(100) { cache.put(try cache.get(address: start, length: 1)) }
         #expect(cache.statistics.misses == misses)
+    }
+
+    @Test("under every strategy, gets racing evictions and invalidations never hold a deregistered registration",
+          .timeLimit(.minutes(2)), arguments: RegistryStrategy.allCases)
+    func hitsRacingRetirement(strategy: RegistryStrategy) throws {
+        // Two getters over 64 pages with room for 12 regions: most gets miss
+        // and evict, so subscriptions named by front index slots are retired,
+        // put and freed all the time while the other getter reads slots (a
+        // slot read after its subscription was freed is a use after free, which
+        // AddressSanitizer reports in CI's run of this test).
+        let space = AddressSpace(strategy: strategy)
+        let registrar = FakeRegistrar()
+        let cache = registrar.makeCache(space, limits: .init(maxRegions: 12))
+        let stop = Atomic<Bool>(false)
+        let gets = Atomic<Int>(0)
+        let violations = TestMutex<[String]>([])
+        let getters = (0..<2).map { seed in
+            JoinableThread {
+                var rng = Xorshift64(seed: UInt64(seed) &+ 0x5EED)
+                while !stop.load(ordering: .relaxed) {
+                    let page = rng.below(64)
+                    guard let handle = try? cache.get(address: page * Self.page + rng.below(Self.page), length: 1) else { continue }
+                    let id = handle.registration
+                    // Held: neither deregistered nor another page's registration.
+                    let (region, deregistered) = registrar.books.withLock { ($0.regions[id], $0.deregistered[id] ?? 0) }
+                    if deregistered != 0 || region?.start != page * Self.page {
+                        violations.withLock { $0.append("a get of page \(page) holds registration \(id) of \(String(describing: region)), deregistered \(deregistered) time(s)") }
+                    }
+                    cache.put(handle)
+                    gets.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        let invalidator = JoinableThread {
+            var rng = Xorshift64(seed: 0xDEAD)
+            while !stop.load(ordering: .relaxed) {
+                let first = rng.below(64)
+                let covered = range(first * Self.page, (first + 1 + rng.below(4)) * Self.page, blockable: rng.chance(50))
+                guard (try? space.invalidateRangeStart(covered)) != nil else { continue }
+                try? space.invalidateRangeEnd(covered)
+                usleep(200)
+            }
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while gets.load(ordering: .relaxed) < 20_000 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        stop.store(true, ordering: .relaxed)
+        #expect(getters.allSatisfy { $0.join() } && invalidator.join())
+        let found = violations.withLock { $0 }
+        #expect(found.count == 0, "\(found.count) violations, the first: \(found.prefix(3))")
+        #expect(gets.load(ordering: .relaxed) >= 1000, "too few gets to mean anything: \(gets.load(ordering: .relaxed))")
+        #expect(cache.statistics.evictions > 100, "evictions: \(cache.statistics.evictions)")
+        cache.purge()
+        try space.invalidateRangeStart(range(0, 64 * Self.page))
+        try space.invalidateRangeEnd(range(0, 64 * Self.page))
+        cache.purge()
+        #expect(registrar.wrongDeregistrations.isEmpty, "\(registrar.wrongDeregistrations.prefix(5))")
     }
 
     @Test("growth keeps every region, and empties the table it replaces")
