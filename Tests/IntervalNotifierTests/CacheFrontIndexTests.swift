@@ -24,7 +24,7 @@ struct CacheFrontIndexTests {
         // Sized for 1 000 regions (2 048 slots), so that these pages' slots do
         // not collide (the hash is fixed: this holds for every run).
         for region in [small, large] {
-            index.insert(region.subscription, start: region.start, last: region.last, regions: 1000) { [small, large] }
+            index.insert(region.subscription, start: region.start, last: region.last, entries: 1000) { [small, large] }
         }
         #expect(index.table.slotCount == 2048)
         let table = index.table
@@ -38,9 +38,9 @@ struct CacheFrontIndexTests {
     func removal() {
         let index = CacheFrontIndex(alignment: Self.page)
         let first = Self.region(7), second = (subscription: UInt(0xBEEF0), start: first.start, last: first.last)
-        index.insert(first.subscription, start: first.start, last: first.last, regions: 1) { [first] }
+        index.insert(first.subscription, start: first.start, last: first.last, entries: 1) { [first] }
         // A second region over the same page takes the slot; removing the first leaves it.
-        index.insert(second.subscription, start: second.start, last: second.last, regions: 2) { [first, second] }
+        index.insert(second.subscription, start: second.start, last: second.last, entries: 2) { [first, second] }
         index.remove(first.subscription, start: first.start, last: first.last)
         #expect(index.table.load(page: first.start / Self.page) == second.subscription)
         index.remove(second.subscription, start: second.start, last: second.last)
@@ -59,6 +59,11 @@ struct CacheFrontIndexTests {
                 var stale = 0
                 cache.frontIndex.table.forEachEntry { if !onBooks.contains($0) { stale += 1 } }
                 #expect(stale == 0, "step \(step): \(stale) slots name regions no longer on the books")
+                // The count the table's growth follows: every page entered by a region on the books.
+                let entered = cache.books.pointee.ring.reduce(0) {
+                    $0 + cache.frontIndex.pagesEntered(start: $1.pointee.start, last: $1.pointee.last)
+                }
+                #expect(cache.books.pointee.frontIndexEntries == entered, "step \(step)")
             }
         }
         for step in 0..<20_000 {
@@ -80,6 +85,8 @@ struct CacheFrontIndexTests {
         let starts = cache.mutex.withLock { cache.books.pointee.ring.map { $0.pointee.start } }
         for start in starts.prefix(100) { cache.put(try cache.get(address: start, length: 1)) }
         #expect(cache.statistics.misses == misses)
+        cache.purge()
+        #expect(cache.mutex.withLock { cache.books.pointee.frontIndexEntries } == 0)
     }
 
     @Test("under every strategy, gets racing evictions and invalidations never hold a deregistered registration",
@@ -138,6 +145,25 @@ struct CacheFrontIndexTests {
         #expect(registrar.wrongDeregistrations.isEmpty, "\(registrar.wrongDeregistrations.prefix(5))")
     }
 
+    @Test("a region enters at most 16 pages, and the growth follows the pages entered")
+    func growthFollowsPages() {
+        let index = CacheFrontIndex(alignment: Self.page)
+        #expect(index.pagesEntered(start: 0, last: Self.page - 1) == 1)
+        #expect(index.pagesEntered(start: Self.page, last: 3 * Self.page - 1) == 2)
+        #expect(index.pagesEntered(start: 0, last: 40 * Self.page - 1) == 16)
+        #expect(index.pagesEntered(start: 0, last: UInt64.max) == 16)
+        // 100 regions of 16 pages: 1 600 entries, so at least 3 200 slots.
+        var regions: [(subscription: UInt, start: UInt64, last: UInt64)] = []
+        var entries = 0
+        for number in 0..<100 as Range<UInt64> {
+            let region = Self.region(number, pages: 16, stride: 32)
+            regions.append(region)
+            entries += index.pagesEntered(start: region.start, last: region.last)
+            index.insert(region.subscription, start: region.start, last: region.last, entries: entries) { regions }
+        }
+        #expect(index.table.slotCount >= 3200)
+    }
+
     @Test("growth keeps every region, and empties the table it replaces")
     func growth() {
         let index = CacheFrontIndex(alignment: Self.page)
@@ -147,7 +173,7 @@ struct CacheFrontIndexTests {
         for number in 0..<5000 as Range<UInt64> {
             let region = Self.region(number, stride: 3)
             regions.append(region)
-            index.insert(region.subscription, start: region.start, last: region.last, regions: regions.count) { regions }
+            index.insert(region.subscription, start: region.start, last: region.last, entries: regions.count) { regions }
         }
         let table = index.table
         #expect(table.slotCount >= 2 * regions.count)

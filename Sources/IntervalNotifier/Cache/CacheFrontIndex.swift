@@ -32,8 +32,9 @@ import Synchronization
 /// is alive until the hit's section ends, as one read from the tree is.
 ///
 /// ## Growth
-/// The table starts small and doubles when the cache's regions pass half its
-/// slots (up to ``maximumSlotCount``). A table that is replaced is emptied
+/// The table starts small and doubles when the pages entered (a region's
+/// first ``maximumPagesIndexed`` pages each) pass half its slots (up to
+/// ``maximumSlotCount``). A table that is replaced is emptied
 /// first and kept, empty, until the cache is destroyed: a hit that loaded its
 /// address before the switch finds nothing there and falls back to the tree,
 /// and no slot of an old table can name a subscription that is put later.
@@ -81,14 +82,15 @@ struct CacheFrontIndex: ~Copyable {
 
     /// Enters `subscription`'s region `[start, last]` (published and valid)
     /// into the slots of its first pages, replacing what they held; grows the
-    /// table first if `regions` (the cache's count, this one included) passes
+    /// table first if `entries` (the pages of every region entered, this one's
+    /// included; see ``pagesEntered(start:last:)``) passes
     /// half of its slots.
-    func insert(_ subscription: UInt, start: UInt64, last: UInt64, regions: Int,
+    func insert(_ subscription: UInt, start: UInt64, last: UInt64, entries: Int,
                 allRegions: () -> [(subscription: UInt, start: UInt64, last: UInt64)]) {
         // Relaxed: only the mutex holder stores it.
         var table = CacheFrontIndexTable(address: current.load(ordering: .relaxed))
-        if regions > table.slotCount / 2 && table.slotCount < Self.maximumSlotCount {
-            table = grow(from: table, regions: regions, allRegions())
+        if entries > table.slotCount / 2 && table.slotCount < Self.maximumSlotCount {
+            table = grow(from: table, entries: entries, allRegions())
         }
         forEachPage(start: start, last: last) { table.store(subscription, page: $0) }
     }
@@ -103,6 +105,11 @@ struct CacheFrontIndex: ~Copyable {
         }
     }
 
+    /// The pages of `[start, last]` that ``insert(_:start:last:entries:allRegions:)`` enters.
+    func pagesEntered(start: UInt64, last: UInt64) -> Int {
+        Int(truncatingIfNeeded: min((last >> pageShift) &- (start >> pageShift), Self.maximumPagesIndexed - 1) &+ 1)
+    }
+
     @inline(__always)
     private func forEachPage(start: UInt64, last: UInt64, _ body: (UInt64) -> Void) {
         let first = start >> pageShift
@@ -115,9 +122,9 @@ struct CacheFrontIndex: ~Copyable {
         }
     }
 
-    /// Replaces `table` by one with room for twice `regions`, filled from
-    /// `regions`; empties the old one and links it from the new one.
-    private func grow(from table: CacheFrontIndexTable, regions count: Int,
+    /// Replaces `table` by one with twice `entries` slots or more, filled
+    /// from `regions`; empties the old one and links it from the new one.
+    private func grow(from table: CacheFrontIndexTable, entries count: Int,
                                _ regions: [(subscription: UInt, start: UInt64, last: UInt64)]) -> CacheFrontIndexTable {
         var slots = table.slotCount
         while slots / 2 < count && slots < Self.maximumSlotCount { slots *= 2 }

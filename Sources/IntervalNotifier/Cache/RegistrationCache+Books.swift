@@ -16,8 +16,9 @@ extension RegistrationCache {
                 books.pointee.misses += 1
                 add(region)
                 let ring = books.pointee.ring
+                books.pointee.frontIndexEntries += frontIndex.pagesEntered(start: start, last: regionLast)
                 frontIndex.insert(region.pointee.subscription.unsafelyUnwrapped.toOpaqueWord, start: start, last: regionLast,
-                                  regions: ring.count) {
+                                  entries: books.pointee.frontIndexEntries) {
                     ring.map { ($0.pointee.subscription.unsafelyUnwrapped.toOpaqueWord, $0.pointee.start, $0.pointee.last) }
                 }
                 evictToLimits()
@@ -126,6 +127,8 @@ extension RegistrationCache {
             }
             region.pointee.slot = -1
             books.pointee.bytes -= region.pointee.byteCount
+            // On the books means entered in the front index (taken out below).
+            books.pointee.frontIndexEntries -= frontIndex.pagesEntered(start: region.pointee.start, last: region.pointee.last)
         }
         guard !region.pointee.isRetired, let subscription = region.pointee.subscription?.takeUnretainedValue() else { return }
         region.pointee.isRetired = true

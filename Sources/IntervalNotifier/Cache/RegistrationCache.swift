@@ -353,4 +353,6 @@ struct CacheBooks {
     var misses = 0
     var evictions = 0
     var registrationRetries = 0
+    /// Pages the regions on the books have in the front index (its growth follows them).
+    var frontIndexEntries = 0
 }
