@@ -55,7 +55,7 @@ struct CacheFrontIndexTests {
         var rng = Xorshift64(seed: 0xF_0E1D_0001)
         func checkIndex(_ step: Int) {
             cache.mutex.withLock {
-                let onBooks = Set(cache.books.pointee.ring.map { $0.pointee.subscription.unsafelyUnwrapped.toOpaqueWord })
+                let onBooks = Set(cache.books.pointee.ring.map { $0.pointee.subscriptionWord })
                 var stale = 0
                 cache.frontIndex.table.forEachEntry { if !onBooks.contains($0) { stale += 1 } }
                 #expect(stale == 0, "step \(step): \(stale) slots name regions no longer on the books")

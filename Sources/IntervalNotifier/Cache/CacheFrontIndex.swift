@@ -83,8 +83,7 @@ struct CacheFrontIndex: ~Copyable {
     /// Enters `subscription`'s region `[start, last]` (published and valid)
     /// into the slots of its first pages, replacing what they held; grows the
     /// table first if `entries` (the pages of every region entered, this one's
-    /// included; see ``pagesEntered(start:last:)``) passes
-    /// half of its slots.
+    /// included; see ``pagesEntered(start:last:)``) passes half of its slots.
     func insert(_ subscription: UInt, start: UInt64, last: UInt64, entries: Int,
                 allRegions: () -> [(subscription: UInt, start: UInt64, last: UInt64)]) {
         // Relaxed: only the mutex holder stores it.
@@ -113,19 +112,13 @@ struct CacheFrontIndex: ~Copyable {
     @inline(__always)
     private func forEachPage(start: UInt64, last: UInt64, _ body: (UInt64) -> Void) {
         let first = start >> pageShift
-        let end = min(last >> pageShift, first &+ (Self.maximumPagesIndexed - 1))
-        var page = first
-        while true {
-            body(page)
-            if page == end { return }
-            page &+= 1
-        }
+        for offset in 0..<pagesEntered(start: start, last: last) { body(first &+ UInt64(offset)) }
     }
 
     /// Replaces `table` by one with twice `entries` slots or more, filled
     /// from `regions`; empties the old one and links it from the new one.
     private func grow(from table: CacheFrontIndexTable, entries count: Int,
-                               _ regions: [(subscription: UInt, start: UInt64, last: UInt64)]) -> CacheFrontIndexTable {
+                      _ regions: [(subscription: UInt, start: UInt64, last: UInt64)]) -> CacheFrontIndexTable {
         var slots = table.slotCount
         while slots / 2 < count && slots < Self.maximumSlotCount { slots *= 2 }
         let grown = CacheFrontIndexTable.allocate(slotCount: slots, previous: table.address)

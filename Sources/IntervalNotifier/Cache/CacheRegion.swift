@@ -48,6 +48,9 @@ struct CacheRegion: ~Copyable {
 
     /// Its subscription (set: see ``subscription``), for the books' slow paths.
     var entry: IntervalSubscription { subscription.unsafelyUnwrapped.takeUnretainedValue() }
+
+    /// The subscription's address, as the front index holds it.
+    var subscriptionWord: UInt { subscription.unsafelyUnwrapped.toOpaqueWord }
 }
 
 /// The bits of ``IntervalSubscription/cacheState``.

@@ -15,11 +15,10 @@ extension RegistrationCache {
             if let region = try registerRegion(start: start, last: regionLast) {
                 books.pointee.misses += 1
                 add(region)
-                let ring = books.pointee.ring
                 books.pointee.frontIndexEntries += frontIndex.pagesEntered(start: start, last: regionLast)
-                frontIndex.insert(region.pointee.subscription.unsafelyUnwrapped.toOpaqueWord, start: start, last: regionLast,
-                                  entries: books.pointee.frontIndexEntries) {
-                    ring.map { ($0.pointee.subscription.unsafelyUnwrapped.toOpaqueWord, $0.pointee.start, $0.pointee.last) }
+                frontIndex.insert(region.pointee.subscriptionWord, start: start, last: regionLast,
+                                  entries: books.pointee.frontIndexEntries) { [books] in
+                    books.pointee.ring.map { ($0.pointee.subscriptionWord, $0.pointee.start, $0.pointee.last) }
                 }
                 evictToLimits()
                 return RegistrationHandle(subscription: region.pointee.subscription.unsafelyUnwrapped)
@@ -133,8 +132,7 @@ extension RegistrationCache {
         guard !region.pointee.isRetired, let subscription = region.pointee.subscription?.takeUnretainedValue() else { return }
         region.pointee.isRetired = true
         // Out of the front index before the put (see `CacheFrontIndex`, "Writers and lifetime").
-        frontIndex.remove(region.pointee.subscription.unsafelyUnwrapped.toOpaqueWord,
-                          start: region.pointee.start, last: region.pointee.last)
+        frontIndex.remove(region.pointee.subscriptionWord, start: region.pointee.start, last: region.pointee.last)
         let regionWord = region.contextWord
         do {
             try addressSpace.put(subscription) { _ in CacheRegionPointer(contextWord: regionWord).dropLifetime() }

@@ -113,11 +113,11 @@ extension SubscriptionRegistry {
         // releases of the empty buffer, measured in EngineBenchmarks).
         guard !state.deferred.isEmpty else { return }
         let batched = state.deferred.count > 1 && tree.beginBatchSerialized()
-        let deferred = state.deferred
-        for (index, subscription) in deferred.enumerated() {
+        for index in state.deferred.indices {
+            let subscription = state.deferred[index]
             // The next change's path is walked beside this one's and prefetched
             // (its current entry: the one an insert adds or a remove or move takes out).
-            let next = index + 1 < deferred.count ? deferred[index + 1].treeEntry : nil
+            let next = index + 1 < state.deferred.count ? state.deferred[index + 1].treeEntry : nil
             switch subscription.state {
             case .pendingInsert:
                 tree.insertSerialized(subscription.treeEntry, prefetchingPathOf: next)

@@ -10,13 +10,11 @@ extension IntervalTreeStorage {
     package func replaceSerialized(_ old: IntervalTreeEntry, with new: IntervalTreeEntry) -> Bool {
         let opened = beginBatchSerialized()
         defer { if opened { endBatchSerialized() } }
-        guard removeSerialized(old, prefetchingPathOf: new) else { return false }
-        insertSerialized(new)
-        return true
+        return removeThenInsertSerialized(old, new)
     }
 
     /// Removes one entry equal to `old` and publishes that, then inserts `new`
-    /// and publishes that: two updates, exactly as ``removeSerialized(_:prefetchingPathOf:)``
+    /// and publishes that (inside a batch, the batch publishes both): two updates, exactly as ``removeSerialized(_:prefetchingPathOf:)``
     /// and ``insertSerialized(_:prefetchingPathOf:)`` one after the other (a
     /// reader in between sees neither entry), except that the remove's
     /// descent walks `new`'s path beside its own, so that the insert finds its

@@ -66,47 +66,33 @@ extension IntervalTreeWriter {
 
     /// Fills the path from the root down to the leaf where `entry` belongs;
     /// returns the leaf's depth. - Precondition: the tree is not empty.
-    mutating func descend(to entry: IntervalTreeEntry) -> Int {
-        var node = root!
-        var depth = 0
-        while !node.isLeaf {
-            let slot = Self.route(node, entry)
-            pathNodes[depth] = node
-            pathSlots[depth] = slot
-            node = Self.childProtected(node, slot)
-            Self.prefetch(node)
-            depth += 1
-        }
-        pathNodes[depth] = node
-        return depth
-    }
-
-    /// ``descend(to:)`` for `entry`, walking the path of `next` beside it and
-    /// prefetching each of its nodes, for an update of `next` that follows.
     ///
-    /// A descent is a chain of dependent misses, one per level; two descents
-    /// one after the other wait for two chains. Walked level by level in one
-    /// loop, the two chains are independent of each other and the core keeps
-    /// both levels' misses in flight at once, so the second update's descent
-    /// finds its nodes in cache. The update of `entry` may copy or retire
-    /// nodes of `next`'s path before that descent: then it fetches their
-    /// replacements as usual, and only this prefetch was wasted. The walk
-    /// only reads nodes of the tree the writer publishes (it holds the writer
-    /// side; nothing it reads is freed under it). Every leaf is at the same
-    /// depth, so the two walks end together.
-    mutating func descend(to entry: IntervalTreeEntry, prefetchingPathOf next: IntervalTreeEntry) -> Int {
+    /// With `next`, it also walks the path of `next` beside its own and
+    /// prefetches each of its nodes, for an update of `next` that follows. A
+    /// descent is a chain of dependent misses, one per level; two descents one
+    /// after the other wait for two chains. Walked level by level in one loop,
+    /// the two chains are independent of each other and the core keeps both
+    /// levels' misses in flight at once, so the second update's descent finds
+    /// its nodes in cache. The update of `entry` may copy or retire nodes of
+    /// `next`'s path before that descent: then it fetches their replacements
+    /// as usual, and only this prefetch was wasted. The walk only reads nodes
+    /// of the tree the writer publishes (it holds the writer side; nothing it
+    /// reads is freed under it). Every leaf is at the same depth, so the two
+    /// walks end together.
+    mutating func descend(to entry: IntervalTreeEntry, prefetchingPathOf next: IntervalTreeEntry? = nil) -> Int {
         var node = root!
         var shadow = node
         var depth = 0
         while !node.isLeaf {
             let slot = Self.route(node, entry)
-            let shadowSlot = Self.route(shadow, next)
             pathNodes[depth] = node
             pathSlots[depth] = slot
             node = Self.childProtected(node, slot)
-            shadow = Self.childProtected(shadow, shadowSlot)
             Self.prefetch(node)
-            Self.prefetch(shadow)
+            if let next {
+                shadow = Self.childProtected(shadow, Self.route(shadow, next))
+                Self.prefetch(shadow)
+            }
             depth += 1
         }
         pathNodes[depth] = node
@@ -177,7 +163,7 @@ extension IntervalTreeWriter {
     /// Inserts `entry`; returns true if the root changed (the caller publishes it
     /// unless a batch is open).
     /// With `next`, the descent walks `next`'s path beside its own
-    /// (``descend(to:prefetchingPathOf:)``), for the update that follows.
+    /// (see ``descend(to:prefetchingPathOf:)``), for the update that follows.
     mutating func insert(_ entry: IntervalTreeEntry, prefetchingPathOf next: IntervalTreeEntry? = nil) -> Bool {
         count += 1
         guard root != nil else {
@@ -186,7 +172,7 @@ extension IntervalTreeWriter {
             return true
         }
         prefetchNextFreeNode()
-        let depth = if let next { descend(to: entry, prefetchingPathOf: next) } else { descend(to: entry) }
+        let depth = descend(to: entry, prefetchingPathOf: next)
         let leaf = pathNodes[depth]
         let entries = leaf.count
         // After every entry <= `entry`: duplicates keep their insertion order.
@@ -246,12 +232,12 @@ extension IntervalTreeWriter {
 
     /// Removes one entry equal to `entry`; returns nil if there is none (nothing
     /// changed), else whether the root changed. With `next`, the descent walks
-    /// `next`'s path beside its own (``descend(to:prefetchingPathOf:)``), for
+    /// `next`'s path beside its own (see ``descend(to:prefetchingPathOf:)``), for
     /// the update that follows.
     mutating func remove(_ entry: IntervalTreeEntry, prefetchingPathOf next: IntervalTreeEntry? = nil) -> Bool? {
         guard root != nil else { return nil }
         prefetchNextFreeNode()
-        let depth = if let next { descend(to: entry, prefetchingPathOf: next) } else { descend(to: entry) }
+        let depth = descend(to: entry, prefetchingPathOf: next)
         let leaf = pathNodes[depth]
         let entries = leaf.count
         var position = 0
