@@ -24,18 +24,34 @@ struct IntervalTreeWriter {
     /// Whether a batch is open: every update copies its whole path and nothing
     /// is published until the batch ends (one release store for all of it).
     var inBatch = false
-    /// Nodes ready for reuse, linked through `link`.
+    /// Free nodes that are already warm, linked through `link`, handed out
+    /// first: nodes of the current update freed before it was published, nodes
+    /// retired under `.immediate` reclamation, and fresh slab nodes.
     var freeList: IntervalTreeNodePointer?
-    /// Nodes retired by updates but not yet handed to call_rcu.
+    /// Batches back from their grace period whose nodes are being handed out,
+    /// linked through `next`; nodes are taken from the end of the first one's
+    /// array (`reusingNodes`, `reusingCount` left), without touching them.
+    var reusing: UnsafeMutablePointer<IntervalTreeRetiredBatch>?
+    var reusingNodes: UnsafeMutablePointer<IntervalTreeNodePointer>?
+    var reusingCount = 0
+    /// The batch that the current update's replaced nodes are listed in
+    /// (`.rcu` reclamation); queued for its grace period once full.
+    var retiring: UnsafeMutablePointer<IntervalTreeRetiredBatch>?
+    /// Full batches waiting for the end of the update to be queued (a batch
+    /// must not start its grace period before the nodes it lists are unlinked),
+    /// linked through `next`.
+    var retiredFull: UnsafeMutablePointer<IntervalTreeRetiredBatch>?
+    /// Empty batch records, linked through `next`: after the first few batches
+    /// no update allocates.
+    var spareBatches: UnsafeMutablePointer<IntervalTreeRetiredBatch>?
+    /// Nodes replaced by the current update under `.immediate` reclamation,
+    /// linked through `link`: free once the update is published.
     var retiredFirst: IntervalTreeNodePointer?
     var retiredLast: IntervalTreeNodePointer?
-    var retiredCount = 0
-    /// Batch records ready for reuse, linked through `nextSpare` (taken from
-    /// the reclaim queue's spare stack when this list runs out).
-    var spareBatches: UnsafeMutablePointer<IntervalTreeRetiredBatch>?
     /// Nodes ever retired (monotonic).
     var retiredTotal = 0
-    /// Retired nodes accumulated before one call_rcu batch is queued.
+    /// Retired nodes accumulated before one call_rcu batch is queued (the
+    /// capacity of every batch record).
     let batchThreshold: Int
     /// Every slab of nodes ever allocated (freed when the tree is destroyed).
     var slabs: [UnsafeMutableRawPointer] = []
@@ -86,11 +102,14 @@ struct IntervalTreeWriter {
         scratchSlots = .allocate(capacity: scratch)
     }
 
-    /// Frees the path and scratch arrays and the spare batch records (the slabs
+    /// Frees the path and scratch arrays and every batch record (the slabs
     /// are freed by the storage). - Precondition: no batch is in flight.
     func deallocateBuffers() {
         IntervalTreeRetiredBatch.deallocateList(spareBatches)
-        IntervalTreeRetiredBatch.deallocateList(queue.pointee.takeAllSpare())
+        IntervalTreeRetiredBatch.deallocateList(reusing)
+        IntervalTreeRetiredBatch.deallocateList(retiring)
+        IntervalTreeRetiredBatch.deallocateList(retiredFull)
+        IntervalTreeRetiredBatch.deallocateList(queue.pointee.takeAllReusable())
         pathNodes.deallocate()
         pathSlots.deallocate()
         scratchStarts.deallocate()
@@ -103,26 +122,33 @@ struct IntervalTreeWriter {
     /// A private node of the current update at `level`, with no entries.
     @inline(__always)
     mutating func allocateNode(level: Int) -> IntervalTreeNodePointer {
-        if _slowPath(freeList == nil) { refill() }
-        let node = freeList!
-        freeList = node.pointee.link
+        if _slowPath(freeList == nil && reusingCount == 0) { refill() }
+        let node: IntervalTreeNodePointer
+        if let free = freeList {
+            freeList = free.pointee.link
+            node = free
+        } else {
+            reusingCount &-= 1
+            node = reusingNodes![reusingCount]
+        }
         node.pointee = IntervalTreeNode(count: 0, level: Int32(level), generation: generation, link: nil, reserved: 0)
         prefetchNextFreeNode()
         return node
     }
 
-    /// Asks for the cache lines of the two nodes that ``allocateNode(level:)``
-    /// hands out next. Free nodes come back from their grace period cold;
-    /// without the prefetch every copy stalled on their misses (half the
-    /// update's time at 100 000 entries in a profile), and one node ahead was
-    /// not enough at 1 000 (the next update comes before the lines do). Issued
-    /// at every allocation and at the start of every update; reading the next
-    /// node's link is a hit, its lines having been asked for one allocation earlier.
+    /// Asks for the cache lines of the nodes that ``allocateNode(level:)``
+    /// hands out next. Nodes come back from their grace period cold; without
+    /// the prefetch every copy stalled on their misses (half the update's
+    /// time at 100 000 entries in a profile), and one node ahead was not
+    /// enough at 1 000 (the next update comes before the lines do). Issued at
+    /// every allocation and at the start of every update. The addresses come
+    /// from the batch's array, so asking costs no miss (a warm node of the
+    /// free list needs no prefetch).
     @inline(__always)
     func prefetchNextFreeNode() {
-        guard let node = freeList else { return }
-        Self.prefetchForWrite(node)
-        if let following = node.pointee.link { Self.prefetchForWrite(following) }
+        guard freeList == nil, reusingCount > 0, let nodes = reusingNodes else { return }
+        Self.prefetchForWrite(nodes[reusingCount &- 1])
+        if reusingCount > 1 { Self.prefetchForWrite(nodes[reusingCount &- 2]) }
     }
 
     /// Asks for every cache line of `node`, to be written.
@@ -136,12 +162,23 @@ struct IntervalTreeWriter {
         }
     }
 
+    /// Finds free nodes: the next batch back from its grace period (the
+    /// exhausted one's record becomes spare), else a new slab.
     @inline(never)
     mutating func refill() {
-        if let reusable = queue.pointee.takeAllReusable() {
-            freeList = reusable
+        if let exhausted = reusing {
+            reusing = exhausted.pointee.next
+            exhausted.pointee.count = 0
+            exhausted.pointee.next = spareBatches
+            spareBatches = exhausted
+        }
+        if reusing == nil { reusing = queue.pointee.takeAllReusable() }
+        if let batch = reusing {
+            reusingNodes = batch.nodes
+            reusingCount = batch.pointee.count
             return
         }
+        reusingNodes = nil
         let count = min(Self.maximumSlabNodes, max(Self.firstSlabNodes, capacity))
         let nodeBytes = IntervalTreeLayout.nodeBytes
         let slab = UnsafeMutableRawPointer.allocate(byteCount: nodeBytes * count, alignment: 64)
@@ -163,7 +200,8 @@ struct IntervalTreeWriter {
     }
 
     /// Retires a node that readers may still see: it is reused after a grace
-    /// period. A node of the current update was never published: reused at once.
+    /// period (under `.immediate` reclamation, once the update is published).
+    /// A node of the current update was never published: reused at once.
     @inline(__always)
     mutating func retire(_ node: IntervalTreeNodePointer) {
         if node.pointee.generation == generation {
@@ -171,51 +209,80 @@ struct IntervalTreeWriter {
             freeList = node
             return
         }
-        node.pointee.link = nil
-        if let last = retiredLast { last.pointee.link = node } else { retiredFirst = node }
-        retiredLast = node
-        retiredCount += 1
         retiredTotal += 1
+        guard callbackQueue != nil else {
+            node.pointee.link = retiredFirst
+            if retiredFirst == nil { retiredLast = node }
+            retiredFirst = node
+            return
+        }
+        if _slowPath(retiring == nil || retiring!.pointee.count == batchThreshold) { startBatch() }
+        let batch = retiring!
+        batch.nodes[batch.pointee.count] = node
+        batch.pointee.count &+= 1
+    }
+
+    /// Sets a full batch aside for the end of the update, and starts another.
+    @inline(never)
+    mutating func startBatch() {
+        if let full = retiring {
+            full.pointee.next = retiredFull
+            retiredFull = full
+        }
+        if let spare = spareBatches {
+            spareBatches = spare.pointee.next
+            spare.pointee.next = nil
+            retiring = spare
+        } else {
+            retiring = IntervalTreeRetiredBatch.allocate(capacity: batchThreshold, queue: queue)
+        }
     }
 
     /// Ends an update: advances the generation (all its nodes are now published)
-    /// and queues a reclamation batch when enough nodes wait.
+    /// and queues the batches that are full.
     @inline(__always)
     mutating func finishUpdate() {
         generation &+= 1
-        if case .immediate = reclamation {
+        guard callbackQueue != nil else {
             // Readers are locked out: the replaced nodes are free once published.
             if let first = retiredFirst, let last = retiredLast {
                 last.pointee.link = freeList
                 freeList = first
                 retiredFirst = nil
                 retiredLast = nil
-                retiredCount = 0
             }
             return
         }
-        if retiredCount >= batchThreshold { flushRetired() }
+        if let batch = retiring, batch.pointee.count == batchThreshold {
+            batch.pointee.next = retiredFull
+            retiredFull = batch
+            retiring = nil
+        }
+        if _slowPath(retiredFull != nil) { queueFullBatches() }
     }
 
-    /// Hands every retired node to call_rcu as one batch.
+    /// Hands every retired node to call_rcu, the batch being filled too.
     mutating func flushRetired() {
-        guard let callbackQueue else { return }
-        guard let first = retiredFirst, let last = retiredLast else { return }
-        if spareBatches == nil { spareBatches = queue.pointee.takeAllSpare() }
-        let batch: UnsafeMutablePointer<IntervalTreeRetiredBatch>
-        if let spare = spareBatches {
-            spareBatches = spare.pointee.nextSpare
-            spare.pointee = IntervalTreeRetiredBatch(first: first, last: last, count: retiredCount, queue: queue)
-            batch = spare
-        } else {
-            batch = .allocate(capacity: 1)
-            batch.initialize(to: IntervalTreeRetiredBatch(first: first, last: last, count: retiredCount, queue: queue))
+        guard callbackQueue != nil else { return }
+        if let batch = retiring, batch.pointee.count > 0 {
+            batch.pointee.next = retiredFull
+            retiredFull = batch
+            retiring = nil
         }
-        retiredFirst = nil
-        retiredLast = nil
-        retiredCount = 0
-        callbackQueue._withUnsafeGuaranteedRef {
-            $0.enqueue(UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self), intervalTreeReclaimBatch)
+        queueFullBatches()
+    }
+
+    /// Queues each batch set aside for its grace period. Only between updates:
+    /// every node a batch lists is unlinked from the published tree.
+    @inline(never)
+    mutating func queueFullBatches() {
+        guard let callbackQueue else { return }
+        while let batch = retiredFull {
+            retiredFull = batch.pointee.next
+            batch.pointee.next = nil
+            callbackQueue._withUnsafeGuaranteedRef {
+                $0.enqueue(UnsafeMutableRawPointer(batch).assumingMemoryBound(to: rcu_head.self), intervalTreeReclaimBatch)
+            }
         }
     }
 }
