@@ -79,23 +79,43 @@ extension IntervalTreeWriter {
     /// of the tree the writer publishes (it holds the writer side; nothing it
     /// reads is freed under it). Every leaf is at the same depth, so the two
     /// walks end together.
+    ///
+    /// The walk also records the child slot it routed `next` to at each level,
+    /// and the descent of the next update reuses it wherever it reaches the
+    /// same node, instead of routing again: an inner node's starts and count
+    /// never change while it is in the tree, and no node the next descent can
+    /// reach was freed and reused at that address in between (retired nodes
+    /// come back only through a grace period, or, with `.immediate`
+    /// reclamation, at the end of the update, and the next descent allocates
+    /// nothing). Not inside a batch, which rewrites its private nodes in place.
     mutating func descend(to entry: IntervalTreeEntry, prefetchingPathOf next: IntervalTreeEntry? = nil) -> Int {
         var node = root!
         var shadow = node
         var depth = 0
+        // The path the previous descent recorded for this very update.
+        let routed = shadowGeneration == generation && !inBatch && shadowEntry == entry
+        shadowGeneration = 0
         while !node.isLeaf {
-            let slot = Self.route(node, entry)
+            let slot = routed && shadowNodes[depth] == node ? shadowSlots[depth] : Self.route(node, entry)
             pathNodes[depth] = node
             pathSlots[depth] = slot
             node = Self.childProtected(node, slot)
             Self.prefetch(node)
             if let next {
-                shadow = Self.childProtected(shadow, Self.route(shadow, next))
+                let shadowSlot = Self.route(shadow, next)
+                shadowNodes[depth] = shadow
+                shadowSlots[depth] = shadowSlot
+                shadow = Self.childProtected(shadow, shadowSlot)
                 Self.prefetch(shadow)
             }
             depth += 1
         }
         pathNodes[depth] = node
+        if let next, !inBatch {
+            shadowEntry = next
+            // The next update's number: this one's, plus one at its end.
+            shadowGeneration = generation &+ 1
+        }
         return depth
     }
 

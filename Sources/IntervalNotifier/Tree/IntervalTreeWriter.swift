@@ -65,6 +65,14 @@ struct IntervalTreeWriter {
     /// The root-to-leaf path of the update in progress: nodes and child slots.
     let pathNodes: UnsafeMutablePointer<IntervalTreeNodePointer>
     let pathSlots: UnsafeMutablePointer<Int>
+    /// The path that the last descent walked beside its own for the writer's
+    /// next update (`descend(to:prefetchingPathOf:)`): nodes and the child
+    /// slots routed there, for `shadowEntry`, valid for the descent of update
+    /// `shadowGeneration` (0: none).
+    let shadowNodes: UnsafeMutablePointer<IntervalTreeNodePointer>
+    let shadowSlots: UnsafeMutablePointer<Int>
+    var shadowEntry = IntervalTreeEntry(storedStart: 0, last: 0, value: 0)
+    var shadowGeneration: UInt64 = 0
     /// Scratch arrays (two nodes' worth) in which a changed node's words are
     /// gathered before they are written into fresh nodes.
     let scratchStarts: UnsafeMutablePointer<UInt64>
@@ -96,6 +104,8 @@ struct IntervalTreeWriter {
         }
         pathNodes = .allocate(capacity: Self.maximumDepth)
         pathSlots = .allocate(capacity: Self.maximumDepth)
+        shadowNodes = .allocate(capacity: Self.maximumDepth)
+        shadowSlots = .allocate(capacity: Self.maximumDepth)
         let scratch = 2 * IntervalTreeLayout.fanout + 2
         scratchStarts = .allocate(capacity: scratch)
         scratchLasts = .allocate(capacity: scratch)
@@ -112,6 +122,8 @@ struct IntervalTreeWriter {
         IntervalTreeRetiredBatch.deallocateList(queue.pointee.takeAllReusable())
         pathNodes.deallocate()
         pathSlots.deallocate()
+        shadowNodes.deallocate()
+        shadowSlots.deallocate()
         scratchStarts.deallocate()
         scratchLasts.deallocate()
         scratchSlots.deallocate()
