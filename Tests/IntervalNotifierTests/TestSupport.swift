@@ -171,3 +171,7 @@ func sleep(milliseconds: Int) {
 /// Whether this test process runs under ThreadSanitizer (its runtime exports
 /// `__tsan_init`): some tests cannot run there, and say so when they skip.
 let runningUnderThreadSanitizer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil
+
+/// Whether this test process runs under AddressSanitizer (its runtime exports
+/// `__asan_init`).
+let runningUnderAddressSanitizer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil
