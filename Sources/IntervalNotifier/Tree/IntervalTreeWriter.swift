@@ -30,9 +30,8 @@ struct IntervalTreeWriter {
     var freeList: IntervalTreeNodePointer?
     /// Batches back from their grace period whose nodes are being handed out,
     /// linked through `next`; nodes are taken from the end of the first one's
-    /// array (`reusingNodes`, `reusingCount` left), without touching them.
+    /// array (`reusingCount` of them left), without touching them.
     var reusing: UnsafeMutablePointer<IntervalTreeRetiredBatch>?
-    var reusingNodes: UnsafeMutablePointer<IntervalTreeNodePointer>?
     var reusingCount = 0
     /// The batch that the current update's replaced nodes are listed in
     /// (`.rcu` reclamation); queued for its grace period once full.
@@ -141,7 +140,7 @@ struct IntervalTreeWriter {
             node = free
         } else {
             reusingCount &-= 1
-            node = reusingNodes![reusingCount]
+            node = reusing.unsafelyUnwrapped.nodes[reusingCount]
         }
         node.pointee = IntervalTreeNode(count: 0, level: Int32(level), generation: generation, link: nil, reserved: 0)
         prefetchNextFreeNode()
@@ -158,7 +157,8 @@ struct IntervalTreeWriter {
     /// free list needs no prefetch).
     @inline(__always)
     func prefetchNextFreeNode() {
-        guard freeList == nil, reusingCount > 0, let nodes = reusingNodes else { return }
+        guard freeList == nil, reusingCount > 0 else { return }
+        let nodes = reusing.unsafelyUnwrapped.nodes
         Self.prefetchForWrite(nodes[reusingCount &- 1])
         if reusingCount > 1 { Self.prefetchForWrite(nodes[reusingCount &- 2]) }
     }
@@ -186,11 +186,9 @@ struct IntervalTreeWriter {
         }
         if reusing == nil { reusing = queue.pointee.takeAllReusable() }
         if let batch = reusing {
-            reusingNodes = batch.nodes
             reusingCount = batch.pointee.count
             return
         }
-        reusingNodes = nil
         let count = min(Self.maximumSlabNodes, max(Self.firstSlabNodes, capacity))
         let nodeBytes = IntervalTreeLayout.nodeBytes
         let slab = UnsafeMutableRawPointer.allocate(byteCount: nodeBytes * count, alignment: 64)
