@@ -235,10 +235,7 @@ struct IntervalTreeWriter {
     /// Sets a full batch aside for the end of the update, and starts another.
     @inline(never)
     mutating func startBatch() {
-        if let full = retiring {
-            full.pointee.next = retiredFull
-            retiredFull = full
-        }
+        setAsideRetiring()
         if let spare = spareBatches {
             spareBatches = spare.pointee.next
             spare.pointee.next = nil
@@ -263,22 +260,23 @@ struct IntervalTreeWriter {
             }
             return
         }
-        if let batch = retiring, batch.pointee.count == batchThreshold {
-            batch.pointee.next = retiredFull
-            retiredFull = batch
-            retiring = nil
-        }
+        if let batch = retiring, batch.pointee.count == batchThreshold { setAsideRetiring() }
         if _slowPath(retiredFull != nil) { queueFullBatches() }
+    }
+
+    /// Moves the batch being filled, if any, to those waiting to be queued.
+    @inline(__always)
+    mutating func setAsideRetiring() {
+        guard let batch = retiring else { return }
+        batch.pointee.next = retiredFull
+        retiredFull = batch
+        retiring = nil
     }
 
     /// Hands every retired node to call_rcu, the batch being filled too.
     mutating func flushRetired() {
         guard callbackQueue != nil else { return }
-        if let batch = retiring, batch.pointee.count > 0 {
-            batch.pointee.next = retiredFull
-            retiredFull = batch
-            retiring = nil
-        }
+        if let batch = retiring, batch.pointee.count > 0 { setAsideRetiring() }
         queueFullBatches()
     }
 
