@@ -171,6 +171,18 @@ struct BenchReportTests {
         #expect(try #require(Self.target(targets, "fault-path-vs-rwlock size=1000")?.measured) == 3)
     }
 
+    @Test("lookup overhead: the goal is issue #12's 1.1x (1.08x passes, 1.13x misses)")
+    func lookupOverheadGoal() throws {
+        // Unsynchronized takes 38 ns at 1 000 entries in `smallMachineRun`.
+        let within = Self.paired(cores: 2, Self.smallMachineRun(lookupRCU: 41)).targets()
+        let beyond = Self.paired(cores: 2, Self.smallMachineRun(lookupRCU: 43)).targets()
+        #expect(Self.target(within, "lookup-overhead size=1000")?.status == .pass)
+        let missed = try #require(Self.target(beyond, "lookup-overhead size=1000"))
+        #expect(missed.status == .miss)
+        #expect(missed.threshold == 1.1)
+        #expect(missed.goal.contains("1.1 ×"), "\(missed.goal)")
+    }
+
     @Test("absent or zero figures leave targets not measured, not failed")
     func targetsNotMeasured() throws {
         let empty = Self.paired(cores: 2, []).targets()
