@@ -56,12 +56,16 @@ struct IntervalTreeConcurrencyTests {
                 continue
             }
             stack[stack.count - 1].next = next + 1
-            // An inner node's max-last and child address are the two words a
-            // writer changes in a published node: read them as readers do
-            // (atomically), or ThreadSanitizer reports the walk itself.
+            // An inner node's max-last and child address, and a leaf entry's
+            // last, are the words a writer changes in a published node: read
+            // them as readers do (atomically), or ThreadSanitizer reports the
+            // walk itself.
             let start = node.starts[next]
-            let last = node.isLeaf ? node.lasts[next] : node.childLast(next)
+            let last = node.isLeaf ? node.entryLast(next) : node.childLast(next)
             let slot = node.isLeaf ? node.slots[next] : cnp_load_acquire_u64(node.slots + next)
+            // An entry removed in place: its last is 0, below its start (never
+            // the leaf's first entry); readers skip it.
+            if node.isLeaf && last == 0 && start > 0 && next > 0 && start != IntervalTreeReclaimQueue.poisonStart { continue }
             if start == IntervalTreeReclaimQueue.poisonStart || start > last {
                 return .broken("poisoned node reached: start \(start), last \(last), slot \(slot), level \(node.pointee.level)")
             }
@@ -108,8 +112,19 @@ struct IntervalTreeConcurrencyTests {
                                     stop: stop, walks: walks, failures: failures)
             }
         }
-        let deadline = monotonicSeconds() + durationSeconds
-        while monotonicSeconds() < deadline && failures.count == 0 { sleep(milliseconds: 20) }
+        // At least `durationSeconds`, and on until the writer has retired more
+        // nodes than it ever allocated (so reclaimed nodes were reused under the
+        // walks; removes mostly retire nothing, and a sanitizer build runs
+        // slowly), at most 30 s.
+        let begin = monotonicSeconds()
+        while failures.count == 0 {
+            let elapsed = monotonicSeconds() - begin
+            if elapsed >= durationSeconds {
+                let statistics = tree.memoryStatistics
+                if statistics.retiredNodes > statistics.allocatedNodes || elapsed >= 30 { break }
+            }
+            sleep(milliseconds: 20)
+        }
         stop.set()
         #expect(writer.join(), "the writer thread did not finish")
         for reader in readers { #expect(reader.join(), "a reader thread did not finish") }

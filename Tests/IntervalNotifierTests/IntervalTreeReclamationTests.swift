@@ -9,9 +9,9 @@ import NotifierHarness
 @Suite("RCUIntervalTree node reclamation")
 struct IntervalTreeReclamationTests {
     /// `count` random updates (about 60% inserts) applied to `tree` and `live`.
-    /// Returns a lower bound of the nodes they retire: every successful remove
-    /// retires the published node it removes, and every insert into a non-empty
-    /// tree retires at least the old root (path copying).
+    /// Returns a lower bound of the nodes they retire: every insert into a
+    /// non-empty tree retires at least the leaf it copies. (A remove mostly
+    /// retires nothing: it takes its entry out of the published leaf in place.)
     @discardableResult
     static func churn(_ tree: RCUIntervalTree, live: inout [IntervalTreeEntry], count: Int, rng: inout Xorshift64) -> Int {
         var minimumRetired = 0
@@ -24,7 +24,7 @@ struct IntervalTreeReclamationTests {
                 live.append(entry)
             } else {
                 let entry = live.remove(at: Int(rng.below(UInt64(live.count))))
-                if tree.remove(entry) { minimumRetired += 1 }
+                _ = tree.remove(entry)
             }
         }
         return minimumRetired
@@ -37,7 +37,7 @@ struct IntervalTreeReclamationTests {
         var live: [IntervalTreeEntry] = []
         let minimumRetired = Self.churn(tree, live: &live, count: 4000, rng: &rng)
         let before = tree.memoryStatistics
-        #expect(minimumRetired > 3000)
+        #expect(minimumRetired > 2000)
         #expect(before.retiredNodes >= minimumRetired)
         #expect(before.reclaimedNodes <= before.retiredNodes)
         tree.waitForReclamation()
@@ -58,7 +58,7 @@ struct IntervalTreeReclamationTests {
         Self.churn(tree, live: &live, count: 2000, rng: &rng)
         RCU.barrier()
         let unflushed = tree.memoryStatistics
-        #expect(unflushed.retiredNodes > 2000)
+        #expect(unflushed.retiredNodes > 1000)
         #expect(unflushed.reclaimedNodes == 0, "nodes reclaimed although no batch was full")
         tree.flushRetired()
         RCU.barrier()
@@ -94,7 +94,7 @@ struct IntervalTreeReclamationTests {
         tree.flushRetired()
         sleep(milliseconds: 50)
         let held = tree.memoryStatistics
-        #expect(held.retiredNodes > baseline.retiredNodes + 2000)
+        #expect(held.retiredNodes > baseline.retiredNodes + 1000)
         #expect(held.reclaimedNodes == baseline.reclaimedNodes,
                 "\(held.reclaimedNodes - baseline.reclaimedNodes) nodes reclaimed while a reader was inside its section")
         #expect(held.reclaimedNodes < held.retiredNodes)
@@ -129,11 +129,12 @@ struct IntervalTreeReclamationTests {
             tree.waitForReclamation()
         }
         let statistics = tree.memoryStatistics
-        // About 11 000 updates retire at least their leaf each; without reuse
-        // each would have needed a fresh node. With it, the nodes in use are
-        // the tree's (about 60) and at most one round's retired nodes (about
-        // 600, reclaimed at the round's end), in slabs of up to 256.
-        #expect(statistics.retiredNodes > 10_000)
+        // About 6 000 inserts retire at least their leaf each (the removes
+        // mostly take their entry out in place); without reuse each would have
+        // needed a fresh node. With it, the nodes in use are the tree's (about
+        // 60) and at most one round's retired nodes (about 300, reclaimed at
+        // the round's end), in slabs of up to 256.
+        #expect(statistics.retiredNodes > 5_000)
         #expect(statistics.allocatedNodes <= 3 * 1024, "\(statistics)")
         try tree.validate()
         #expect(tree.allEntries() == live.sorted(by: entryPrecedes))

@@ -31,6 +31,8 @@ enum IntervalTreeLayout {
     /// A node below this many entries or children is merged with or refilled from a sibling.
     @inlinable @inline(__always) static var minimumFill: Int { fanout / 4 }
 
+    /// Byte offset of the header's writer-side `removedCount` (``IntervalTreeNode/removedCount``).
+    static var removedCountOffset: Int { 24 }
     /// Byte offset of the `start` array.
     @inlinable @inline(__always) static var startsOffset: Int { 32 }
     /// Byte offset of the `last` array.
@@ -47,9 +49,12 @@ enum IntervalTreeLayout {
 /// inner node only two kinds of word ever change, each with one atomic store:
 /// a child's max-last (raised before the entry that needs it is published,
 /// lowered after the entry that needed it is gone) and a child's address (the
-/// releasing store that publishes a copied child). Every other word is written
-/// while the node is private to the writer. `generation` and `link` are the
-/// writer's and the reclaimer's; readers never read them.
+/// releasing store that publishes a copied child). In a published leaf only
+/// one kind of word changes: the `last` of an entry removed in place, set to 0
+/// with one atomic store (see ``IntervalTreeNode/removedCount``). Every other
+/// word is written while the node is private to the writer. `generation`,
+/// `link` and `removedCount` are the writer's and the reclaimer's; readers
+/// never read them.
 @usableFromInline
 struct IntervalTreeNode {
     /// Entries (leaf) or children (inner node) in use.
@@ -61,8 +66,14 @@ struct IntervalTreeNode {
     var generation: UInt64
     /// Writer-side list link (free list, retired list).
     var link: UnsafeMutablePointer<IntervalTreeNode>?
-    /// Unused; keeps the arrays at offset 32.
-    var reserved: UInt64
+    /// Leaves under RCU: entries removed in place. Such an entry keeps its
+    /// start and value and its place in the arrays until the leaf is next
+    /// copied, and its `last` becomes 0: below its start (only entries that
+    /// start above 0 are removed in place), so it overlaps no query that
+    /// starts above 0, and readers of a query starting at 0 skip an entry whose
+    /// last is below its start. Never the leaf's first entry (its key in the
+    /// parent). Keeps the arrays at offset 32.
+    var removedCount: Int
 }
 
 @usableFromInline
@@ -109,6 +120,20 @@ extension UnsafeMutablePointer where Pointee == IntervalTreeNode {
     func childLast(_ index: Int) -> UInt64 {
         cnp_load_relaxed_u64(lasts + index)
     }
+
+    /// The `last` of entry `index` of a leaf, read by an RCU reader: an atomic
+    /// load, because a removal in place stores 0 there. Relaxed: that store
+    /// publishes nothing (the entry's other words never change while the leaf
+    /// is in the tree); a reader that reads the old value sees an entry being
+    /// removed during its walk, which is allowed. Read it once per entry.
+    @inlinable @inline(__always)
+    func entryLast(_ index: Int) -> UInt64 {
+        cnp_load_relaxed_u64(lasts + index)
+    }
+
+    /// Entries of a leaf that were not removed in place (writer side); for an
+    /// inner node, its children.
+    var liveCount: Int { count &- pointee.removedCount }
 
     /// Largest `last` among the node's entries or children (writer side).
     func maximumLast() -> UInt64 {

@@ -1,8 +1,9 @@
 /// A view of an ``RCUIntervalTree`` for one RCU read-side section, valid only
 /// inside the section in which ``RCUIntervalTree/snapshot()`` returned it.
 ///
-/// Every query walks the B+tree's nodes with plain loads (and the two atomic
-/// loads of words a writer may change in place): no lock, no allocation, no
+/// Every query walks the B+tree's nodes with plain loads (and atomic loads of
+/// the words a writer may change in place: a child's address and max-last, a
+/// leaf entry's last): no lock, no allocation, no
 /// reference counting. An interval that stays in the tree during the whole walk
 /// is seen exactly once; one inserted or removed meanwhile may or may not be
 /// (see the TreeDesign article for the ordering that guarantees this).
@@ -24,25 +25,31 @@
     ///   reaches the query but whose entries do not overlap it).
     @inlinable
     package func firstOverlapping(start: UInt64, last: UInt64) -> IntervalTreeEntry? {
-        guard let root, let (leaf, index) = Self.firstHit(root, start: start, last: last) else { return nil }
-        return IntervalTreeEntry(storedStart: leaf.starts[index], last: leaf.lasts[index],
-                                 value: UInt(truncatingIfNeeded: leaf.slots[index]))
+        guard let root else { return nil }
+        return Self.firstHit(root, start: start, last: last)
     }
 
-    /// The leaf and index of the lowest entry below `node` overlapping
-    /// `[start, last]`. Children are in key order, so the first child whose
-    /// subtree holds an overlapping entry holds the answer; a child whose
-    /// smallest start is after `last` ends the search, and one whose max-last
-    /// is before `start` is skipped.
+    /// The lowest entry below `node` overlapping `[start, last]`. Children are
+    /// in key order, so the first child whose subtree holds an overlapping
+    /// entry holds the answer; a child whose smallest start is after `last`
+    /// ends the search, and one whose max-last is before `start` is skipped.
+    /// In a leaf, an entry removed in place (its last 0, below its start) fails
+    /// `entryLast >= start` for a query that starts above 0. A query that
+    /// starts at 0 overlaps every entry that starts at or below its last, so
+    /// its answer is the tree's first entry, the first entry of the leftmost
+    /// leaf, which is never removed in place; it never reaches a removed one.
     @inlinable
-    static func firstHit(_ node: IntervalTreeNodePointer, start: UInt64, last: UInt64) -> (IntervalTreeNodePointer, Int)? {
+    static func firstHit(_ node: IntervalTreeNodePointer, start: UInt64, last: UInt64) -> IntervalTreeEntry? {
         let count = node.count
         let starts = node.starts
         if node.isLeaf {
-            let lasts = node.lasts
             var index = 0
             while index < count && starts[index] <= last {
-                if lasts[index] >= start { return (node, index) }
+                let entryLast = node.entryLast(index)
+                if entryLast >= start {
+                    return IntervalTreeEntry(storedStart: starts[index], last: entryLast,
+                                             value: UInt(truncatingIfNeeded: node.slots[index]))
+                }
                 index &+= 1
             }
             return nil
@@ -77,12 +84,14 @@
         let count = node.count
         let starts = node.starts
         if node.isLeaf {
-            let lasts = node.lasts, slots = node.slots
+            let slots = node.slots
             var index = 0
             while index < count && starts[index] <= last {
-                if lasts[index] >= start {
+                let entryLast = node.entryLast(index)
+                // Skips an entry removed in place (see `firstHit`).
+                if entryLast >= start && (start != 0 || entryLast >= starts[index]) {
                     let entry = IntervalTreeEntry(
-                        storedStart: starts[index], last: lasts[index], value: UInt(truncatingIfNeeded: slots[index]))
+                        storedStart: starts[index], last: entryLast, value: UInt(truncatingIfNeeded: slots[index]))
                     guard try body(entry) else { return false }
                 }
                 index &+= 1
@@ -115,9 +124,16 @@
         var hits = 0
         var index = 0
         if node.isLeaf {
-            let lasts = node.lasts
+            if _slowPath(start == 0) {
+                // Skips entries removed in place (see `firstHit`).
+                while index < count && starts[index] <= last {
+                    hits &+= node.entryLast(index) >= starts[index] ? 1 : 0
+                    index &+= 1
+                }
+                return hits
+            }
             while index < count && starts[index] <= last {
-                hits &+= lasts[index] >= start ? 1 : 0
+                hits &+= node.entryLast(index) >= start ? 1 : 0
                 index &+= 1
             }
             return hits

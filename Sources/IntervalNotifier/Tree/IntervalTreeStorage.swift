@@ -12,7 +12,9 @@ import Synchronization
 /// ## Design
 /// A wide-node B+tree (see ``IntervalTreeLayout`` and the TreeDesign article):
 /// leaves hold entries in key order, inner nodes each child's smallest start and
-/// largest last, so a query prunes whole subtrees. An update copies the leaf it
+/// largest last, so a query prunes whole subtrees. A remove inside a leaf sets
+/// the entry's `last` to 0 in the published leaf (one atomic store; readers
+/// skip it, the leaf's next copy drops it). Any other update copies the leaf it
 /// changes and only those ancestors whose words for it change other than its
 /// address and max-last, publishes with one releasing store (a child address
 /// in place, or the root), and raises or lowers max-lasts in place in the order

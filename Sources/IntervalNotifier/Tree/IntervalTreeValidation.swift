@@ -37,14 +37,24 @@ extension IntervalTreeStorage {
         // Built only on failure: a validation of a million entries in a debug build stays quick.
         var here: String { "node at level \(level) with \(count) entries" }
         if count > IntervalTreeLayout.fanout { return (0, 0, "\(here): more than the fan-out") }
-        if !isRoot && count < IntervalTreeLayout.minimumFill { return (0, 0, "\(here): below the minimum fill") }
+        // A leaf's fill counts the entries not removed in place.
+        if !isRoot && node.liveCount < IntervalTreeLayout.minimumFill { return (0, 0, "\(here): below the minimum fill") }
         if count == 0 { return (0, 0, "\(here): empty") }
         var maximum: UInt64 = 0
         if node.isLeaf {
+            var removed = 0
             for index in 0..<count {
                 let start = node.starts[index], last = node.lasts[index], value = node.slots[index]
-                if start == IntervalTreeReclaimQueue.poisonStart || start > last {
-                    return (0, 0, "\(here): entry \(index) [\(start), \(last)] poisoned or corrupt")
+                if start == IntervalTreeReclaimQueue.poisonStart {
+                    return (0, 0, "\(here): entry \(index) [\(start), \(last)] poisoned")
+                }
+                if start > last {
+                    // Removed in place: last 0, never the first entry, never one starting at 0.
+                    if last != 0 || index == 0 || node.pointee.removedCount == 0 {
+                        return (0, 0, "\(here): entry \(index) [\(start), \(last)] corrupt (not a removal in place)")
+                    }
+                    removed += 1
+                    continue
                 }
                 if let previous, IntervalTreeWriter.compare(previous, start: start, last: last, value: value) > 0 {
                     return (0, 0, "\(here): [\(start), \(last)]#\(value) out of order after \(previous)")
@@ -52,6 +62,9 @@ extension IntervalTreeStorage {
                 previous = IntervalTreeEntry(start: start, last: last, value: UInt(truncatingIfNeeded: value))
                 visited += 1
                 maximum = max(maximum, last)
+            }
+            if removed != node.pointee.removedCount {
+                return (0, 0, "\(here): \(removed) entries removed in place, but its count says \(node.pointee.removedCount)")
             }
             return (node.starts[0], maximum, nil)
         }

@@ -2,13 +2,16 @@ import CNotifierCore
 
 /// The copy-on-write B+tree algorithms.
 ///
-/// An update copies the leaf it changes into a fresh node, then walks up the
-/// path: a parent whose words for that child stay the same apart from the
-/// child's address and max-last is not copied; the new child is published into
-/// it with one releasing store (``publishInPlace(depth:child:childLast:)``). A parent whose
-/// child's smallest start changes, or that gains or loses a child (split, merge,
-/// refill from a sibling), is copied too, and so on up; a copied root is
-/// published by the storage with one releasing store of the root pointer.
+/// A remove under RCU whose leaf keeps its first entry and its fill marks the
+/// entry removed in the published leaf (``markRemoved(_:at:depth:)``). Any
+/// other update copies the leaf it changes into a fresh node (leaving out the
+/// entries removed in place), then walks up the path: a parent whose words for
+/// that child stay the same apart from the child's address and max-last is not
+/// copied; the new child is published into it with one releasing store
+/// (``publishInPlace(depth:child:childLast:)``). A parent whose child's smallest
+/// start changes, or that gains or loses a child (split, merge, refill from a
+/// sibling), is copied too, and so on up; a copied root is published by the
+/// storage with one releasing store of the root pointer.
 /// Inside a batch every path node is copied (nodes already private to the
 /// batch are rewritten, not copied again) and only the root is published.
 extension IntervalTreeWriter {
@@ -142,9 +145,16 @@ extension IntervalTreeWriter {
         scratchCount += 1
     }
 
-    /// Appends words `range` of `node`.
+    /// Appends words `range` of `node`, leaving out a leaf's entries removed in
+    /// place (so a node written from the scratch is compacted).
     mutating func gather(_ node: IntervalTreeNodePointer, _ range: Range<Int>) {
         guard !range.isEmpty else { return }
+        if _slowPath(node.pointee.removedCount != 0) {
+            for index in range where node.lasts[index] >= node.starts[index] {
+                gather(start: node.starts[index], last: node.lasts[index], slot: node.slots[index])
+            }
+            return
+        }
         (scratchStarts + scratchCount).update(from: node.starts + range.lowerBound, count: range.count)
         (scratchLasts + scratchCount).update(from: node.lasts + range.lowerBound, count: range.count)
         (scratchSlots + scratchCount).update(from: node.slots + range.lowerBound, count: range.count)
@@ -205,7 +215,7 @@ extension IntervalTreeWriter {
             insertInPlace(entry, into: leaf, at: position, depth: depth)
             return false
         }
-        guard entries < IntervalTreeLayout.fanout else {
+        guard leaf.liveCount < IntervalTreeLayout.fanout else {
             // A split: the scratch gathers the words of both halves.
             gather(leaf, 0..<position)
             gather(start: entry.start, last: entry.last, slot: UInt64(entry.value))
@@ -215,14 +225,39 @@ extension IntervalTreeWriter {
             return propagate(from: depth, first, second)
         }
         let copy = allocateNode(level: 0)
-        let lowLast = Self.copyWords(from: leaf, 0, to: copy, 0, count: position)
-        copy.starts[position] = entry.start
-        copy.lasts[position] = entry.last
-        copy.slots[position] = UInt64(entry.value)
-        let highLast = Self.copyWords(from: leaf, position, to: copy, position &+ 1, count: entries &- position)
-        copy.pointee.count = Int32(truncatingIfNeeded: entries &+ 1)
+        let low: (count: Int, last: UInt64), high: (count: Int, last: UInt64)
+        if _fastPath(leaf.pointee.removedCount == 0) {
+            low = (position, Self.copyWords(from: leaf, 0, to: copy, 0, count: position))
+            high = (entries &- position, Self.copyWords(from: leaf, position, to: copy, position &+ 1, count: entries &- position))
+        } else {
+            // The copy leaves out the entries removed in place.
+            low = Self.copyLiveWords(from: leaf, 0..<position, to: copy, 0)
+            high = Self.copyLiveWords(from: leaf, position..<entries, to: copy, low.count &+ 1)
+        }
+        copy.starts[low.count] = entry.start
+        copy.lasts[low.count] = entry.last
+        copy.slots[low.count] = UInt64(entry.value)
+        copy.pointee.count = Int32(truncatingIfNeeded: low.count &+ 1 &+ high.count)
         retire(leaf)
-        return propagate(from: depth, copy, nil, firstLast: max(lowLast, entry.last, highLast))
+        return propagate(from: depth, copy, nil, firstLast: max(low.last, entry.last, high.last))
+    }
+
+    /// Copies the entries of `range` of `source` that were not removed in place
+    /// (see ``IntervalTreeNode/removedCount``) to `destination` from
+    /// `destinationIndex` on; returns how many it copied and their largest `last`.
+    static func copyLiveWords(from source: IntervalTreeNodePointer, _ range: Range<Int>,
+                              to destination: IntervalTreeNodePointer, _ destinationIndex: Int) -> (count: Int, last: UInt64) {
+        var index = destinationIndex, maximum: UInt64 = 0
+        for sourceIndex in range {
+            let start = source.starts[sourceIndex], last = source.lasts[sourceIndex]
+            guard last >= start else { continue }
+            destination.starts[index] = start
+            destination.lasts[index] = last
+            destination.slots[index] = source.slots[sourceIndex]
+            maximum = max(maximum, last)
+            index &+= 1
+        }
+        return (index &- destinationIndex, maximum)
     }
 
     /// Copies words `sourceIndex ..< sourceIndex + count` of `source` (start,
@@ -271,14 +306,74 @@ extension IntervalTreeWriter {
             removeInPlace(from: leaf, at: position, depth: depth)
             return false
         }
+        if marksRemovals && position > 0 && entry.start > 0
+            && (leaf.liveCount > IntervalTreeLayout.minimumFill || depth == 0) {
+            markRemoved(leaf, at: position, depth: depth)
+            return false
+        }
         // The copy is allocated before the leaf is retired: a leaf private to
         // the batch goes straight back to the free list.
         let copy = allocateNode(level: 0)
-        let lowLast = Self.copyWords(from: leaf, 0, to: copy, 0, count: position)
-        let highLast = Self.copyWords(from: leaf, position &+ 1, to: copy, position, count: entries &- position &- 1)
-        copy.pointee.count = Int32(truncatingIfNeeded: entries &- 1)
+        let low: (count: Int, last: UInt64), high: (count: Int, last: UInt64)
+        if _fastPath(leaf.pointee.removedCount == 0) {
+            low = (position, Self.copyWords(from: leaf, 0, to: copy, 0, count: position))
+            high = (entries &- position &- 1,
+                    Self.copyWords(from: leaf, position &+ 1, to: copy, position, count: entries &- position &- 1))
+        } else {
+            // The copy leaves out the entries removed in place.
+            low = Self.copyLiveWords(from: leaf, 0..<position, to: copy, 0)
+            high = Self.copyLiveWords(from: leaf, (position &+ 1)..<entries, to: copy, low.count)
+        }
+        copy.pointee.count = Int32(truncatingIfNeeded: low.count &+ high.count)
         retire(leaf)
-        return propagate(from: depth, copy, nil, firstLast: max(lowLast, highLast))
+        return propagate(from: depth, copy, nil, firstLast: max(low.last, high.last))
+    }
+
+    // MARK: Removed in place (RCU)
+
+    /// Whether a remove may take its entry out of a published leaf in place
+    /// instead of copying the leaf: under RCU reclamation, outside a batch (a
+    /// batch publishes all its changes with one store; a removal in place is
+    /// seen at once).
+    var marksRemovals: Bool {
+        if case .rcu = reclamation { return !inBatch }
+        return false
+    }
+
+    /// Removes the entry at `position` of the published `leaf` in place: one
+    /// atomic store sets its `last` to 0, below its start, so readers skip it
+    /// from then on (see ``IntervalTreeNode/removedCount``); its start and
+    /// value stay, so the leaf's key order, and a reader inside the leaf, are
+    /// undisturbed. Then the path's max-lasts are lowered to what is left,
+    /// after the removal, as for a copy. Requires `position > 0` (the first
+    /// entry is the leaf's key), an entry that starts above 0, and a leaf that
+    /// keeps at least the minimum fill of live entries or is the root. Nothing
+    /// is allocated or retired; the leaf's next copy leaves the entry out.
+    mutating func markRemoved(_ leaf: IntervalTreeNodePointer, at position: Int, depth: Int) {
+        let removedLast = leaf.lasts[position]
+        publicationHook?(.beforePublication)
+        // Relaxed: see `IntervalTreeNodePointer.entryLast`.
+        cnp_store_relaxed_u64(leaf.lasts + position, 0)
+        publicationHook?(.afterPublication)
+        // Through its own address, not `pointee`: a modification of `pointee`
+        // is an access to the whole header, which readers read (`count`).
+        (UnsafeMutableRawPointer(leaf) + IntervalTreeLayout.removedCountOffset)
+            .assumingMemoryBound(to: Int.self).pointee &+= 1
+        // Lower after the removal, from the leaf up: only where the removed
+        // entry was the maximum; each new value is the exact maximum of the
+        // tree after the removal.
+        var level = depth &- 1
+        guard level >= 0, removedLast == pathNodes[level].lasts[pathSlots[level]] else { return }
+        var value = leaf.maximumLast()
+        while level >= 0 {
+            let node = pathNodes[level], slot = pathSlots[level]
+            guard value < node.lasts[slot] else { break }
+            // Relaxed: after the removal in program order; a reader that reads
+            // the lower value prunes only the removed entry.
+            cnp_store_relaxed_u64(node.lasts + slot, value)
+            value = node.maximumLast()
+            level &-= 1
+        }
     }
 
     // MARK: In place (immediate reclamation)

@@ -142,7 +142,7 @@ struct IntervalTreeWriter {
             reusingCount &-= 1
             node = reusing.unsafelyUnwrapped.nodes[reusingCount]
         }
-        node.pointee = IntervalTreeNode(count: 0, level: Int32(level), generation: generation, link: nil, reserved: 0)
+        node.pointee = IntervalTreeNode(count: 0, level: Int32(level), generation: generation, link: nil, removedCount: 0)
         prefetchNextFreeNode()
         return node
     }
@@ -203,7 +203,7 @@ struct IntervalTreeWriter {
             // The arrays are plain words; the header is an `IntervalTreeNode`.
             (raw + IntervalTreeLayout.startsOffset).bindMemory(to: UInt64.self, capacity: 3 * IntervalTreeLayout.fanout)
             let node = raw.bindMemory(to: IntervalTreeNode.self, capacity: 1)
-            node.initialize(to: IntervalTreeNode(count: 0, level: 0, generation: 0, link: next, reserved: 0))
+            node.initialize(to: IntervalTreeNode(count: 0, level: 0, generation: 0, link: next, removedCount: 0))
             next = node
         }
         freeList = next
