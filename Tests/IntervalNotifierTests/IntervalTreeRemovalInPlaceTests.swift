@@ -141,14 +141,17 @@ struct IntervalTreeRemovalInPlaceTests {
         try removeExpectingCopy(entries.first { $0.start == second.starts[0] }!)
         // A leaf at the minimum fill.
         let third = Self.leaves(tree)[2]
-        while third.count - third.pointee.removedCount > IntervalTreeLayout.minimumFill {
+        // Its first live entry after its key.
+        func secondLive() -> IntervalTreeEntry {
             let index = (1..<third.count).first { third.lasts[$0] >= third.starts[$0] }!
-            let entry = live.first { $0.start == third.starts[index] }!
+            return live.first { $0.start == third.starts[index] }!
+        }
+        while third.count - third.pointee.removedCount > IntervalTreeLayout.minimumFill {
+            let entry = secondLive()
             #expect(tree.remove(entry))
             live.removeAll { $0 == entry }
         }
-        let entry = live.first { $0.start == third.starts[(1..<third.count).first { third.lasts[$0] >= third.starts[$0] }!] }!
-        try removeExpectingCopy(entry)
+        try removeExpectingCopy(secondLive())
         #expect(tree.allEntries() == live.sorted(by: entryPrecedes))
         #expect(Self.count(tree, 0, .max) == live.count)
         tree.waitForReclamation()

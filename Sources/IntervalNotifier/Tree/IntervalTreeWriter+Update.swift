@@ -225,15 +225,8 @@ extension IntervalTreeWriter {
             return propagate(from: depth, first, second)
         }
         let copy = allocateNode(level: 0)
-        let low: (count: Int, last: UInt64), high: (count: Int, last: UInt64)
-        if _fastPath(leaf.pointee.removedCount == 0) {
-            low = (position, Self.copyWords(from: leaf, 0, to: copy, 0, count: position))
-            high = (entries &- position, Self.copyWords(from: leaf, position, to: copy, position &+ 1, count: entries &- position))
-        } else {
-            // The copy leaves out the entries removed in place.
-            low = Self.copyLiveWords(from: leaf, 0..<position, to: copy, 0)
-            high = Self.copyLiveWords(from: leaf, position..<entries, to: copy, low.count &+ 1)
-        }
+        let low = Self.copyEntries(from: leaf, 0..<position, to: copy, 0)
+        let high = Self.copyEntries(from: leaf, position..<entries, to: copy, low.count &+ 1)
         copy.starts[low.count] = entry.start
         copy.lasts[low.count] = entry.last
         copy.slots[low.count] = UInt64(entry.value)
@@ -242,9 +235,20 @@ extension IntervalTreeWriter {
         return propagate(from: depth, copy, nil, firstLast: max(low.last, entry.last, high.last))
     }
 
-    /// Copies the entries of `range` of `source` that were not removed in place
-    /// (see ``IntervalTreeNode/removedCount``) to `destination` from
-    /// `destinationIndex` on; returns how many it copied and their largest `last`.
+    /// Copies the entries of `range` of the leaf `source` to `destination` from
+    /// `destinationIndex` on, leaving out those removed in place (see
+    /// ``IntervalTreeNode/removedCount``); returns how many it copied and their
+    /// largest `last`. A leaf with none removed takes the straight copy.
+    @inline(__always)
+    static func copyEntries(from source: IntervalTreeNodePointer, _ range: Range<Int>,
+                            to destination: IntervalTreeNodePointer, _ destinationIndex: Int) -> (count: Int, last: UInt64) {
+        if _fastPath(source.pointee.removedCount == 0) {
+            return (range.count, copyWords(from: source, range.lowerBound, to: destination, destinationIndex, count: range.count))
+        }
+        return copyLiveWords(from: source, range, to: destination, destinationIndex)
+    }
+
+    /// ``copyEntries(from:_:to:_:)`` for a leaf with entries removed in place.
     static func copyLiveWords(from source: IntervalTreeNodePointer, _ range: Range<Int>,
                               to destination: IntervalTreeNodePointer, _ destinationIndex: Int) -> (count: Int, last: UInt64) {
         var index = destinationIndex, maximum: UInt64 = 0
@@ -314,16 +318,8 @@ extension IntervalTreeWriter {
         // The copy is allocated before the leaf is retired: a leaf private to
         // the batch goes straight back to the free list.
         let copy = allocateNode(level: 0)
-        let low: (count: Int, last: UInt64), high: (count: Int, last: UInt64)
-        if _fastPath(leaf.pointee.removedCount == 0) {
-            low = (position, Self.copyWords(from: leaf, 0, to: copy, 0, count: position))
-            high = (entries &- position &- 1,
-                    Self.copyWords(from: leaf, position &+ 1, to: copy, position, count: entries &- position &- 1))
-        } else {
-            // The copy leaves out the entries removed in place.
-            low = Self.copyLiveWords(from: leaf, 0..<position, to: copy, 0)
-            high = Self.copyLiveWords(from: leaf, (position &+ 1)..<entries, to: copy, low.count)
-        }
+        let low = Self.copyEntries(from: leaf, 0..<position, to: copy, 0)
+        let high = Self.copyEntries(from: leaf, (position &+ 1)..<entries, to: copy, low.count)
         copy.pointee.count = Int32(truncatingIfNeeded: low.count &+ high.count)
         retire(leaf)
         return propagate(from: depth, copy, nil, firstLast: max(low.last, high.last))
@@ -362,14 +358,20 @@ extension IntervalTreeWriter {
         // Lower after the removal, from the leaf up: only where the removed
         // entry was the maximum; each new value is the exact maximum of the
         // tree after the removal.
-        var level = depth &- 1
-        guard level >= 0, removedLast == pathNodes[level].lasts[pathSlots[level]] else { return }
-        var value = leaf.maximumLast()
+        guard depth > 0, removedLast == pathNodes[depth &- 1].lasts[pathSlots[depth &- 1]] else { return }
+        lowerMaxLasts(from: depth &- 1, to: leaf.maximumLast())
+    }
+
+    /// Lowers the max-last of the path's child at `level` to `value` where it
+    /// is higher, and so on up to the root, each ancestor's to its node's new
+    /// maximum: the exact maxima after a removal. Called after the removal is
+    /// published (or, under `.immediate` reclamation, made), so a reader that
+    /// reads a lowered value prunes only the removed entry; hence relaxed stores.
+    mutating func lowerMaxLasts(from level: Int, to value: UInt64) {
+        var level = level, value = value
         while level >= 0 {
             let node = pathNodes[level], slot = pathSlots[level]
             guard value < node.lasts[slot] else { break }
-            // Relaxed: after the removal in program order; a reader that reads
-            // the lower value prunes only the removed entry.
             cnp_store_relaxed_u64(node.lasts + slot, value)
             value = node.maximumLast()
             level &-= 1
@@ -427,15 +429,7 @@ extension IntervalTreeWriter {
             index &+= 1
         }
         leaf.pointee.count = Int32(truncatingIfNeeded: entries)
-        var value = leaf.maximumLast()
-        var level = depth &- 1
-        while level >= 0 {
-            let node = pathNodes[level], slot = pathSlots[level]
-            guard value < node.lasts[slot] else { break }
-            cnp_store_relaxed_u64(node.lasts + slot, value)
-            value = node.maximumLast()
-            level &-= 1
-        }
+        lowerMaxLasts(from: depth &- 1, to: leaf.maximumLast())
     }
 
     /// Carries the replacement of the node at `depth` (one node, or two after a
@@ -522,21 +516,9 @@ extension IntervalTreeWriter {
         // reader's acquiring load of its address (`IntervalTreeNodePointer.child`).
         cnp_store_release_u64(parent.slots + slot, UInt64(UInt(bitPattern: child)))
         publicationHook?(.afterPublication)
-        // Lower after publication, from the publishing node up: each new value
-        // is the exact maximum of the tree after the update.
-        guard newLast < parent.lasts[slot] else { return }
-        level = depth
-        var value = newLast
-        while level >= 0 {
-            let node = pathNodes[level], slot = pathSlots[level]
-            guard value < node.lasts[slot] else { break }
-            // Relaxed: after the releasing store above in program order; a
-            // reader that reads the lower value prunes only the removed entry.
-            cnp_store_relaxed_u64(node.lasts + slot, value)
-            var maximum: UInt64 = 0
-            for index in 0..<node.count where node.lasts[index] > maximum { maximum = node.lasts[index] }
-            value = maximum
-            level -= 1
-        }
+        // Lower after publication (the releasing store above comes first in
+        // program order), from the publishing node up: each new value is the
+        // exact maximum of the tree after the update.
+        lowerMaxLasts(from: depth, to: newLast)
     }
 }
