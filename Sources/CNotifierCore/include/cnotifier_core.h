@@ -126,4 +126,25 @@ static inline void cnp_prefetch_for_write(const void *address) { __builtin_prefe
 /// Prefetch for reading (a hint): the writer's descent asks for all of a
 /// node's lines at once instead of missing on them one after another.
 static inline void cnp_prefetch_for_read(const void *address) { __builtin_prefetch(address, 0, 3); }
+
+/// The number of the `fanout` words at `words` (16 or 32; 8 otherwise) that are
+/// below `key`: the interval tree writer's route through an inner node, whose
+/// starts are sorted and whose unused words hold UINT64_MAX. Scalar on purpose:
+/// one compare and one add-with-carry per word. Left to the vectoriser, the
+/// loop became SSE2 code emulating unsigned 64-bit compares (about four times
+/// the instructions), because the baseline x86-64 target has no `pcmpgtq`.
+static inline long cnp_count_below(const uint64_t *words, long fanout, uint64_t key) {
+    long below = 0;
+    if (fanout == 16) {
+        _Pragma("clang loop vectorize(disable) interleave(disable) unroll(full)")
+        for (int i = 0; i < 16; i++) below += words[i] < key;
+    } else if (fanout == 32) {
+        _Pragma("clang loop vectorize(disable) interleave(disable) unroll(full)")
+        for (int i = 0; i < 32; i++) below += words[i] < key;
+    } else {
+        _Pragma("clang loop vectorize(disable) interleave(disable) unroll(full)")
+        for (int i = 0; i < 8; i++) below += words[i] < key;
+    }
+    return below;
+}
 #endif

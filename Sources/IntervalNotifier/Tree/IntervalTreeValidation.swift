@@ -40,6 +40,14 @@ extension IntervalTreeStorage {
         // A leaf's fill counts the entries not removed in place.
         if !isRoot && node.liveCount < IntervalTreeLayout.minimumFill { return (0, 0, "\(here): below the minimum fill") }
         if count == 0 { return (0, 0, "\(here): empty") }
+        // The writer counts the starts below a key over the whole array (`firstStart`):
+        // sorted, entries removed in place included, and the unused ones padded.
+        for index in 0..<IntervalTreeLayout.fanout {
+            let start = node.starts[index]
+            if index >= count ? start != .max : index > 0 && start < node.starts[index - 1] {
+                return (0, 0, "\(here): start \(index) is \(start) (not sorted, or an unused one not padded)")
+            }
+        }
         var maximum: UInt64 = 0
         if node.isLeaf {
             var removed = 0

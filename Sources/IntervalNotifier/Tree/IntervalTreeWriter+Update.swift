@@ -48,16 +48,8 @@ extension IntervalTreeWriter {
     /// entry, which equals `entry` if the equal entry is there).
     static func route(_ node: IntervalTreeNodePointer, _ entry: IntervalTreeEntry) -> Int {
         let count = node.count, starts = node.starts
-        // The children starting below `entry.start`, counted without a branch
-        // on the data (the starts are sorted, so this is the first child at or
-        // above it): over the whole array, unused words masked by `count`. The
-        // exit of a scan loop was mispredicted at every level.
-        var index = 0
-        for slot in 0..<IntervalTreeLayout.fanout {
-            let inUse = ((slot &- count) >> (Int.bitWidth - 1)) & 1
-            let below = starts[slot] < entry.start ? 1 : 0
-            index &+= inUse & below
-        }
+        // The first child starting at or above `entry.start`.
+        var index = firstStart(atLeast: entry.start, in: node)
         // Children starting at `entry.start` exactly: compare whole first entries.
         while index < count && starts[index] == entry.start {
             let first = firstEntry(childProtected(node, index))
@@ -188,6 +180,17 @@ extension IntervalTreeWriter {
         return node
     }
 
+    /// The index of the first start of `node` at or above `key` (its count if
+    /// none): the starts are sorted (a leaf's entries removed in place keep
+    /// theirs) and the unused ones hold the largest value (set when the node
+    /// is allocated, `IntervalTreeWriter.allocateNode(level:)`), so this is the number of
+    /// words below `key`, counted without a branch on the data. A scan loop's
+    /// exit was mispredicted at almost every node.
+    @inline(__always)
+    static func firstStart(atLeast key: UInt64, in node: IntervalTreeNodePointer) -> Int {
+        cnp_count_below(node.starts, IntervalTreeLayout.fanout, key)
+    }
+
     // MARK: Updates
 
     /// Inserts `entry`; returns true if the root changed (the caller publishes it
@@ -206,7 +209,8 @@ extension IntervalTreeWriter {
         let leaf = pathNodes[depth]
         let entries = leaf.count
         // After every entry <= `entry`: duplicates keep their insertion order.
-        var position = 0
+        // Entries starting below it are counted; only equal starts are compared.
+        var position = Self.firstStart(atLeast: entry.start, in: leaf)
         while position < entries,
               Self.compare(entry, start: leaf.starts[position], last: leaf.lasts[position], value: leaf.slots[position]) >= 0 {
             position += 1
@@ -249,18 +253,30 @@ extension IntervalTreeWriter {
     }
 
     /// ``copyEntries(from:_:to:_:)`` for a leaf with entries removed in place.
+    ///
+    /// Without a branch on the entries (whether an entry was removed is data
+    /// the predictor cannot learn): every entry is written at the next free
+    /// index, which advances only past a live one, so a removed entry's words
+    /// are overwritten by the next live entry, or by whatever the caller
+    /// writes next, or lie past the leaf's count (its start is then reset:
+    /// the starts after the count must hold the largest value); a full node
+    /// ends the loop, as only removed entries can be left then.
     static func copyLiveWords(from source: IntervalTreeNodePointer, _ range: Range<Int>,
                               to destination: IntervalTreeNodePointer, _ destinationIndex: Int) -> (count: Int, last: UInt64) {
         var index = destinationIndex, maximum: UInt64 = 0
         for sourceIndex in range {
+            // A full node: only removed entries are left (the caller's count
+            // fits), and there is no room for their words.
+            if _slowPath(index == IntervalTreeLayout.fanout) { break }
             let start = source.starts[sourceIndex], last = source.lasts[sourceIndex]
-            guard last >= start else { continue }
             destination.starts[index] = start
             destination.lasts[index] = last
             destination.slots[index] = source.slots[sourceIndex]
+            // A removed entry's last (0) is below every live one's.
             maximum = max(maximum, last)
-            index &+= 1
+            index &+= last >= start ? 1 : 0
         }
+        if index < IntervalTreeLayout.fanout { destination.starts[index] = .max }
         return (index &- destinationIndex, maximum)
     }
 
@@ -299,12 +315,13 @@ extension IntervalTreeWriter {
         let depth = descend(to: entry, prefetchingPathOf: next)
         let leaf = pathNodes[depth]
         let entries = leaf.count
-        var position = 0
-        while position < entries,
-              Self.compare(entry, start: leaf.starts[position], last: leaf.lasts[position], value: leaf.slots[position]) != 0 {
+        // The entries starting below it are counted; then only equal starts are compared.
+        var position = Self.firstStart(atLeast: entry.start, in: leaf)
+        while position < entries && leaf.starts[position] == entry.start,
+              Self.compare(entry, start: entry.start, last: leaf.lasts[position], value: leaf.slots[position]) != 0 {
             position += 1
         }
-        guard position < entries else { return nil }
+        guard position < entries && leaf.starts[position] == entry.start else { return nil }
         count -= 1
         if updatesInPlace && position > 0 && (entries > IntervalTreeLayout.minimumFill || depth == 0) {
             removeInPlace(from: leaf, at: position, depth: depth)
@@ -429,6 +446,7 @@ extension IntervalTreeWriter {
             index &+= 1
         }
         leaf.pointee.count = Int32(truncatingIfNeeded: entries)
+        leaf.starts[entries] = .max
         lowerMaxLasts(from: depth &- 1, to: leaf.maximumLast())
     }
 

@@ -143,6 +143,10 @@ struct IntervalTreeWriter {
             node = reusing.unsafelyUnwrapped.nodes[reusingCount]
         }
         node.pointee = IntervalTreeNode(count: 0, level: Int32(level), generation: generation, link: nil, removedCount: 0)
+        // Unused starts hold the largest value (see `firstStart(atLeast:in:)`);
+        // a fixed-size fill compiles to a few vector stores.
+        let starts = node.starts
+        for index in 0..<IntervalTreeLayout.fanout { starts[index] = .max }
         prefetchNextFreeNode()
         return node
     }
