@@ -52,6 +52,9 @@ final class RCUCallbackQueue: @unchecked Sendable {
     private let sleeping = Atomic<Bool>(false)
     private let wakeup = PThreadMutex()
     private let minimumIntervalNanoseconds: UInt64
+    /// Empty looks, one per minimum interval, before the worker sleeps on
+    /// `wakeup` (about a millisecond of quiet at the shared queues' interval).
+    static let idlePollsBeforeSleeping = 10
 
     /// A queue with a worker thread of its own that lives as long as the process
     /// (the two shared queues above; tests make private ones).
@@ -141,6 +144,18 @@ final class RCUCallbackQueue: @unchecked Sendable {
         if flavor == .memb { RCU.registerCurrentThread() }
         var lastGracePeriod: UInt64 = 0
         while true {
+            // While callbacks keep coming, look for them once per minimum
+            // interval instead of sleeping on `wakeup`: `sleeping` stays false,
+            // so a pusher never pays for a wake-up (a futex call and, on an idle
+            // CPU, an interrupt; 5 % of a tree update pair's time at 1 000
+            // entries in a profile). Only after `idlePollsBeforeSleeping` empty
+            // looks does the worker sleep until a pusher wakes it.
+            var idlePolls = 0
+            // Relaxed: a hint; the exchange below (acquiring) takes the callbacks.
+            while pending.load(ordering: .relaxed) == nil && idlePolls < Self.idlePollsBeforeSleeping {
+                MonotonicClock.sleep(nanoseconds: minimumIntervalNanoseconds)
+                idlePolls += 1
+            }
             wakeup.lock()
             // Sequentially consistent: the Dekker pair with `enqueue`.
             sleeping.store(true, ordering: .sequentiallyConsistent)
