@@ -50,6 +50,8 @@ final class RCUCallbackQueue: @unchecked Sendable {
     static let backlogLimit = 1024
     /// Whether the worker is asleep (or about to sleep) on `wakeup`.
     private let sleeping = Atomic<Bool>(false)
+    /// Wake-ups pushers have sent the sleeping worker (tests: see ``wakeupsSentForTesting``).
+    private let wakeupsSent = Atomic<Int>(0)
     private let wakeup = PThreadMutex()
     private let minimumIntervalNanoseconds: UInt64
     /// Empty looks, one per minimum interval, before the worker sleeps on
@@ -90,6 +92,8 @@ final class RCUCallbackQueue: @unchecked Sendable {
         }
         // Sequentially consistent: see above.
         if sleeping.load(ordering: .sequentiallyConsistent) {
+            // Relaxed: a statistic for tests.
+            wakeupsSent.add(1, ordering: .relaxed)
             wakeup.withLock { wakeup.broadcast() }
         }
     }
@@ -193,6 +197,19 @@ final class RCUCallbackQueue: @unchecked Sendable {
             // Relaxed: a count for back-pressure only.
             backlog.subtract(ran, ordering: .relaxed)
         }
+    }
+
+    /// Tests only: how many times a pusher found the worker asleep and woke it.
+    var wakeupsSentForTesting: Int {
+        // Relaxed: a statistic.
+        wakeupsSent.load(ordering: .relaxed)
+    }
+
+    /// Tests only: whether the worker sleeps on its condition variable now
+    /// (rather than looking for callbacks once per minimum interval, or working).
+    var workerIsAsleepForTesting: Bool {
+        // Sequentially consistent, as the pushers read it.
+        sleeping.load(ordering: .sequentiallyConsistent)
     }
 
     /// Back-pressure: when more than ``backlogLimit`` callbacks wait (a thread
