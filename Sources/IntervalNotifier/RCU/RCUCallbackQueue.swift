@@ -18,7 +18,9 @@ import Synchronization
 /// (measured: 6.4 us per insert+remove pair at 100 000 entries, against 0.7 us
 /// with this queue). This worker waits for a grace period as soon as work is
 /// queued, but never starts two grace periods less than `minimumInterval` apart,
-/// so that a storm of updates costs at most one `membarrier` per interval.
+/// so that a storm of updates costs at most one `membarrier` per interval; and
+/// while callbacks keep coming it looks for them once per interval rather than
+/// sleeping, so that pushers do not pay a wake-up per batch.
 final class RCUCallbackQueue: @unchecked Sendable {
     /// The queue used by ``RCU/call(_:_:)`` (memb grace periods).
     static let shared = RCUCallbackQueue(flavor: .memb, minimumIntervalNanoseconds: 100_000)
