@@ -20,8 +20,10 @@ struct RCUCallbackWorkerTests {
 
     @Test("a steady stream of callbacks wakes the worker a few times, not once per callback")
     func pollsWhileBusy() {
-        // A queue of its own: no other test's callbacks reach its worker.
-        let queue = RCUCallbackQueue(flavor: .memb, minimumIntervalNanoseconds: 100_000)
+        // A queue of its own: no other test's callbacks reach its worker. It
+        // polls for 10 ms before it sleeps (the shared queues: 1 ms), so that
+        // a loaded host's late wake-ups of this thread do not let it sleep.
+        let queue = RCUCallbackQueue(flavor: .memb, minimumIntervalNanoseconds: 100_000, idlePollsBeforeSleeping: 100)
         let ran = Atomic<Int>(0)
         let pushes = 200
         for _ in 0..<pushes {
@@ -31,9 +33,9 @@ struct RCUCallbackWorkerTests {
         }
         queue.barrier()
         #expect(ran.load(ordering: .relaxed) == pushes)
-        // One wake-up per quiet spell of a millisecond or more: a few at most
-        // on a loaded host. A worker that slept after every grace period was
-        // woken for nearly every push.
+        // One wake-up per quiet spell of 10 ms or more: a few at most on a
+        // loaded host. A worker that slept after every grace period was woken
+        // for nearly every push.
         let wakeups = queue.wakeupsSentForTesting
         #expect(wakeups < pushes / 4, "\(wakeups) wake-ups for \(pushes) callbacks pushed 100 us apart")
     }
@@ -44,7 +46,7 @@ struct RCUCallbackWorkerTests {
         let ran = Atomic<Int>(0)
         queue.callAfterGracePeriod { ran.add(1, ordering: .relaxed) }
         #expect(eventually(withinSeconds: 5) { ran.load(ordering: .relaxed) == 1 })
-        // Ten empty looks of 100 us, then the condition variable.
+        // Ten empty looks of 100 us (the default), then the condition variable.
         #expect(eventually(withinSeconds: 5) { queue.workerIsAsleepForTesting }, "the worker must stop polling when quiet")
         let before = queue.wakeupsSentForTesting
         queue.callAfterGracePeriod { ran.add(1, ordering: .relaxed) }

@@ -57,14 +57,21 @@ final class RCUCallbackQueue: @unchecked Sendable {
     private let wakeup = PThreadMutex()
     private let minimumIntervalNanoseconds: UInt64
     /// Empty looks, one per minimum interval, before the worker sleeps on
-    /// `wakeup` (about a millisecond of quiet at the shared queues' interval).
-    static let idlePollsBeforeSleeping = 10
+    /// `wakeup`.
+    private let idlePollsBeforeSleeping: Int
+    /// The shared queues' ``idlePollsBeforeSleeping``: about a millisecond of
+    /// quiet at their interval.
+    static let defaultIdlePollsBeforeSleeping = 10
 
     /// A queue with a worker thread of its own that lives as long as the process
-    /// (the two shared queues above; tests make private ones).
-    init(flavor: RCUFlavor, minimumIntervalNanoseconds: UInt64) {
+    /// (the two shared queues above; tests make private ones). Its worker looks
+    /// for callbacks `idlePollsBeforeSleeping` times, once per minimum interval,
+    /// after the last ones before it sleeps until a pusher wakes it.
+    init(flavor: RCUFlavor, minimumIntervalNanoseconds: UInt64,
+         idlePollsBeforeSleeping: Int = RCUCallbackQueue.defaultIdlePollsBeforeSleeping) {
         self.flavor = flavor
         self.minimumIntervalNanoseconds = minimumIntervalNanoseconds
+        self.idlePollsBeforeSleeping = idlePollsBeforeSleeping
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&thread, nil, { context in
@@ -158,7 +165,7 @@ final class RCUCallbackQueue: @unchecked Sendable {
             // looks does the worker sleep until a pusher wakes it.
             var idlePolls = 0
             // Relaxed: a hint; the exchange below (acquiring) takes the callbacks.
-            while pending.load(ordering: .relaxed) == nil && idlePolls < Self.idlePollsBeforeSleeping {
+            while pending.load(ordering: .relaxed) == nil && idlePolls < idlePollsBeforeSleeping {
                 MonotonicClock.sleep(nanoseconds: minimumIntervalNanoseconds)
                 idlePolls += 1
             }
