@@ -85,7 +85,8 @@ final class SubscriptionRegistry: @unchecked Sendable {
         self.strategy = strategy
         self.injectedFaults = injectedFaults
         sequence = Atomic(initialSequence)
-        state = .allocate(capacity: 1)
+        // Written at every update under the lock: a line of its own (see `CacheLineAllocation`).
+        state = CacheLineAllocation.allocate(RegistryState.self)
         state.initialize(to: RegistryState())
         let plan = strategy.plan
         readers = plan.readers

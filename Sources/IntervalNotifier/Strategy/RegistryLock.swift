@@ -39,7 +39,8 @@ struct SpinRegistryLock: RegistryLock {
     @usableFromInline let word: UnsafeMutablePointer<Atomic<UInt32>>
 
     init() {
-        word = .allocate(capacity: 1)
+        // Lock memory on a line of its own (see `CacheLineAllocation`).
+        word = CacheLineAllocation.allocate(Atomic<UInt32>.self)
         word.initialize(to: Atomic(0))
     }
 
@@ -90,7 +91,7 @@ struct RWLockRegistryLock: RegistryLock {
     @usableFromInline let rwlock: UnsafeMutablePointer<pthread_rwlock_t>
 
     init() {
-        rwlock = .allocate(capacity: 1)
+        rwlock = CacheLineAllocation.allocate(pthread_rwlock_t.self)
         rwlock.initialize(to: pthread_rwlock_t())
         let rc = pthread_rwlock_init(rwlock, nil)
         if _slowPath(rc != 0) { fatalError("pthread_rwlock_init failed: \(rc)") }
@@ -120,7 +121,7 @@ struct MutexRegistryLock: RegistryLock {
     @usableFromInline let mutex: UnsafeMutablePointer<Mutex<Void>>
 
     init() {
-        mutex = .allocate(capacity: 1)
+        mutex = CacheLineAllocation.allocate(Mutex<Void>.self)
         mutex.initialize(to: Mutex(()))
     }
 
