@@ -8,16 +8,6 @@ import Testing
 /// sleeps, and a pusher's wake-up is never lost.
 @Suite("RCU callback worker")
 struct RCUCallbackWorkerTests {
-    /// Waits up to `seconds` for `condition`; returns whether it became true.
-    private func eventually(withinSeconds seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(1000)
-        }
-        return condition()
-    }
-
     @Test("a steady stream of callbacks wakes the worker a few times, not once per callback")
     func pollsWhileBusy() {
         // A queue of its own: no other test's callbacks reach its worker. It
@@ -45,12 +35,12 @@ struct RCUCallbackWorkerTests {
         let queue = RCUCallbackQueue(flavor: .memb, minimumIntervalNanoseconds: 100_000)
         let ran = Atomic<Int>(0)
         queue.callAfterGracePeriod { ran.add(1, ordering: .relaxed) }
-        #expect(eventually(withinSeconds: 5) { ran.load(ordering: .relaxed) == 1 })
+        #expect(eventually(seconds: 5) { ran.load(ordering: .relaxed) == 1 })
         // Ten empty looks of 100 us (the default), then the condition variable.
-        #expect(eventually(withinSeconds: 5) { queue.workerIsAsleepForTesting }, "the worker must stop polling when quiet")
+        #expect(eventually(seconds: 5) { queue.workerIsAsleepForTesting }, "the worker must stop polling when quiet")
         let before = queue.wakeupsSentForTesting
         queue.callAfterGracePeriod { ran.add(1, ordering: .relaxed) }
-        #expect(eventually(withinSeconds: 5) { ran.load(ordering: .relaxed) == 2 }, "a callback pushed to a sleeping worker must run")
+        #expect(eventually(seconds: 5) { ran.load(ordering: .relaxed) == 2 }, "a callback pushed to a sleeping worker must run")
         #expect(queue.wakeupsSentForTesting == before + 1)
     }
 }
