@@ -73,9 +73,18 @@ extension SubscriptionRegistry {
 
     /// Enters the protection lookups need (see ``ReaderProtection``).
     @inlinable @inline(__always)
-    func enterLookup() -> LookupToken { readers.enterLookup(lock: lock, registry: markerAddress) }
+    func enterLookup() -> LookupToken {
+        if _fastPath(readersAreMembRCU) {
+            RCU.readLock()
+            return LookupToken(wentOnline: false, previousMarker: nil)
+        }
+        return readers.enterLookup(lock: lock, registry: markerAddress)
+    }
 
     /// Leaves what ``enterLookup()`` entered.
     @inlinable @inline(__always)
-    func exitLookup(_ token: LookupToken) { readers.exitLookup(token, lock: lock) }
+    func exitLookup(_ token: LookupToken) {
+        if _fastPath(readersAreMembRCU) { return RCU.readUnlock() }
+        readers.exitLookup(token, lock: lock)
+    }
 }

@@ -56,6 +56,9 @@ final class SubscriptionRegistry: @unchecked Sendable {
     @usableFromInline let lock: AnyRegistryLock
     /// How lookups are protected (derived from the strategy).
     @usableFromInline let readers: ReaderProtection
+    /// Whether `readers` is memb RCU, the default strategy's: lookups test this
+    /// flag alone, while the switch over `readers` is a jump table, twice per lookup.
+    @usableFromInline let readersAreMembRCU: Bool
     /// Subscriptions, keyed by `[start, last]`, valued by their object address.
     @usableFromInline let tree: IntervalTreeStorage
     /// The state `lock` guards; see ``withLock(_:)``.
@@ -90,6 +93,7 @@ final class SubscriptionRegistry: @unchecked Sendable {
         state.initialize(to: RegistryState())
         let plan = strategy.plan
         readers = plan.readers
+        readersAreMembRCU = plan.readers == .rcu(.memb)
         lock = AnyRegistryLock(plan.lock)
         tree = IntervalTreeStorage(reclaimBatchSize: 256, reclamation: plan.reclamation)
         // Relaxed: a counter for leak tests.
