@@ -97,6 +97,15 @@ public final class BenchmarkTree: @unchecked Sendable {
     @discardableResult
     public func remove(_ old: Entry, thenInsert new: Entry) -> Bool { tree.remove(old.treeEntry, thenInsert: new.treeEntry) }
 
+    /// ``remove(_:thenInsert:)`` without the writer lock, as the engine runs its
+    /// tree (the registry lock serialises the engine's writers): the C tree of
+    /// the `tree` workload takes no lock either, so both sides measure the
+    /// tree alone. - Precondition: no other thread updates the tree meanwhile.
+    @discardableResult
+    public func removeAsOnlyWriter(_ old: Entry, thenInsert new: Entry) -> Bool {
+        tree.storage.removeThenInsertSerialized(old.treeEntry, new.treeEntry)
+    }
+
     /// Number of entries.
     public var count: Int { tree.count }
 

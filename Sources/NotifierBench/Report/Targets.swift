@@ -177,7 +177,7 @@ struct TargetEvaluator {
             let what = switch goal.operation {
             case .firstHit: "first hit (each query depends on the previous result)"
             case .countAll: "count all hits"
-            case .updatePair: "update pair (engine: RCU update path, remove(_:thenInsert:) with overlapped descents; C: in place, erase handed its node)"
+            case .updatePair: "update pair (engine: RCU update path, removeAsOnlyWriter(_:thenInsert:) with overlapped descents, no lock; C: in place, erase handed its node, no lock; both loops prefetch the next pair's handle)"
             }
             return ratio(name: goal.operation.targetName(size: goal.size),
                          goal: "engine's tree ns/op ≤ \(Self.factor(goal.factor)) × C red-black tree, \(what) "

@@ -1,3 +1,4 @@
+import CNotifierHarness
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,12 +20,20 @@ import NotifierHarness
 ///   waits for the previous one's result (latency, not overlapped misses);
 /// - `count-all`: count every interval containing a point (independent points);
 /// - `update-pair`: remove a random existing interval and insert a new random
-///   one; the engine's tree through its RCU update path (writer lock, path
-///   copy, retired nodes freed by `call_rcu` on the callback thread) with
-///   `remove(_:thenInsert:)`: two updates, each published on its own, whose
-///   descents overlap (the remove's walks the insert's path beside its own,
-///   prefetching it); the C tree in place (erase the node it is handed,
-///   which walks no tree, and reinsert it).
+///   one; the engine's tree through its RCU update path (path copy, retired
+///   nodes freed by `call_rcu` on the callback thread) with
+///   `removeAsOnlyWriter(_:thenInsert:)`: two updates, each published on its
+///   own, whose descents overlap (the remove's walks the insert's path beside
+///   its own, prefetching it), without the self-locking tree's writer lock (the
+///   engine serialises its writers with the registry lock; the C tree takes
+///   none either); the C tree in place (erase the node it is handed, which
+///   walks no tree, and reinsert it). Both loops draw the next pair's slot one
+///   pair ahead and prefetch its handle (the engine's copy of the interval to
+///   remove, the C tree's node), as a caller that holds the subscription it
+///   removes has it in cache: the C loop's next handle is within reach of the
+///   core's out-of-order window anyway, the engine's (a pair runs about 1 700
+///   instructions) is not, and without the prefetch its pair waited for that
+///   miss before its descent could start.
 ///
 /// The engine's tree is read the way the engine reads it: one RCU read-side
 /// section per query around `snapshot()`; the C tree through a direct call
@@ -423,14 +432,18 @@ enum TreeLoops {
         var rng = Xorshift64(seed: seed)
         let count = entries.count
         var operations: UInt64 = 0
+        var next = benchRandom(&rng, below: count)
         worker.waitForStart()
         let cpu = ThreadCPUClock.nanoseconds()
         repeat {
             for _ in 0..<batch {
-                let slot = benchRandom(&rng, below: count)
+                let slot = next
+                // The next pair's handle, fetched while this pair runs (see the type's comment).
+                next = benchRandom(&rng, below: count)
+                cnp_prefetch_read(entries.baseAddress! + next)
                 let (start, last) = WorkloadL.bounds(&rng)
                 let entry = BenchmarkTree.Entry(start: start, last: last, value: UInt(slot))
-                guard tree.remove(entries[slot], thenInsert: entry) else {
+                guard tree.removeAsOnlyWriter(entries[slot], thenInsert: entry) else {
                     fatalError("tree workload: slot \(slot)'s interval is missing from the engine's tree")
                 }
                 entries[slot] = entry
@@ -445,11 +458,15 @@ enum TreeLoops {
         var rng = Xorshift64(seed: seed)
         let count = tree.capacity
         var operations: UInt64 = 0
+        var next = benchRandom(&rng, below: count)
         worker.waitForStart()
         let cpu = ThreadCPUClock.nanoseconds()
         repeat {
             for _ in 0..<batch {
-                let slot = benchRandom(&rng, below: count)
+                let slot = next
+                // The next pair's handle, as in `engineUpdate`.
+                next = benchRandom(&rng, below: count)
+                cnp_prefetch_read(tree.nodes + next)
                 tree.erase(slot: slot)
                 let (start, last) = WorkloadL.bounds(&rng)
                 tree.insert(slot: slot, start: start, last: last)
