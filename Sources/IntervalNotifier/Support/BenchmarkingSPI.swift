@@ -103,7 +103,9 @@ public final class BenchmarkTree: @unchecked Sendable {
     /// tree alone. - Precondition: no other thread updates the tree meanwhile.
     @discardableResult
     public func removeAsOnlyWriter(_ old: Entry, thenInsert new: Entry) -> Bool {
-        tree.storage.removeThenInsertSerialized(old.treeEntry, new.treeEntry)
+        // Through the tree, not `tree.storage` here: that retained and released
+        // the storage around every pair.
+        tree.removeAsOnlyWriter(old.treeEntry, thenInsert: new.treeEntry)
     }
 
     /// Number of entries.

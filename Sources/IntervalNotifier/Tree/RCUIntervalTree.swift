@@ -117,6 +117,14 @@ package final class RCUIntervalTree: @unchecked Sendable {
         writerLock.withLock { storage.removeThenInsertSerialized(old, new) }
     }
 
+    /// ``remove(_:thenInsert:)`` without the writer lock, as the engine updates
+    /// its storage (under its registry lock instead).
+    /// - Precondition: no other thread updates the tree meanwhile.
+    @discardableResult
+    package func removeAsOnlyWriter(_ old: IntervalTreeEntry, thenInsert new: IntervalTreeEntry) -> Bool {
+        storage.removeThenInsertSerialized(old, new)
+    }
+
     // MARK: Reclamation and checks
 
     /// Memory statistics of a tree.
