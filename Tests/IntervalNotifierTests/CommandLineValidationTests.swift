@@ -203,6 +203,11 @@ struct CommandLineValidationTests {
 
     // MARK: End to end (the debug binaries, as a user runs them)
 
+    /// A guard against a hang, not a speed bound: under ThreadSanitizer, with the
+    /// other suites running on two loaded CPUs, the four launches of the bad-input
+    /// test took 143 s (CI of 2026-12-02 05:55 UTC; 31 s in the plain run).
+    static let launchTimeLimit = TimeLimitTrait.Duration.minutes(3)
+
     static func binary(_ name: String) -> String {
         notifierCheckPath.replacingOccurrences(of: "notifier-check", with: name)
     }
@@ -214,7 +219,7 @@ struct CommandLineValidationTests {
         #expect(result.standardError.contains(text), "\(result.standardError)")
     }
 
-    @Test("end to end: bad inputs exit 64 with one line, at once", .timeLimit(.minutes(1)))
+    @Test("end to end: bad inputs exit 64 with one line, at once", .timeLimit(Self.launchTimeLimit))
     func endToEndUsage() async throws {
         let cases: [(String, [String], String)] = [
             ("notifier-stress", ["--duration", "nan"], "notifier-stress: --duration nan: must be a number of seconds in (0, 604800]"),
@@ -232,7 +237,7 @@ struct CommandLineValidationTests {
         }
     }
 
-    @Test("end to end: --help prints the usage on standard output and exits 0", .timeLimit(.minutes(1)))
+    @Test("end to end: --help prints the usage on standard output and exits 0", .timeLimit(Self.launchTimeLimit))
     func endToEndHelp() async throws {
         for name in ["notifier-stress", "notifier-bench"] {
             let result = try await runChild(Self.binary(name), ["--help"])
@@ -242,7 +247,7 @@ struct CommandLineValidationTests {
         }
     }
 
-    @Test("end to end: unwritable output paths exit 73 before the run, with the path and strerror", .timeLimit(.minutes(1)))
+    @Test("end to end: unwritable output paths exit 73 before the run, with the path and strerror", .timeLimit(Self.launchTimeLimit))
     func endToEndOutput() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-folder-\(UUID().uuidString)").path
         _ = FileManager.default.createFile(atPath: file, contents: Data())
@@ -256,7 +261,7 @@ struct CommandLineValidationTests {
 
     /// A bench.json written before typed measurements (a `variant` label, no
     /// `parameters`) is refused with one line, not decoded by parsing the label.
-    @Test("end to end: --report-from an old-format bench.json exits 64 with one line", .timeLimit(.minutes(1)))
+    @Test("end to end: --report-from an old-format bench.json exits 64 with one line", .timeLimit(Self.launchTimeLimit))
     func endToEndOldReport() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("old-report-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -271,7 +276,7 @@ struct CommandLineValidationTests {
 
     /// An extra this notifier-bench does not know is refused with one line
     /// naming it, not dropped.
-    @Test("end to end: --report-from a bench.json with an unknown extra exits 64 with one line naming it", .timeLimit(.minutes(1)))
+    @Test("end to end: --report-from a bench.json with an unknown extra exits 64 with one line naming it", .timeLimit(Self.launchTimeLimit))
     func endToEndUnknownExtra() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bogus-extra-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
