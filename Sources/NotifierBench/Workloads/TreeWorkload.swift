@@ -31,7 +31,7 @@ import NotifierHarness
 ///   pair ahead and prefetch its handle (the engine's copy of the interval to
 ///   remove, the C tree's node), as a caller that holds the subscription it
 ///   removes has it in cache: the C loop's next handle is within reach of the
-///   core's out-of-order window anyway, the engine's (a pair runs about 1 700
+///   core's out-of-order window anyway, the engine's (a pair runs about 1 600
 ///   instructions) is not, and without the prefetch its pair waited for that
 ///   miss before its descent could start.
 ///
