@@ -55,11 +55,6 @@ static inline void cnp_atomic_store_u64(uint64_t *p, uint64_t v) { __atomic_stor
 static inline uint64_t cnp_atomic_load_u64_seq_cst(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline uint64_t cnp_atomic_add_u64(uint64_t *p, uint64_t v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
 
-/// Asks for the cache line at `address`, to be read (`__builtin_prefetch`;
-/// Swift has none): the benchmark loops fetch the next operation's handle
-/// while the current one runs.
-static inline void cnp_prefetch_read(const void *address) { __builtin_prefetch(address, 0, 3); }
-
 /// `mremap(old, oldSize, newSize, flags, newAddress)` (variadic in C, so Swift
 /// cannot call it). `flags` takes `CNP_MREMAP_MAYMOVE` and `CNP_MREMAP_FIXED`.
 /// Returns the new address, or MAP_FAILED with `errno` set.

@@ -58,6 +58,8 @@ final class SubscriptionRegistry: @unchecked Sendable {
     @usableFromInline let readers: ReaderProtection
     /// Whether `readers` is memb RCU, the default strategy's: lookups test this
     /// flag alone, while the switch over `readers` is a jump table, twice per lookup.
+    /// Stored, not derived: a test of `readers` itself was compiled back into
+    /// that jump table.
     @usableFromInline let readersAreMembRCU: Bool
     /// Subscriptions, keyed by `[start, last]`, valued by their object address.
     @usableFromInline let tree: IntervalTreeStorage

@@ -1,4 +1,4 @@
-import CNotifierHarness
+import CNotifierCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -440,7 +440,7 @@ enum TreeLoops {
                 let slot = next
                 // The next pair's handle, fetched while this pair runs (see the type's comment).
                 next = benchRandom(&rng, below: count)
-                cnp_prefetch_read(entries.baseAddress! + next)
+                cnp_prefetch_for_read(entries.baseAddress! + next)
                 let (start, last) = WorkloadL.bounds(&rng)
                 let entry = BenchmarkTree.Entry(start: start, last: last, value: UInt(slot))
                 guard tree.removeAsOnlyWriter(entries[slot], thenInsert: entry) else {
@@ -466,7 +466,7 @@ enum TreeLoops {
                 let slot = next
                 // The next pair's handle, as in `engineUpdate`.
                 next = benchRandom(&rng, below: count)
-                cnp_prefetch_read(tree.nodes + next)
+                cnp_prefetch_for_read(tree.nodes + next)
                 tree.erase(slot: slot)
                 let (start, last) = WorkloadL.bounds(&rng)
                 tree.insert(slot: slot, start: start, last: last)
