@@ -140,6 +140,47 @@ struct IntervalTreeReclamationTests {
         #expect(tree.allEntries() == live.sorted(by: entryPrecedes))
     }
 
+    @Test("after a backlog, churn reuses the nodes back last and leaves the surplus alone")
+    func reuseTakesTheNewestBatchesFirst() throws {
+        let tree = RCUIntervalTree(reclaimBatchSize: 16)
+        var rng = Xorshift64(seed: 0xEC1A_0007)
+        var live: [IntervalTreeEntry] = []
+        Self.churn(tree, live: &live, count: 1000, rng: &rng)
+        tree.waitForReclamation()
+        // A reader inside its section holds every retired node back while
+        // 3 000 updates run: the free pool grows by their nodes for good.
+        let entered = DispatchSemaphore(value: 0)
+        let leave = DispatchSemaphore(value: 0)
+        let reader = JoinableThread(name: "section-holder") {
+            RCU.readLock()
+            entered.signal()
+            _ = leave.wait(timeout: .now() + 30)
+            RCU.readUnlock()
+        }
+        #expect(entered.wait(timeout: .now() + 30) == .success)
+        let heldBack = Self.churn(tree, live: &live, count: 3000, rng: &rng)
+        leave.signal()
+        #expect(reader.join())
+        tree.waitForReclamation()
+        #expect(heldBack > 1500)
+        // Steady churn now, each round's retired nodes back before the next
+        // round: the nodes back last cover each round's needs, so the writer
+        // lines up few distinct nodes (176 when written). Oldest first, it
+        // went through the surplus instead (1 133).
+        var linedUp = Set<UInt>()
+        tree.storage.setRefillHookForTesting { linedUp.formUnion($0) }
+        defer { tree.storage.setRefillHookForTesting(nil) }
+        var retired = 0
+        for _ in 0..<40 {
+            retired += Self.churn(tree, live: &live, count: 40, rng: &rng)
+            tree.waitForReclamation()
+        }
+        #expect(retired > 800)
+        #expect(linedUp.count < 400, "\(linedUp.count) distinct free nodes lined up for \(retired)+ retired")
+        try tree.validate()
+        #expect(tree.allEntries() == live.sorted(by: entryPrecedes))
+    }
+
     @Test("a tree with live entries and batches in flight deinitialises cleanly")
     func deinitWithLiveEntries() throws {
         weak var released: RCUIntervalTree?

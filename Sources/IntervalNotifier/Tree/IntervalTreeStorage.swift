@@ -160,6 +160,14 @@ package final class IntervalTreeStorage: @unchecked Sendable {
         writer.pointee.publicationHook = hook
     }
 
+    /// Tests only: `hook` runs whenever the writer lines up free nodes to hand
+    /// out (a batch back from its grace period, or a new slab), with their
+    /// addresses, on the writer's thread with the writers' serialisation held
+    /// (nil removes it). The caller serialises the writers.
+    package func setRefillHookForTesting(_ hook: (([UInt]) -> Void)?) {
+        writer.pointee.refillHook = hook
+    }
+
     // MARK: Reclamation
 
     /// Memory statistics of the tree.
