@@ -214,7 +214,8 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         // (`tree` took its pairs during its own run: they are not run again.)
         let requests = BenchReport.pairRequests(measurements: measurements, cores: environment.onlineCores)
             .filter { request in !itemPairs.contains { $0.request == request } }
-        print("paired repetitions: \(requests.count) ratio targets, \(pairing.count) pairs of \(pairing.seconds) s per side")
+        print("paired repetitions: \(requests.count) ratio targets, \(pairing.count) pairs of \(pairing.seconds) s per side"
+              + " after a warm-up pair")
         let pairs = itemPairs + PairedRunner.run(requests, repetitions: pairing, placement: options.placement) { print("  " + $0) }
         print("")
         let report = BenchReport(environment: environment, measurements: measurements, pairs: pairs)

@@ -199,18 +199,20 @@ struct BenchWorkloadTests {
         #expect((0..<1000).allSatisfy { _ in benchRandom(&rng, below: 200_000) < 200_000 })
     }
 
-    @Test("paired repetitions alternate the two sides, A B A B A B, and the target shows median and range")
+    @Test("paired repetitions alternate the two sides, A B A B A B after a warm-up pair, and the target shows median and range")
     func pairedRunAlternates() throws {
         let request = PairRequest(target: "fault-path-vs-rwlock size=1000", workload: .faultPath,
                                   parameters: BenchParameters(invalidators: 1, size: 1000), mirrorProtocol: .seq, metric: .opsPerSecond,
                                   numerator: PairedSide(strategy: .registry(.default), threads: 2),
                                   denominator: PairedSide(strategy: .registry(.rwlock), threads: 2))
         var order: [String] = []
-        var a = [12.0, 10, 9].makeIterator()
+        var a = [40.0, 12, 10, 9].makeIterator()
         let pair = PairedRunner.run(request, count: PairedRepetitions.quick.count,
-                                    numerator: { order.append("A"); return a.next()! },
-                                    denominator: { order.append("B"); return 1 })
-        #expect(order == ["A", "B", "A", "B", "A", "B"])
+                                    numerator: { repetition in order.append("A \(repetition)"); return a.next()! },
+                                    denominator: { repetition in order.append("B \(repetition)"); return 1 })
+        // A warm-up pair first, not recorded (its 40 is not among the ratios).
+        #expect(order == ["A warmUp", "B warmUp", "A recorded(0)", "B recorded(0)", "A recorded(1)", "B recorded(1)",
+                          "A recorded(2)", "B recorded(2)"])
         #expect(pair.ratios == [12, 10, 9])
         let run = [
             BenchMeasurement(workload: .faultPath, parameters: BenchParameters(invalidators: 1, size: 1000), strategy: .registry(.default),

@@ -14,15 +14,37 @@ struct PairedFixture {
 /// target at its point alternately, A B A B …, in this process, so that both
 /// sides of each pair see the same machine.
 public enum PairedRunner {
-    /// Runs `numerator` and `denominator` alternately, `count` times each
-    /// (A B A B …), and records each pair.
-    public static func run(_ request: PairRequest, count: Int, numerator: () -> Double,
-                           denominator: () -> Double) -> PairedRatio {
+    /// Which repetition a side's closure runs: the warm-up pair, whose figures
+    /// are dropped, or recorded pair `index` (0-based).
+    public enum Repetition: Equatable, Sendable {
+        /// The first pair, not recorded.
+        case warmUp
+        /// Recorded pair `index`.
+        case recorded(Int)
+    }
+
+    /// Runs `numerator` and `denominator` alternately (A B A B …): one warm-up
+    /// pair, then `count` pairs that it records.
+    ///
+    /// The warm-up pair is dropped because a side's first repetition ran
+    /// colder than its later ones: right after the fixtures were built (the
+    /// denominator's last, so its data was in the caches and the numerator's
+    /// was not), with the callback thread still reclaiming what the build
+    /// retired. In the full run of 2026-12-02 05:23 UTC the first pair of
+    /// `fault-path-vs-rwlock` gave 1.38 against 1.88-2.04 for the other four,
+    /// of `lookup-overhead size=1000` 1.28 against 0.87-1.20; in `--quick`
+    /// lookup runs the engine's first repetition at 100 000 entries took 131 ns
+    /// against 107 and 109 for its others, at 1 000 000 435 against 394 and
+    /// 401. With three pairs, one cold pair moved the median by several percent.
+    public static func run(_ request: PairRequest, count: Int, numerator: (Repetition) -> Double,
+                           denominator: (Repetition) -> Double) -> PairedRatio {
+        _ = numerator(.warmUp)
+        _ = denominator(.warmUp)
         var tops: [Double] = []
         var bottoms: [Double] = []
-        for _ in 0..<count {
-            tops.append(numerator())
-            bottoms.append(denominator())
+        for index in 0..<count {
+            tops.append(numerator(.recorded(index)))
+            bottoms.append(denominator(.recorded(index)))
         }
         return PairedRatio(request: request, numeratorValues: tops, denominatorValues: bottoms)
     }
@@ -41,7 +63,8 @@ public enum PairedRunner {
                 top.tearDown()
                 return nil
             }
-            let pair = run(request, count: repetitions.count, numerator: top.measure, denominator: bottom.measure)
+            let pair = run(request, count: repetitions.count, numerator: { _ in top.measure() },
+                           denominator: { _ in bottom.measure() })
             top.tearDown()
             bottom.tearDown()
             if let stats = pair.statistics {

@@ -12,7 +12,8 @@ import NotifierHarness
 /// resident memory is measured as they are built, from 100 000 on), a
 /// cross-check compares both trees' answers on 1 000 points, and then each
 /// operation runs in paired repetitions, alternating the two trees (engine,
-/// C, engine, C, …; every repetition a fresh thread pinned by
+/// C, engine, C, …, after a warm-up pair that is not recorded, see
+/// ``PairedRunner/run(_:count:numerator:denominator:)``; every repetition a fresh thread pinned by
 /// ``BenchRunner``, one thread only, so never oversubscribed), both sides of a
 /// pair drawing the same points from the same seed:
 /// - `first-hit`: stab a point, keep the overlapping interval with the lowest
@@ -130,7 +131,8 @@ public enum TreeWorkload {
     /// Points (one per operation and size) and time of ``run(_:placement:progress:)``.
     public static func plan(_ settings: Settings) -> BenchPlan {
         let points = settings.sizes.count * Operation.allCases.count
-        let sides = Double(points * 2 * settings.repetitions.count)
+        // Both sides of every pair, the warm-up pair too.
+        let sides = Double(points * 2 * (settings.repetitions.count + 1))
         // Building both trees, the memory readings' RCU barriers, tearing down.
         let setup = settings.sizes.reduce(0.0) { $0 + Double($1) * BenchPlan.secondsPerSubscription + 0.2 }
         return BenchPlan(points: points,
@@ -142,8 +144,8 @@ public enum TreeWorkload {
         var output = Output(measurements: [], pairs: [])
         let repetitions = settings.repetitions
         progress?.note("tree: one thread (never oversubscribed); engine's tree then C tree, \(repetitions.count) pairs "
-                       + "of \(repetitions.seconds) s per side at each point; ratios from wall-clock time, thread CPU "
-                       + "time alongside")
+                       + "of \(repetitions.seconds) s per side at each point after a warm-up pair; ratios from wall-clock "
+                       + "time, thread CPU time alongside")
         for size in settings.sizes {
             let fixture = Fixture(size: size, measureMemory: size >= memoryMinimumSize)
             output.measurements += fixture.memory
@@ -152,18 +154,21 @@ public enum TreeWorkload {
                 let request = pairRequest(operation, size: size)
                 progress?.begin(workload: name, parameters: request.parameters, strategy: "\(engineSide) vs \(baselineSide)",
                                 threads: 1)
-                var repetition = 0
                 var cpu: (engine: [Double], baseline: [Double]) = ([], [])
-                let pair = PairedRunner.run(request, count: repetitions.count, numerator: {
-                    let cost = fixture.measure(operation, side: .engine, repetition: repetition, placement: placement,
-                                               seconds: repetitions.seconds)
-                    cpu.engine.append(cost.cpu)
+                // Each pair's seed: the warm-up pair's is the first recorded one's.
+                func seedIndex(_ repetition: PairedRunner.Repetition) -> Int {
+                    if case .recorded(let index) = repetition { return index }
+                    return 0
+                }
+                let pair = PairedRunner.run(request, count: repetitions.count, numerator: { repetition in
+                    let cost = fixture.measure(operation, side: .engine, repetition: seedIndex(repetition),
+                                               placement: placement, seconds: repetitions.seconds)
+                    if repetition != .warmUp { cpu.engine.append(cost.cpu) }
                     return cost.wall
-                }, denominator: {
-                    defer { repetition += 1 }
-                    let cost = fixture.measure(operation, side: .baseline, repetition: repetition, placement: placement,
-                                               seconds: repetitions.seconds)
-                    cpu.baseline.append(cost.cpu)
+                }, denominator: { repetition in
+                    let cost = fixture.measure(operation, side: .baseline, repetition: seedIndex(repetition),
+                                               placement: placement, seconds: repetitions.seconds)
+                    if repetition != .warmUp { cpu.baseline.append(cost.cpu) }
                     return cost.wall
                 })
                 var cpuRequest = request
