@@ -81,9 +81,10 @@ struct IntervalTreeConcurrencyTests {
 
     // MARK: Readers against a churning writer
 
-    @Test("readers see every stable entry exactly once, stable ones in order, never a reclaimed node")
-    func readersWalkWhileWriterChurns() throws {
-        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true)
+    @Test("readers see every stable entry exactly once, stable ones in order, never a reclaimed node",
+          arguments: IntervalTreeScanPolicy.bothScans)
+    func readersWalkWhileWriterChurns(scan: IntervalTreeScanPolicy) throws {
+        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true, scanPolicy: scan)
         var rng = Xorshift64(seed: 0x5EED_0001)
         let stableCount = 300
         let stable = (0..<stableCount).map { Self.randomInterval(&rng, value: Self.stableValueBase + UInt($0)) }
@@ -257,9 +258,10 @@ struct IntervalTreeConcurrencyTests {
 
     // MARK: A reader holding one snapshot
 
-    @Test("a reader holding its section sees every entry that stays, never a reclaimed node, while the writer moves on")
-    func longReaderKeepsItsSnapshot() throws {
-        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true)
+    @Test("a reader holding its section sees every entry that stays, never a reclaimed node, while the writer moves on",
+          arguments: IntervalTreeScanPolicy.bothScans)
+    func longReaderKeepsItsSnapshot(scan: IntervalTreeScanPolicy) throws {
+        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true, scanPolicy: scan)
         var rng = Xorshift64(seed: 0x5EED_0200)
         var model = BruteForceIntervals()
         for i in 0..<400 {

@@ -51,10 +51,11 @@ struct IntervalTreeModelTests {
 
     // MARK: The random walk
 
-    @Test("random operations agree with the model", arguments: scenarios)
-    func randomOperationsAgreeWithModel(_ scenario: Scenario) throws {
+    @Test("random operations agree with the model", arguments: scenarios, IntervalTreeScanPolicy.bothScans)
+    func randomOperationsAgreeWithModel(_ scenario: Scenario, scan: IntervalTreeScanPolicy) throws {
         var rng = Xorshift64(seed: scenario.seed)
-        let tree = RCUIntervalTree(reclaimBatchSize: scenario.reclaimBatchSize, poisonReclaimedNodes: scenario.poison)
+        let tree = RCUIntervalTree(
+            reclaimBatchSize: scenario.reclaimBatchSize, poisonReclaimedNodes: scenario.poison, scanPolicy: scan)
         var model = BruteForceIntervals()
         var drains = 0
 

@@ -41,9 +41,10 @@ struct IntervalTreeOrderingTests {
         return found
     }
 
-    @Test("max-lasts rise before an insert is published and fall only after a remove is, under splits and merges")
-    func maxLastOrderAroundPublication() throws {
-        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true)
+    @Test("max-lasts rise before an insert is published and fall only after a remove is, under splits and merges",
+          arguments: IntervalTreeScanPolicy.bothScans)
+    func maxLastOrderAroundPublication(scan: IntervalTreeScanPolicy) throws {
+        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true, scanPolicy: scan)
         var rng = Xorshift64(seed: 0x0DE7_0001)
         let failures = FailureLog()
         let announcement = Announcement()

@@ -30,8 +30,8 @@ struct IntervalTreeRemovalInPlaceTests {
     }
 
     /// A tree of `count` entries with distinct starts 1000, 2000, ... (none at 0).
-    static func tree(count: Int) -> (RCUIntervalTree, [IntervalTreeEntry]) {
-        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true)
+    static func tree(count: Int, scan: IntervalTreeScanPolicy = .automatic) -> (RCUIntervalTree, [IntervalTreeEntry]) {
+        let tree = RCUIntervalTree(reclaimBatchSize: 8, poisonReclaimedNodes: true, scanPolicy: scan)
         var entries: [IntervalTreeEntry] = []
         for index in 1...count {
             let start = UInt64(index) * 1000
@@ -49,9 +49,10 @@ struct IntervalTreeRemovalInPlaceTests {
         #expect(MemoryLayout<IntervalTreeNode>.size == IntervalTreeLayout.startsOffset)
     }
 
-    @Test("a remove inside a leaf copies nothing; readers skip the entry at once and keep every other")
-    func removalCopiesNothing() throws {
-        let (tree, entries) = Self.tree(count: 200)
+    @Test("a remove inside a leaf copies nothing; readers skip the entry at once and keep every other",
+          arguments: IntervalTreeScanPolicy.bothScans)
+    func removalCopiesNothing(scan: IntervalTreeScanPolicy) throws {
+        let (tree, entries) = Self.tree(count: 200, scan: scan)
         try tree.validate()
         // The second entry of the second leaf: not a leaf's first entry.
         let leaf = Self.leaves(tree)[1]
@@ -74,9 +75,10 @@ struct IntervalTreeRemovalInPlaceTests {
         tree.waitForReclamation()
     }
 
-    @Test("queries that start at 0 skip entries removed in place (count, visit, first hit)")
-    func queriesFromZero() throws {
-        let (tree, entries) = Self.tree(count: 200)
+    @Test("queries that start at 0 skip entries removed in place (count, visit, first hit)",
+          arguments: IntervalTreeScanPolicy.bothScans)
+    func queriesFromZero(scan: IntervalTreeScanPolicy) throws {
+        let (tree, entries) = Self.tree(count: 200, scan: scan)
         var removed: [IntervalTreeEntry] = []
         for leaf in Self.leaves(tree).prefix(4) {
             removed.append(entries.first { $0.start == leaf.starts[2] }!)

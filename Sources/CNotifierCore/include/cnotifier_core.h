@@ -147,4 +147,59 @@ static inline long cnp_count_below(const uint64_t *words, long fanout, uint64_t 
     }
     return below;
 }
+// The interval tree's vector node scan (node_scan.c).
+
+/// Set in ThreadSanitizer builds: the scan then loads each `last` word on its
+/// own with the same atomic load as the Swift scan (TSan does not model vector
+/// loads of words that a writer stores atomically), so the sanitizer checks
+/// the vector walk's logic and ordering, not its instructions.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CNP_NODE_SCAN_PORTABLE_ONLY 1
+#endif
+#endif
+#if !defined(CNP_NODE_SCAN_PORTABLE_ONLY) && defined(__SANITIZE_THREAD__)
+#define CNP_NODE_SCAN_PORTABLE_ONLY 1
+#endif
+#ifndef CNP_NODE_SCAN_PORTABLE_ONLY
+#define CNP_NODE_SCAN_PORTABLE_ONLY 0
+#endif
+
+/// The instruction sets of the node scan.
+enum {
+    /// No vector scan on this CPU (readers scan word by word in Swift).
+    CNP_NODE_SCAN_NONE = 0,
+    /// x86-64 AVX2: four words a compare.
+    CNP_NODE_SCAN_AVX2 = 1,
+    /// x86-64 AVX-512F: eight words a compare.
+    CNP_NODE_SCAN_AVX512 = 2,
+    /// One atomic load a word (ThreadSanitizer builds, and the tests' reference).
+    CNP_NODE_SCAN_PORTABLE = 3,
+};
+
+/// The instruction set `cnp_node_overlap_mask` uses: the widest this CPU and
+/// OS run (x86-64 only; the OS must save the registers), CNP_NODE_SCAN_PORTABLE
+/// in ThreadSanitizer builds, CNP_NODE_SCAN_NONE without a vector unit.
+int cnp_node_scan_isa_in_use(void);
+
+/// Whether this build on this CPU can run `isa`'s code (tests).
+int cnp_node_scan_runs(int isa);
+
+/// Bit `i` set for each of the first `count` words with `starts[i] <= last &&
+/// lasts[i] >= start`: which entries of a leaf, or children of an inner node,
+/// may overlap `[start, last]`. `fanout` (8, 16 or 32) is the arrays' length,
+/// `count <= fanout`. Reads all `fanout` words of both arrays, each `lasts`
+/// word as one relaxed load would. - Precondition: `cnp_node_scan_isa_in_use()`
+/// is not CNP_NODE_SCAN_NONE.
+uint32_t cnp_node_overlap_mask(const uint64_t *starts, const uint64_t *lasts, long fanout, long count,
+                               uint64_t start, uint64_t last);
+
+/// `cnp_node_overlap_mask` with instruction set `isa` (tests: each set against
+/// the portable one). - Precondition: `cnp_node_scan_runs(isa)`.
+uint32_t cnp_node_overlap_mask_using(int isa, const uint64_t *starts, const uint64_t *lasts, long fanout, long count,
+                                     uint64_t start, uint64_t last);
+
+/// Bytes of CPU 0's data or unified cache of `level` (1, 2, 3) as Linux's sysfs
+/// gives them, or 0 where they are unknown.
+long cnp_cache_bytes(int level);
 #endif

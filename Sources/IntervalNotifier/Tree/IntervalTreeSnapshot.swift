@@ -12,9 +12,15 @@
 @frozen
 @usableFromInline package struct IntervalTreeSnapshot {
     @usableFromInline let root: IntervalTreeNodePointer?
+    /// Whether the queries scan nodes with vector compares (``IntervalTreeNodeScan``);
+    /// both scans give the same answers.
+    @usableFromInline let vectorScan: Bool
 
     @inlinable
-    init(root: IntervalTreeNodePointer?) { self.root = root }
+    init(root: IntervalTreeNodePointer?, vectorScan: Bool) {
+        self.root = root
+        self.vectorScan = vectorScan
+    }
 
     /// Whether the tree is empty.
     @inlinable package var isEmpty: Bool { root == nil }
@@ -26,6 +32,7 @@
     @inlinable
     package func firstOverlapping(start: UInt64, last: UInt64) -> IntervalTreeEntry? {
         guard let root else { return nil }
+        if vectorScan { return Self.firstHitScanningVectors(root, start: start, last: last) }
         return Self.firstHit(root, start: start, last: last)
     }
 
@@ -74,6 +81,7 @@
         start: UInt64, last: UInt64, _ body: (IntervalTreeEntry) throws -> Bool
     ) rethrows -> Bool {
         guard let root else { return true }
+        if vectorScan { return try Self.visitScanningVectors(root, start: start, last: last, body) }
         return try Self.visit(root, start: start, last: last, body)
     }
 
@@ -114,6 +122,8 @@
     @inlinable
     package func countOverlapping(start: UInt64, last: UInt64) -> Int {
         guard let root else { return 0 }
+        // A query from 0 counts entries removed in place in the vector mask.
+        if vectorScan && start != 0 { return Self.countScanningVectors(root, start: start, last: last) }
         return Self.count(root, start: start, last: last)
     }
 

@@ -27,6 +27,12 @@ import Synchronization
 @usableFromInline
 package final class IntervalTreeStorage: @unchecked Sendable {
     @usableFromInline let root = RCUPointer<IntervalTreeNode>()
+    /// 1 while readers scan nodes with vector compares, 0 while word by word
+    /// (``IntervalTreeNodeScan``). Next to `root`, whose line every lookup
+    /// reads anyway: the writer stores it only when the scan changes.
+    @usableFromInline let vectorScan: Atomic<UInt8>
+    /// When readers use the vector scan.
+    let scanPolicy: IntervalTreeScanPolicy
     /// Entry count, readable without the writers' serialisation. On a line
     /// of its own: the writer stores it at every update, and next to `root`,
     /// which every lookup reads, it cost lookups with a concurrent writer
@@ -48,9 +54,12 @@ package final class IntervalTreeStorage: @unchecked Sendable {
     ///     sections; `.rcu(.qsbr)` for ``RCU/QSBR`` readers; `.immediate` when every
     ///     reader holds a lock that excludes updates (then query
     ///     ``snapshotProtected()`` under that lock).
+    ///   - scanPolicy: when readers scan nodes with vector compares.
     package init(reclaimBatchSize: Int = 1024, poisonReclaimedNodes: Bool = false,
-                reclamation: IntervalTreeReclamation = .rcu(.memb)) {
+                reclamation: IntervalTreeReclamation = .rcu(.memb), scanPolicy: IntervalTreeScanPolicy = .automatic) {
         self.reclamation = reclamation
+        self.scanPolicy = scanPolicy
+        vectorScan = Atomic(scanPolicy.usesVectorScan(count: 0, vector: true) ? 1 : 0)
         entryCount = CacheLineAllocation.allocate(Atomic<Int>.self)
         entryCount.initialize(to: Atomic(0))
         // The writer's state and the reclaim queue change at every update and
@@ -90,14 +99,16 @@ package final class IntervalTreeStorage: @unchecked Sendable {
     /// section, and uses the snapshot only until that section ends.
     @inlinable @inline(__always)
     package func snapshot() -> IntervalTreeSnapshot {
-        IntervalTreeSnapshot(root: root.dereference())
+        // Relaxed: either scan answers the same, so a stale choice is harmless.
+        IntervalTreeSnapshot(root: root.dereference(), vectorScan: vectorScan.load(ordering: .relaxed) != 0)
     }
 
     /// The tree as of now, read on the update side: valid while the caller keeps
     /// writers out (holds the serialisation that `insertSerialized` needs, or
     /// otherwise knows that no update retires nodes) (`rcu_dereference_protected`).
     package func snapshotProtected() -> IntervalTreeSnapshot {
-        IntervalTreeSnapshot(root: root.loadProtected())
+        // Relaxed: see `snapshot()`.
+        IntervalTreeSnapshot(root: root.loadProtected(), vectorScan: vectorScan.load(ordering: .relaxed) != 0)
     }
 
     /// Number of entries.
@@ -148,10 +159,20 @@ package final class IntervalTreeStorage: @unchecked Sendable {
     func finishUpdate() {
         let w = writer
         guard !w.pointee.inBatch else { return }
+        let count = w.pointee.count
         // Relaxed: see `count`.
-        entryCount.pointee.store(w.pointee.count, ordering: .relaxed)
+        entryCount.pointee.store(count, ordering: .relaxed)
         w.pointee.finishUpdate()
+        // Relaxed, load and store: only this serialised writer stores it, and
+        // readers may use either scan (see `snapshot()`).
+        let vector = vectorScan.load(ordering: .relaxed) != 0
+        if scanPolicy.usesVectorScan(count: count, vector: vector) != vector {
+            vectorScan.store(vector ? 0 : 1, ordering: .relaxed)
+        }
     }
+
+    /// Whether readers now scan nodes with vector compares (``IntervalTreeNodeScan``).
+    package var scansWithVectors: Bool { vectorScan.load(ordering: .relaxed) != 0 }
 
     /// Tests only: `hook` runs around every publication of an update outside a
     /// batch, on the writer's thread with the writers' serialisation held (nil

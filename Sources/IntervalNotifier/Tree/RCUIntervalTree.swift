@@ -12,13 +12,14 @@ package final class RCUIntervalTree: @unchecked Sendable {
     /// Serialises writers (and the statistics that must agree with them).
     let writerLock = PThreadMutex()
 
-    /// Creates an empty tree; see ``IntervalTreeStorage/init(reclaimBatchSize:poisonReclaimedNodes:reclamation:)``.
+    /// Creates an empty tree; see ``IntervalTreeStorage/init(reclaimBatchSize:poisonReclaimedNodes:reclamation:scanPolicy:)``.
     /// With `.immediate` reclamation the convenience queries must not be used:
     /// query ``snapshotProtected()`` under a lock that excludes updates.
     package init(reclaimBatchSize: Int = 1024, poisonReclaimedNodes: Bool = false,
-                 reclamation: IntervalTreeReclamation = .rcu(.memb)) {
+                 reclamation: IntervalTreeReclamation = .rcu(.memb), scanPolicy: IntervalTreeScanPolicy = .automatic) {
         storage = IntervalTreeStorage(
-            reclaimBatchSize: reclaimBatchSize, poisonReclaimedNodes: poisonReclaimedNodes, reclamation: reclamation)
+            reclaimBatchSize: reclaimBatchSize, poisonReclaimedNodes: poisonReclaimedNodes, reclamation: reclamation,
+            scanPolicy: scanPolicy)
     }
 
     /// When replaced nodes are reused, and so how readers must be protected.

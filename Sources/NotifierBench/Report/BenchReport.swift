@@ -259,7 +259,7 @@ struct ReadmeWriter {
             ["build", environment.buildConfiguration],
             ["host", environment.hostname],
             ["date (UTC)", environment.date],
-        ]
+        ] + (environment.treeNodeScan.map { [["tree node scan", $0]] } ?? [])
         return "## Environment\n\n" + Markdown.table(header: ["", ""], alignments: [.left, .left], rows: rows)
     }
 

@@ -3,6 +3,7 @@
 
 import CNotifierHarness
 import Foundation
+import IntervalNotifier
 import Subprocess
 import SystemPackage
 #if canImport(Glibc)
@@ -38,11 +39,16 @@ public struct BenchEnvironment: Codable, Sendable, Hashable {
     public var commandLine: [String]
     /// The options in effect, by name (defaults included when the caller passes them).
     public var flags: [String: String]
+    /// How the interval tree's readers scan a node on this machine: the vector
+    /// scan's instruction set and the tree size up to which it is used (nil in
+    /// runs recorded before it existed).
+    public var treeNodeScan: String?
 
     /// Creates an environment from known values (tests, or results read back).
     public init(cpuModel: String, onlineCores: Int, numaNodes: Int, kernel: String, swiftVersion: String,
                 liburcuVersion: String, gitCommit: String, hostname: String, date: String,
-                buildConfiguration: String, commandLine: [String], flags: [String: String]) {
+                buildConfiguration: String, commandLine: [String], flags: [String: String],
+                treeNodeScan: String? = nil) {
         self.cpuModel = cpuModel
         self.onlineCores = onlineCores
         self.numaNodes = numaNodes
@@ -55,6 +61,7 @@ public struct BenchEnvironment: Codable, Sendable, Hashable {
         self.buildConfiguration = buildConfiguration
         self.commandLine = commandLine
         self.flags = flags
+        self.treeNodeScan = treeNodeScan
     }
 
     /// Captures the current machine and process: reads `/proc`, `/sys` and
@@ -69,7 +76,13 @@ public struct BenchEnvironment: Codable, Sendable, Hashable {
                          swiftVersion: swiftVersion, liburcuVersion: liburcuVersion,
                          gitCommit: gitCommit, hostname: HostProbe.hostname(),
                          date: isoDate(Date()), buildConfiguration: buildConfiguration,
-                         commandLine: commandLine, flags: flags)
+                         commandLine: commandLine, flags: flags, treeNodeScan: treeNodeScanDescription)
+    }
+
+    /// How readers scan tree nodes here, for the report (see ``treeNodeScan``).
+    static var treeNodeScanDescription: String {
+        guard IntervalTreeNodeScan.isAvailable else { return "word by word (no vector unit)" }
+        return "\(IntervalTreeNodeScan.instructionSet) vector compares up to \(IntervalTreeNodeScan.defaultEntryLimit) entries, word by word above"
     }
 
     /// How this module was compiled.
