@@ -140,6 +140,39 @@ struct IntervalTreeReclamationTests {
         #expect(tree.allEntries() == live.sorted(by: entryPrecedes))
     }
 
+    @Test("a tree past 2 MiB of nodes takes mapped 2 MiB slabs, answers from them and frees them")
+    func largeTreesMapTheirSlabs() throws {
+        var mappedSlabs = 0
+        do {
+            let tree = RCUIntervalTree()
+            var rng = Xorshift64(seed: 0x5AB_0001)
+            var entries: [IntervalTreeEntry] = []
+            // About 9 000 nodes of 448 bytes: 4 MiB, so the slabs after the first
+            // 2 MiB are mapped ones.
+            for index in 0..<80_000 {
+                let entry = WorkloadL.interval(&rng, value: UInt(index))
+                tree.insert(entry)
+                entries.append(entry)
+            }
+            let statistics = tree.memoryStatistics
+            mappedSlabs = statistics.mappedSlabs
+            #expect(statistics.mappedSlabs >= 1, "\(statistics)")
+            // Small trees stay in malloc'd slabs.
+            let small = RCUIntervalTree()
+            for entry in entries.prefix(3000) { small.insert(entry) }
+            #expect(small.memoryStatistics.mappedSlabs == 0)
+            try tree.validate()
+            for entry in entries.prefix(2000) { #expect(tree.countContaining(entry.last) >= 1, "lost \(entry)") }
+            for entry in entries.shuffled(using: &rng) { #expect(tree.remove(entry)) }
+            #expect(tree.isEmpty)
+            tree.waitForReclamation()
+        }
+        // The trees are gone: their mapped slabs were unmapped (a failed munmap
+        // traps) once the last callback ran.
+        RCU.barrier()
+        #expect(mappedSlabs >= 1)
+    }
+
     @Test("after a backlog, churn reuses the nodes back last and leaves the surplus alone")
     func reuseTakesTheNewestBatchesFirst() throws {
         let tree = RCUIntervalTree(reclaimBatchSize: 16)

@@ -147,6 +147,15 @@ static inline long cnp_count_below(const uint64_t *words, long fanout, uint64_t 
     }
     return below;
 }
+#include <stddef.h>
+
+/// `mmap` of `bytes` (a multiple of 2 MiB) of private anonymous memory at a 2 MiB
+/// boundary, advised `MADV_HUGEPAGE` (the interval tree's large slabs), or NULL.
+void *cnp_map_huge_region(size_t bytes);
+
+/// `munmap(address, bytes)`: 0, or -1 with `errno` set.
+int cnp_unmap_region(void *address, size_t bytes);
+
 // The interval tree's vector node scan (node_scan.c).
 
 /// Set in ThreadSanitizer builds: the scan then loads each `last` word on its

@@ -201,6 +201,8 @@ package final class IntervalTreeStorage: @unchecked Sendable {
         package var allocatedNodes: Int
         /// Entries in the tree.
         package var entries: Int
+        /// Slabs that are 2 MiB mapped regions (see ``IntervalTreeSlab``).
+        package var mappedSlabs: Int = 0
         /// Bytes per node.
         package var nodeBytes: Int { IntervalTreeLayout.nodeBytes }
     }
@@ -213,7 +215,8 @@ package final class IntervalTreeStorage: @unchecked Sendable {
             // `waitForReclamation()` first, whose barrier orders it.
             reclaimedNodes: reclaimQueue.pointee.reclaimedNodes.load(ordering: .relaxed),
             allocatedNodes: writer.pointee.capacity,
-            entries: writer.pointee.count)
+            entries: writer.pointee.count,
+            mappedSlabs: writer.pointee.slabs.reduce(0) { $0 + ($1.isMapped ? 1 : 0) })
     }
 
     /// Queues every retired node for reclamation now instead of waiting for a
@@ -240,7 +243,7 @@ struct IntervalTreeCleanup {
 
     /// Frees every slab and the writer and reclaimer records.
     static func free(writer: UnsafeMutablePointer<IntervalTreeWriter>, reclaimQueue: UnsafeMutablePointer<IntervalTreeReclaimQueue>) {
-        for slab in writer.pointee.slabs { slab.deallocate() }
+        for slab in writer.pointee.slabs { slab.free() }
         writer.pointee.deallocateBuffers()
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.treeSlabs.subtract(writer.pointee.slabs.count, ordering: .relaxed)

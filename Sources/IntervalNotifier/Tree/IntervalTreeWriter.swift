@@ -54,7 +54,7 @@ struct IntervalTreeWriter {
     /// capacity of every batch record).
     let batchThreshold: Int
     /// Every slab of nodes ever allocated (freed when the tree is destroyed).
-    var slabs: [UnsafeMutableRawPointer] = []
+    var slabs: [IntervalTreeSlab] = []
     let queue: UnsafeMutablePointer<IntervalTreeReclaimQueue>
     /// When replaced nodes may be reused.
     let reclamation: IntervalTreeReclamation
@@ -224,11 +224,14 @@ struct IntervalTreeWriter {
             if let refillHook { refillHook((0..<reusingCount).map { UInt(bitPattern: batch.nodes[$0]) }) }
             return
         }
-        let count = min(Self.maximumSlabNodes, max(Self.firstSlabNodes, capacity))
         let nodeBytes = IntervalTreeLayout.nodeBytes
-        let slab = UnsafeMutableRawPointer.allocate(byteCount: nodeBytes * count, alignment: 64)
+        // Mapped 2 MiB slabs once the tree's nodes fill 2 MiB (see `IntervalTreeSlab`).
+        let mapped = capacity * nodeBytes >= IntervalTreeSlab.mappedBytes ? IntervalTreeSlab.map() : nil
+        let block = mapped ?? .allocate(nodes: min(Self.maximumSlabNodes, max(Self.firstSlabNodes, capacity)))
+        let count = block.nodes
+        let slab = block.address
         slab.initializeMemory(as: UInt8.self, repeating: 0, count: nodeBytes * count)
-        slabs.append(slab)
+        slabs.append(block)
         capacity += count
         // Relaxed: a counter for leak tests.
         LiveObjectCounters.treeSlabs.add(1, ordering: .relaxed)
