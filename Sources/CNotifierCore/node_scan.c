@@ -30,6 +30,9 @@ static uint32_t overlap_mask_portable(const uint64_t *starts, const uint64_t *la
     return mask;
 }
 
+/// Bits 0 to `count - 1` (`count` at most 32): the words in use.
+static inline uint32_t live_bits(long count) { return count >= 32 ? 0xFFFFFFFFu : (1u << count) - 1; }
+
 #if defined(__x86_64__)
 
 // Why plain vector loads of `lasts` are enough: a writer changes a published
@@ -62,7 +65,7 @@ static uint32_t overlap_mask_avx512(const uint64_t *starts, const uint64_t *last
         mask |= overlap_mask8_avx512(starts + 16, lasts + 16, queryStart, queryLast) << 16;
         mask |= overlap_mask8_avx512(starts + 24, lasts + 24, queryStart, queryLast) << 24;
     }
-    return count >= 32 ? mask : mask & ((1u << count) - 1);
+    return mask & live_bits(count);
 }
 
 /// AVX2: four words a compare. AVX2 compares 64-bit words as signed only, so
@@ -86,7 +89,7 @@ static uint32_t overlap_mask_avx2(const uint64_t *starts, const uint64_t *lasts,
     uint32_t mask = 0;
     for (long base = 0; base < fanout; base += 4)
         mask |= overlap_mask4_avx2(starts + base, lasts + base, queryStart, queryLast, bias) << base;
-    return count >= 32 ? mask : mask & ((1u << count) - 1);
+    return mask & live_bits(count);
 }
 
 /// Whether the OS saves the register state that `bits` of XCR0 name (the CPU
@@ -144,12 +147,7 @@ uint32_t cnp_node_overlap_mask_using(int isa, const uint64_t *starts, const uint
 
 uint32_t cnp_node_overlap_mask(const uint64_t *starts, const uint64_t *lasts, long fanout, long count,
                                uint64_t start, uint64_t last) {
-#if defined(__x86_64__) && !CNP_NODE_SCAN_PORTABLE_ONLY
-    if (cnp_node_scan_isa == CNP_NODE_SCAN_AVX512) return overlap_mask_avx512(starts, lasts, fanout, count, start, last);
-    if (cnp_node_scan_isa == CNP_NODE_SCAN_AVX2) return overlap_mask_avx2(starts, lasts, fanout, count, start, last);
-#endif
-    (void)fanout;
-    return overlap_mask_portable(starts, lasts, count, start, last);
+    return cnp_node_overlap_mask_using(cnp_node_scan_isa, starts, lasts, fanout, count, start, last);
 }
 
 /// The first line of sysfs file `/sys/devices/system/cpu/cpu0/cache/index<index>/<name>`,
