@@ -266,6 +266,31 @@ struct BenchReportTests {
         #expect(!plain.contains { $0.target.hasSuffix("(machine ceiling)") })
     }
 
+    @Test("lookup-overhead shows the read side's own price (read-section-only pairs), and is judged on its own pairs")
+    func lookupReadSectionFloor() throws {
+        let run = Self.smallMachineRun(lookupRCU: 45) + [
+            m(.lookup, BenchParameters(size: 1000, writer: false), .readSectionOnly, 1, .nanosecondsPerOperation, 41.8),
+        ]
+        let requests = BenchReport.pairRequests(measurements: run, cores: 2)
+        let names = requests.map(\.target)
+        let index = try #require(names.firstIndex(of: "lookup-overhead size=1000"))
+        #expect(names[index + 1] == "lookup-overhead size=1000 (read-section floor)")
+        // Only the size that has read-section-only figures gets a floor.
+        #expect(!names.contains("lookup-overhead size=100000 (read-section floor)"))
+        let floor = requests[index + 1]
+        #expect(floor.numerator == PairedSide(strategy: .readSectionOnly, threads: 1))
+        #expect(floor.denominator == PairedSide(strategy: .unsynchronized, threads: 1) && floor.scale == 1)
+        #expect(floor.parameters == BenchParameters(size: 1000, writer: false))
+        let target = try #require(Self.target(Self.paired(cores: 2, run).targets(), "lookup-overhead size=1000"))
+        // Judged on rcu / unsynchronized (45 / 38), not on the floor (41.8 / 38 = 1.10).
+        #expect(abs(try #require(target.measured) - 45.0 / 38.0) < 1e-12 && target.status == .miss)
+        #expect(target.detail.contains("read-section-only / unsynchronized, paired: median 1.10 (min 1.10, max 1.10, 3 pairs; "
+            + "point: threads=1 size=1000 writer=no)"))
+        // Without read-section-only figures there is no floor to run or print.
+        let plain = BenchReport.pairRequests(measurements: Self.smallMachineRun(), cores: 2)
+        #expect(!plain.contains { $0.target.hasSuffix("(read-section floor)") })
+    }
+
     @Test("ratio targets use the median of their pairs; without pairs they are not measured")
     func pairedTargets() throws {
         let run = Self.smallMachineRun()

@@ -80,11 +80,12 @@ struct BenchWorkloadTests {
 
     @Test func lookup() {
         let m = measured { LookupWorkload.run($0, sizes: [1000]) }
-        let synchronized = m.filter { $0.strategy != .unsynchronized }
+        let baselines: Set<BenchSide> = [.unsynchronized, .readSectionOnly]
+        let synchronized = m.filter { !baselines.contains($0.strategy) }
         check(synchronized, workload: .lookup, variants: ["size=1000 writer=no", "size=1000 writer=yes"],
               strategies: names, threads: [1, 2], metric: .nanosecondsPerOperation, extras: [.opsPerSecond])
-        let baseline = m.filter { $0.strategy == .unsynchronized }
-        check(baseline, workload: .lookup, variants: ["size=1000 writer=no"], strategies: [.unsynchronized],
+        let baseline = m.filter { baselines.contains($0.strategy) }
+        check(baseline, workload: .lookup, variants: ["size=1000 writer=no"], strategies: [.unsynchronized, .readSectionOnly],
               threads: [1, 2], metric: .nanosecondsPerOperation, extras: [.opsPerSecond])
     }
 
@@ -239,6 +240,9 @@ struct BenchWorkloadTests {
             PairRequest(target: "lookup", workload: .lookup, parameters: BenchParameters(size: 1000, writer: false), metric: .nanosecondsPerOperation,
                         numerator: PairedSide(strategy: .registry(.default), threads: 1),
                         denominator: PairedSide(strategy: .unsynchronized, threads: 1)),
+            PairRequest(target: "floor", workload: .lookup, parameters: BenchParameters(size: 1000, writer: false), metric: .nanosecondsPerOperation,
+                        numerator: PairedSide(strategy: .readSectionOnly, threads: 1),
+                        denominator: PairedSide(strategy: .unsynchronized, threads: 1)),
             PairRequest(target: "fault", workload: .faultPath, parameters: BenchParameters(invalidators: 1, size: 1000),
                         mirrorProtocol: .seq, metric: .opsPerSecond, numerator: PairedSide(strategy: .registry(.default), threads: 1),
                         denominator: PairedSide(strategy: .registry(.mutex), threads: 1)),
@@ -258,7 +262,7 @@ struct BenchWorkloadTests {
             // repetitions ten times longer.
             pairs = PairedRunner.run(requests, repetitions: PairedRepetitions(count: 2, seconds: 0.2), placement: placement)
         }
-        #expect(pairs.map(\.request.target) == ["lookup", "fault", "scaling"])
+        #expect(pairs.map(\.request.target) == ["lookup", "floor", "fault", "scaling"])
         for pair in pairs {
             #expect(pair.ratios.count == 2, "\(pair)")
             #expect(pair.statistics.map { $0.median.isFinite && $0.median > 0 } == true)

@@ -30,6 +30,11 @@ public enum BenchSide: Sendable, Hashable, Comparable, CustomStringConvertible {
     case registry(RegistryStrategy)
     /// `lookup`: the same tree walked with no synchronisation at all.
     case unsynchronized
+    /// `lookup`: the `unsynchronized` side's tree, each walk inside a memb
+    /// read-side section of its own (liburcu's `rcu_read_lock` and
+    /// `rcu_read_unlock`) and nothing of the engine: what the read side alone
+    /// adds to a walk, the floor of the `lookup-overhead` target.
+    case readSectionOnly
     /// `read-primitive`: the read side's loads without the engine: each thread
     /// loads from a cache line of its own, nothing shared, nothing stored. How
     /// the machine's throughput of such code grows with threads (what the
@@ -55,13 +60,14 @@ public enum BenchSide: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Every side in report order: the reference `rcu` first, the library's
     /// strategies, the baselines, then the cache's sides by name.
     public static let all: [BenchSide] = RegistryStrategy.allCases.map(BenchSide.registry)
-        + [.unsynchronized, .loadLoop, .cRedBlackTree, .munmap, .notifier, .notifierChurn, .notifierUffd, .ucx, .ucxChurn, .uffdFloor]
+        + [.unsynchronized, .readSectionOnly, .loadLoop, .cRedBlackTree, .munmap, .notifier, .notifierChurn, .notifierUffd, .ucx, .ucxChurn, .uffdFloor]
 
     /// The name in tables, CSV and JSON: ``RegistryStrategy/name``, `unsynchronized`, `c-rbtree`, `notifier-uffd`, ...
     public var name: String {
         switch self {
         case .registry(let strategy): strategy.name
         case .unsynchronized: "unsynchronized"
+        case .readSectionOnly: "read-section-only"
         case .loadLoop: "load-loop"
         case .cRedBlackTree: "c-rbtree"
         case .munmap: "munmap"

@@ -251,14 +251,14 @@ enum GnuplotScript {
     static let colours: [BenchSide: String] = [
         .registry(.rcu(.memb)): "#1f77b4", .registry(.rcu(.qsbr)): "#17becf", .registry(.rcu(.bp)): "#9467bd",
         .registry(.rcu(.mb)): "#8c564b", .registry(.kernel): "#2ca02c", .registry(.rwlock): "#ff7f0e",
-        .registry(.mutex): "#d62728", .unsynchronized: "#7f7f7f",
+        .registry(.mutex): "#d62728", .unsynchronized: "#7f7f7f", .readSectionOnly: "#bcbd22",
     ]
 
-    /// The line style of `strategy`: its colour, dashed for the unsynchronised baseline.
+    /// The line style of `strategy`: its colour, dashed for the lookup baselines.
     static func style(_ side: BenchSide) -> String {
         var style = "lw 2 pt 7"
         if let colour = colours[side] { style += " lc rgb '\(colour)'" }
-        if side == .unsynchronized { style += " dt 2" }
+        if side == .unsynchronized || side == .readSectionOnly { style += " dt 2" }
         return style
     }
 

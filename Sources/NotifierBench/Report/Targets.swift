@@ -122,13 +122,38 @@ struct TargetEvaluator {
                                 "no lookup ns/op figure at 1 thread with writer=no")]
         }
         return sizes.map { size in
-            ratio(name: "lookup-overhead size=\(size)", goal: goal(String(size)),
-                  query: Query(workload: .lookup, metric: .nanosecondsPerOperation,
-                               required: BenchParameters(size: size, writer: false)),
-                  numerator: .reference, denominator: .unsynchronized, factor: 1.1, comparison: .atMost) { counts in
+            let query = Query(workload: .lookup, metric: .nanosecondsPerOperation,
+                              required: BenchParameters(size: size, writer: false))
+            var target = ratio(name: "lookup-overhead size=\(size)", goal: goal(String(size)), query: query,
+                               numerator: .reference, denominator: .unsynchronized, factor: 1.1,
+                               comparison: .atMost) { counts in
                 counts.contains(1) ? 1 : nil
             }
+            if let floor = readSectionFloor(of: target.name, query: query) { target.detail += "; " + floor }
+            return target
         }
+    }
+
+    /// The read side's own price at the point of the `lookup-overhead` target
+    /// `name` (the last pair request made): the `read-section-only` walks
+    /// against the `unsynchronized` ones, in paired repetitions of their own.
+    /// The engine's lookups cost at least this over the bare walk, whatever
+    /// the engine does around its section; nil when the run has no such figures.
+    private mutating func readSectionFloor(of name: String, query: Query) -> String? {
+        guard let request = requests.last, request.target == name else { return nil }
+        let threads = request.numerator.threads
+        for series in series(query) where series.parameters == request.parameters {
+            guard value(query, series, .readSectionOnly, threads: threads) != nil else { continue }
+            let floor = PairRequest(target: "\(name) (read-section floor)", workload: query.workload,
+                                    parameters: series.parameters, metric: query.metric,
+                                    numerator: PairedSide(strategy: .readSectionOnly, threads: threads),
+                                    denominator: PairedSide(strategy: .unsynchronized, threads: threads))
+            requests.append(floor)
+            guard let stats = pairs.first(where: { $0.request == floor })?.statistics else { return nil }
+            return "the read-side section alone (liburcu's memb lock and unlock around the same walk, no engine), "
+                + "read-section-only / unsynchronized, paired: " + stats.summary(point: floor.pointDescription)
+        }
+        return nil
     }
 
     /// `fault-path`, ops/s, invalidators=1, seq, highest common thread count:

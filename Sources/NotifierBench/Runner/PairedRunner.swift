@@ -96,11 +96,11 @@ public enum PairedRunner {
             }, tearDown: { population.removeAll() })
         case LookupWorkload.name:
             guard parameters.writer == false, let size = parameters.size else { return nil }
-            if side.strategy == .unsynchronized {
+            if side.strategy == .unsynchronized || side.strategy == .readSectionOnly {
                 let tree = LookupWorkload.baselineTree(size: size)
                 return PairedFixture(measure: {
-                    LookupWorkload.unsynchronizedPoint(tree, threads: side.threads, placement: placement,
-                                                       duration: seconds).meanNanosecondsPerOperation
+                    LookupWorkload.baselinePoint(tree, side: side.strategy, threads: side.threads, placement: placement,
+                                                 duration: seconds).meanNanosecondsPerOperation
                 })
             }
             guard let strategy else { return nil }

@@ -11,7 +11,11 @@ import NotifierHarness
 /// registry (remove a random subscription, insert a new random one) throughout.
 /// The `unsynchronized` baseline builds an ``RCUIntervalTree`` of the same
 /// entries and queries `tree.snapshot().firstOverlapping(start: p, last: p)`
-/// with no read-side section at all (writer=no only).
+/// with no read-side section at all (writer=no only). The `read-section-only`
+/// side walks that tree the same way, each walk inside a memb read-side
+/// section of its own and nothing else (writer=no only): the read side's own
+/// price, with none of the engine's, so that `lookup-overhead` has its floor
+/// measured beside it.
 ///
 /// Measurements: parameters `size=S writer=no|yes`, metric `ns/op` (mean
 /// nanoseconds per lookup on one thread), extra `ops/s` (all threads together).
@@ -23,7 +27,7 @@ public enum LookupWorkload {
 
     /// Points and time of ``run(_:sizes:progress:)``.
     public static func plan(_ sweep: BenchSweep, sizes: [Int]) -> BenchPlan {
-        let perSize = sweep.threads.count * (1 + 2 * sweep.strategies.count)
+        let perSize = sweep.threads.count * (2 + 2 * sweep.strategies.count)
         let setup = sizes.reduce(0.0) { $0 + Double($1) * Double(1 + sweep.strategies.count) * BenchPlan.secondsPerSubscription }
         return .points(perSize * sizes.count, duration: sweep.duration, setupSeconds: setup)
     }
@@ -33,17 +37,20 @@ public enum LookupWorkload {
     public static func run(_ sweep: BenchSweep, sizes: [Int], progress: BenchProgress? = nil) -> [BenchMeasurement] {
         var measurements: [BenchMeasurement] = []
         for size in sizes {
-            // Baseline: the same entries, no synchronisation.
+            // Baselines: the same entries, with no synchronisation and with
+            // the read-side section alone.
             do {
                 let tree = baselineTree(size: size)
                 let parameters = BenchParameters(size: size, writer: false)
-                for threads in sweep.threads {
-                    progress?.begin(workload: name, parameters: parameters, strategy: BenchSide.unsynchronized.name, threads: threads)
-                    let result = unsynchronizedPoint(tree, threads: threads, placement: sweep.placement,
-                                                     duration: sweep.duration)
-                    let m = measurement(parameters, strategy: .unsynchronized, threads: threads, result)
-                    progress?.end(m)
-                    measurements.append(m)
+                for side in [BenchSide.unsynchronized, .readSectionOnly] {
+                    for threads in sweep.threads {
+                        progress?.begin(workload: name, parameters: parameters, strategy: side.name, threads: threads)
+                        let result = baselinePoint(tree, side: side, threads: threads, placement: sweep.placement,
+                                                   duration: sweep.duration)
+                        let m = measurement(parameters, strategy: side, threads: threads, result)
+                        progress?.end(m)
+                        measurements.append(m)
+                    }
                 }
             }
             for strategy in sweep.strategies {
@@ -75,11 +82,13 @@ public enum LookupWorkload {
         }, helpers: helpers)
     }
 
-    /// One run of `threads` unsynchronised lookups in `tree`.
-    static func unsynchronizedPoint(_ tree: RCUIntervalTree, threads: Int, placement: BenchPlacement,
-                                    duration: Double) -> BenchRunResult {
-        BenchRunner.run(placement: placement, duration: duration, workers: threads) { worker in
-            unsynchronizedLoop(tree, worker: worker)
+    /// One run of `threads` lookups in `tree` by a baseline side:
+    /// ``BenchSide/unsynchronized`` or ``BenchSide/readSectionOnly``.
+    static func baselinePoint(_ tree: RCUIntervalTree, side: BenchSide, threads: Int, placement: BenchPlacement,
+                              duration: Double) -> BenchRunResult {
+        precondition(side == .unsynchronized || side == .readSectionOnly, "lookup: \(side) is not a baseline side")
+        return BenchRunner.run(placement: placement, duration: duration, workers: threads) { worker in
+            side == .unsynchronized ? unsynchronizedLoop(tree, worker: worker) : readSectionLoop(tree, worker: worker)
         }
     }
 
@@ -128,6 +137,28 @@ public enum LookupWorkload {
                 let point = WorkloadL.point(&rng)
                 // No read-side section: nothing changes the tree during the run.
                 hits &+= tree.snapshot().firstOverlapping(start: point, last: point) == nil ? 0 : 1
+            }
+            operations &+= UInt64(batch)
+        }
+        benchBlackHole(hits)
+        return BenchThreadOutput(operations: operations, counters: [hits])
+    }
+
+    /// The `read-section-only` loop: `unsynchronizedLoop` with each walk in a
+    /// memb read-side section of its own, entered and left as the engine's
+    /// lookups do (``RCU/readLock()`` registers the thread on first use).
+    @inline(never)
+    static func readSectionLoop(_ tree: RCUIntervalTree, worker: BenchWorker) -> BenchThreadOutput {
+        var rng = Xorshift64(seed: BenchSeed.thread(worker.index))
+        worker.waitForStart()
+        var operations: UInt64 = 0
+        var hits: UInt64 = 0
+        while worker.isRunning {
+            for _ in 0..<batch {
+                let point = WorkloadL.point(&rng)
+                RCU.readLock()
+                hits &+= tree.snapshot().firstOverlapping(start: point, last: point) == nil ? 0 : 1
+                RCU.readUnlock()
             }
             operations &+= UInt64(batch)
         }
