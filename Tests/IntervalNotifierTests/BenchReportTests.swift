@@ -291,6 +291,25 @@ struct BenchReportTests {
         #expect(!plain.contains { $0.target.hasSuffix("(read-section floor)") })
     }
 
+    @Test("a figure that rounds to its goal prints the digits that tell it from the goal")
+    func figuresNextToTheirGoal() {
+        func target(_ measured: Double?, _ threshold: Double, _ unit: String) -> BenchTarget {
+            BenchTarget(name: "t", goal: "g", measured: measured, threshold: threshold, comparison: .atMost, unit: unit,
+                        detail: "d")
+        }
+        // The full run of 2026-12-02 17:13 UTC printed "x1.10 miss" against "≤ 1.1" for 1.1026.
+        let close = target(1.1025690772766628, 1.1, "x")
+        #expect(close.status == .miss && close.measuredText == "x1.1026")
+        #expect(close.summary.hasPrefix("MISS t: 1.10257 x (goal ≤ 1.1 x)"))
+        let plain = target(1.12, 1.1, "x")
+        #expect(plain.measuredText == "x1.12" && plain.summary.hasPrefix("MISS t: 1.12 x"))
+        #expect(target(1.1, 1.1, "x").measuredText == "x1.10")
+        #expect(target(1.0996, 1.1, "x").measuredText == "x1.0996")
+        #expect(target(nil, 1.1, "x").measuredText == "—")
+        let cost = target(2.0004, 2, "ns")
+        #expect(cost.status == .miss && cost.measuredText != UnitFormat.measured(2, unit: "ns"), "\(cost.measuredText)")
+    }
+
     @Test("ratio targets use the median of their pairs; without pairs they are not measured")
     func pairedTargets() throws {
         let run = Self.smallMachineRun()

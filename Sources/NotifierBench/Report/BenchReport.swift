@@ -267,7 +267,7 @@ struct ReadmeWriter {
     private func targetsSection() -> String {
         let rows = targets.map { target in
             [Markdown.code(target.name), target.goal,
-             target.measured.map { UnitFormat.measured($0, unit: target.unit) } ?? "—",
+             target.measuredText,
              Self.status(target.status), target.detail]
         }
         return "## Targets\n\n"
@@ -283,7 +283,7 @@ struct ReadmeWriter {
             text += "No target is missed in this run.\n"
         } else {
             for target in missed {
-                let measured = target.measured.map { UnitFormat.measured($0, unit: target.unit) } ?? "—"
+                let measured = target.measuredText
                 text += "- \(Markdown.code(target.name)): measured \(measured), goal \(target.goal).\n"
                 if let note = notes.note(for: target.name) {
                     // Indented under the bullet, so the note's own paragraphs and lists nest.

@@ -518,9 +518,25 @@ extension BenchTarget {
         case .miss: "MISS"
         case .notMeasured: "n/a "
         }
-        let measured = self.measured.map { String(format: "%.3g", $0) } ?? "-"
+        let measured = self.measured.map { value in
+            // As many digits as it takes to tell the figure from its goal (1.1026 against 1.1).
+            let short = String(format: "%.3g", value)
+            return value != threshold && Double(short) == threshold ? String(format: "%.6g", value) : short
+        } ?? "-"
         let bound = comparison == .atMost ? "≤" : "≥"
         return "\(status) \(name): \(measured) \(unit) (goal \(bound) \(String(format: "%g", threshold)) \(unit)) \(detail)"
+    }
+}
+
+extension BenchTarget {
+    /// The measured figure in the report's units (`x1.12`, `2.24 ns`), or `—`;
+    /// with more digits where the usual ones would print the goal itself for
+    /// a figure on either side of it (`x1.1026` for a miss of `≤ 1.1`).
+    var measuredText: String {
+        guard let measured else { return "—" }
+        let text = UnitFormat.measured(measured, unit: unit)
+        guard measured != threshold, text == UnitFormat.measured(threshold, unit: unit) else { return text }
+        return unit == "x" ? String(format: "x%.4f", measured) : "\(String(format: "%.6g", measured)) \(unit)"
     }
 }
 
