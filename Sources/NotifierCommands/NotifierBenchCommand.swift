@@ -193,6 +193,16 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         print("threads: \(options.sweepThreads.map(String.init).joined(separator: ",")) (lookup: \(options.lookupThreads.map(String.init).joined(separator: ","))); \(options.effectiveDuration) s per point")
         for item in items { print("  \(item.workload.rawValue): \(item.plan.points) points, ~\(Int(item.plan.seconds.rounded(.up))) s") }
         print("planned: \(points) points, estimated \(Self.minutes(estimate))")
+        var flags: [String: String] = ["strategy": strategy, "protocol": protocols, "workload": workload,
+                                       "out": out, "quick": String(quick), "duration": String(options.effectiveDuration),
+                                       "threads": options.sweepThreads.map(String.init).joined(separator: ",")]
+        if let flavor { flags["flavor"] = flavor }
+        if let nodes { flags["nodes"] = nodes }
+        // Before the first measurement: the commit and its `-dirty` mark say
+        // what the measured binary was built from, not what the work tree holds
+        // by the end of a quarter-hour run (the full run of 2026-12-02 17:09 UTC
+        // was recorded as `-dirty` for a README edited while it ran).
+        let environment = await BenchEnvironment.capture(commandLine: CommandLine.arguments, flags: flags)
         let progress = BenchProgress(totalPoints: points)
         var measurements: [BenchMeasurement] = []
         var itemPairs: [PairedRatio] = []
@@ -203,12 +213,6 @@ public struct NotifierBenchCommand: AsyncParsableCommand {
         }
         print("finished \(measurements.count) measurements in \(Self.minutes(progress.elapsedSeconds))")
 
-        var flags: [String: String] = ["strategy": strategy, "protocol": protocols, "workload": workload,
-                                       "out": out, "quick": String(quick), "duration": String(options.effectiveDuration),
-                                       "threads": options.sweepThreads.map(String.init).joined(separator: ",")]
-        if let flavor { flags["flavor"] = flavor }
-        if let nodes { flags["nodes"] = nodes }
-        let environment = await BenchEnvironment.capture(commandLine: CommandLine.arguments, flags: flags)
         // Ratio targets: their two sides at the target's point, alternately (A B A B ...).
         let pairing = options.pairing
         // (`tree` took its pairs during its own run: they are not run again.)
