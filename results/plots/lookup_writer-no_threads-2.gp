@@ -18,4 +18,5 @@ plot 'lookup_writer-no_threads-2.dat' index 0 using 1:2 with linespoints lw 2 pt
      '' index 4 using 1:2 with linespoints lw 2 pt 7 lc rgb '#2ca02c' title 'kernel', \
      '' index 5 using 1:2 with linespoints lw 2 pt 7 lc rgb '#ff7f0e' title 'rwlock', \
      '' index 6 using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'mutex', \
-     '' index 7 using 1:2 with linespoints lw 2 pt 7 lc rgb '#7f7f7f' dt 2 title 'unsynchronized'
+     '' index 7 using 1:2 with linespoints lw 2 pt 7 lc rgb '#7f7f7f' dt 2 title 'unsynchronized', \
+     '' index 8 using 1:2 with linespoints lw 2 pt 7 lc rgb '#bcbd22' dt 2 title 'read-section-only'
