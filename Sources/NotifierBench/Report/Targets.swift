@@ -137,8 +137,9 @@ struct TargetEvaluator {
     /// The read side's own price at the point of the `lookup-overhead` target
     /// `name` (the last pair request made): the `read-section-only` walks
     /// against the `unsynchronized` ones, in paired repetitions of their own.
-    /// The engine's lookups cost at least this over the bare walk, whatever
-    /// the engine does around its section; nil when the run has no such figures.
+    /// No memb lookup costs less than this over the bare walk, whatever the
+    /// engine does around its section (one run's pairs scatter around it:
+    /// the `lookup-overhead` note); nil when the run has no such figures.
     private mutating func readSectionFloor(of name: String, query: Query) -> String? {
         guard let request = requests.last, request.target == name else { return nil }
         let threads = request.numerator.threads

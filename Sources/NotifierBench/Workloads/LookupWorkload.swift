@@ -86,7 +86,9 @@ public enum LookupWorkload {
     /// ``BenchSide/unsynchronized`` or ``BenchSide/readSectionOnly``.
     static func baselinePoint(_ tree: RCUIntervalTree, side: BenchSide, threads: Int, placement: BenchPlacement,
                               duration: Double) -> BenchRunResult {
-        precondition(side == .unsynchronized || side == .readSectionOnly, "lookup: \(side) is not a baseline side")
+        guard side == .unsynchronized || side == .readSectionOnly else {
+            fatalError("lookup: \(side) is not a baseline side (unsynchronized, read-section-only)")
+        }
         return BenchRunner.run(placement: placement, duration: duration, workers: threads) { worker in
             side == .unsynchronized ? unsynchronizedLoop(tree, worker: worker) : readSectionLoop(tree, worker: worker)
         }
